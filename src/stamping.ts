@@ -1,0 +1,135 @@
+import { ISessionContext } from '@jupyterlab/apputils';
+import { INotebookModel } from '@jupyterlab/notebook';
+import { Kernel, KernelMessage } from '@jupyterlab/services';
+import { IDisposable } from '@lumino/disposable';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import {
+  ICellRecord,
+  INotebookRecord,
+  IRunRecord,
+  METADATA_KEY
+} from './tokens';
+
+/** Executions kept in `metadata.revive.history`; older ones are dropped first. */
+export const MAX_HISTORY = 5000;
+
+/**
+ * Writes the kernel tracker's run records into nbformat metadata.
+ *
+ * The tracker attaches each execution's record to its execute_reply
+ * (`metadata.revive`), so we read replies off the kernel connection instead of
+ * asking the server after every cell. Only replies to this connection's own
+ * requests reach us, so another notebook on the same kernel never stamps here.
+ */
+export class MetadataStamper implements IDisposable {
+  constructor(
+    sessionContext: ISessionContext,
+    private readonly _model: () => INotebookModel | null
+  ) {
+    sessionContext.kernelChanged.connect(this._onKernelChanged, this);
+    this._connect(sessionContext.session?.kernel ?? null);
+  }
+
+  /** Emits each record after it was written to the notebook. */
+  get stamped(): ISignal<this, IRunRecord> {
+    return this._stamped;
+  }
+
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
+    this._connect(null);
+    Signal.clearData(this);
+  }
+
+  /** Apply one record to the notebook model; exported for reuse by restore. */
+  stamp(record: IRunRecord): boolean {
+    const model = this._model();
+    if (!model || !record.cell || !record.context) {
+      return false;
+    }
+    let cell = null;
+    for (let i = 0; i < model.cells.length; i++) {
+      if (model.cells.get(i).id === record.cell) {
+        cell = model.cells.get(i);
+        break;
+      }
+    }
+    if (!cell) {
+      return false;
+    }
+    const cellRecord: ICellRecord = {
+      context: record.context,
+      seq: record.seq,
+      code: record.code,
+      status: record.status,
+      ms: record.ms,
+      defined: record.defined,
+      deleted: record.deleted
+    };
+    cell.setMetadata(METADATA_KEY, cellRecord);
+
+    const previous = model.getMetadata(METADATA_KEY) as
+      | Partial<INotebookRecord>
+      | undefined;
+    const sameContext =
+      previous?.context === record.context && Array.isArray(previous.history);
+    const history: [string, string][] = sameContext
+      ? [...(previous!.history as [string, string][])]
+      : [];
+    history.push([record.cell, record.code]);
+    const next: INotebookRecord = { context: record.context, history };
+    if (history.length > MAX_HISTORY) {
+      next.history = history.slice(history.length - MAX_HISTORY);
+      next.truncated = true;
+    } else if (sameContext && previous?.truncated) {
+      next.truncated = true;
+    }
+    model.setMetadata(METADATA_KEY, next);
+    this._stamped.emit(record);
+    return true;
+  }
+
+  private _onKernelChanged(
+    _: ISessionContext,
+    change: { newValue: Kernel.IKernelConnection | null }
+  ): void {
+    this._connect(change.newValue);
+  }
+
+  private _connect(kernel: Kernel.IKernelConnection | null): void {
+    this._kernel?.anyMessage.disconnect(this._onMessage, this);
+    this._kernel = kernel;
+    kernel?.anyMessage.connect(this._onMessage, this);
+  }
+
+  private _onMessage(
+    _: Kernel.IKernelConnection,
+    args: Kernel.IAnyMessageArgs
+  ): void {
+    if (args.direction !== 'recv') {
+      return;
+    }
+    const msg = args.msg as KernelMessage.IMessage;
+    if (msg.header.msg_type !== 'execute_reply') {
+      return;
+    }
+    const record = (msg.metadata as Record<string, unknown> | undefined)?.[
+      METADATA_KEY
+    ] as IRunRecord | undefined;
+    if (record && typeof record === 'object') {
+      this.stamp(record);
+    }
+  }
+
+  private _kernel: Kernel.IKernelConnection | null = null;
+  private _isDisposed = false;
+  private _stamped = new Signal<this, IRunRecord>(this);
+}

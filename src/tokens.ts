@@ -1,0 +1,52 @@
+/**
+ * Shapes shared by the jupyter-revive UI pieces: the nbformat metadata
+ * contract (see DESIGN.md) and the server's answers.
+ */
+
+/** Metadata key used on the notebook and on cells. */
+export const METADATA_KEY = 'revive';
+
+/** The record of one execution, as the kernel tracker puts it in execute_reply metadata. */
+export interface IRunRecord {
+  context: string;
+  seq: number;
+  cell: string | null;
+  code: string;
+  status: 'ok' | 'error';
+  ms: number;
+  defined: string[];
+  deleted: string[];
+  count?: number | null;
+  truncated?: boolean;
+}
+
+/** `metadata.revive` of a cell: its last run. */
+export interface ICellRecord {
+  context: string;
+  seq: number;
+  code: string;
+  status: 'ok' | 'error';
+  ms: number;
+  defined: string[];
+  deleted: string[];
+}
+
+/** `metadata.revive` of a notebook: the context its saved state belongs to. */
+export interface INotebookRecord {
+  context: string;
+  /** `[cell id, code sha]` per execution in that context, in order. */
+  history: [string, string][];
+  /** Set when old entries were dropped to keep the history bounded. */
+  truncated?: boolean;
+}
+
+/** `GET kernels/<id>/context`. */
+export interface IKernelContext {
+  context: string;
+  pid?: number;
+  started?: number;
+  executions: IRunRecord[];
+}
+
+/** Live / fresh / stale: does the notebook's recorded state still exist? */
+export type Verdict = 'live' | 'fresh' | 'stale' | 'unknown';
