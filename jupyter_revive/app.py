@@ -1,0 +1,102 @@
+"""The jupyter-revive server extension: builds the managers once, registers handlers and events."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from jupyter_events import EventLogger
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Bool, Float, Instance
+
+from .handlers import routes
+from .kernel_manager.errors import KernelBusy, KernelDead
+from .kernel_manager.provisioner import use_revive_provisioner
+from .kernel_manager.query import KernelQuery
+
+CONTEXT_EVENT = "https://events.jupyter.org/jupyter_revive/context/v1"
+KERNEL_ACTIONS_EVENT = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
+_SCHEMA = Path(__file__).parent / "events" / "context.yaml"
+
+
+class ReviveApp(ExtensionApp):
+    name = "jupyter_revive"
+    load_other_extensions = True
+
+    track_kernels = Bool(
+        True,
+        config=True,
+        help=(
+            "Start ipykernel-based kernels through the revive provisioner so that the tracker "
+            "is loaded before the first execution. False leaves the default provisioner alone; "
+            "kernels then get the tracker injected over the shell channel on first query."
+        ),
+    )
+    context_event_timeout = Float(
+        20.0,
+        config=True,
+        help="Seconds to wait for a (re)started kernel's tracker before emitting its context event.",
+    )
+
+    kernel_query = Instance(KernelQuery, allow_none=True)
+
+    def initialize_settings(self) -> None:
+        if self.track_kernels:
+            use_revive_provisioner(self.log)
+        self.kernel_query = KernelQuery(kernel_manager=self.serverapp.kernel_manager, parent=self)
+        self.settings["revive_kernel_query"] = self.kernel_query
+        self._register_events()
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(routes())
+
+    async def stop_extension(self) -> None:
+        if self.kernel_query is not None:
+            await self.kernel_query.close()
+
+    # -- events -------------------------------------------------------------------------------
+
+    def _register_events(self) -> None:
+        logger: EventLogger | None = getattr(self.serverapp, "event_logger", None)
+        if logger is None:
+            return
+        logger.register_event_schema(_SCHEMA)
+        logger.add_listener(schema_id=KERNEL_ACTIONS_EVENT, listener=self._on_kernel_action)
+        self._event_tasks: set[asyncio.Task[None]] = set()
+
+    async def _on_kernel_action(
+        self, logger: EventLogger, schema_id: str, data: dict[str, Any]
+    ) -> None:
+        action = data.get("action")
+        kernel_id = data.get("kernel_id")
+        if action not in ("start", "restart") or data.get("status") != "success" or not kernel_id:
+            return
+        # Don't hold up the kernel manager: read the new context in the background.
+        task = asyncio.ensure_future(self._emit_context(logger, kernel_id, action))
+        self._event_tasks.add(task)
+        task.add_done_callback(self._event_tasks.discard)
+
+    async def _emit_context(self, logger: EventLogger, kernel_id: str, reason: str) -> None:
+        assert self.kernel_query is not None
+        context: str | None = None
+        try:
+            answer = await asyncio.wait_for(
+                self._read_context(kernel_id), self.context_event_timeout
+            )
+            context = answer.get("context")
+        except Exception as e:  # the event still tells every tab that the kernel changed
+            self.log.info("jupyter-revive: no context for kernel %s after %s: %s", kernel_id, reason, e)
+        logger.emit(
+            schema_id=CONTEXT_EVENT,
+            data={"action": "context", "kernel_id": kernel_id, "context": context, "reason": reason},
+        )
+
+    async def _read_context(self, kernel_id: str) -> dict[str, Any]:
+        assert self.kernel_query is not None
+        while True:
+            try:
+                return await self.kernel_query.context(kernel_id)
+            except (KernelBusy, KernelDead):
+                # A kernel that is still starting answers late or not at all: ask again.
+                await asyncio.sleep(0.5)
