@@ -2,33 +2,54 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
+import { IMainMenu } from '@jupyterlab/mainmenu';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
+import { addCommands } from './commands';
 import { NotebookReviver } from './reviver';
+import { IReviveSettings } from './tokens';
 
 const PLUGIN_ID = 'jupyter-revive:plugin';
 
-/** Attaches a NotebookReviver (metadata stamping + verdict) to every notebook. */
+/**
+ * Attaches a NotebookReviver (metadata stamping, verdict, banner, recovery) to
+ * every notebook and registers the restore commands.
+ */
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
-  description: 'Records kernel context and run records in notebook metadata.',
+  description: 'Records kernel context in notebook metadata and restores lost state.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ISettingRegistry],
+  optional: [ISettingRegistry, ICommandPalette, IMainMenu],
   activate: (
-    _app: JupyterFrontEnd,
+    app: JupyterFrontEnd,
     notebooks: INotebookTracker,
-    settingRegistry: ISettingRegistry | null
+    settingRegistry: ISettingRegistry | null,
+    palette: ICommandPalette | null,
+    mainMenu: IMainMenu | null
   ) => {
+    const settings: IReviveSettings = { onOpen: 'ask', onRestart: 'ask' };
     const revivers = new WeakMap<NotebookPanel, NotebookReviver>();
     notebooks.widgetAdded.connect((_, panel) => {
-      revivers.set(panel, new NotebookReviver(panel));
+      revivers.set(panel, new NotebookReviver(panel, () => settings));
     });
+    addCommands(app, notebooks, panel => revivers.get(panel), palette, mainMenu);
+
     if (settingRegistry) {
-      void settingRegistry.load(PLUGIN_ID).catch(reason => {
-        console.error('jupyter-revive: failed to load settings', reason);
-      });
+      settingRegistry
+        .load(PLUGIN_ID)
+        .then(loaded => {
+          const update = () => {
+            Object.assign(settings, loaded.composite as Partial<IReviveSettings>);
+          };
+          update();
+          loaded.changed.connect(update);
+        })
+        .catch(reason => {
+          console.error('jupyter-revive: failed to load settings', reason);
+        });
     }
   }
 };

@@ -1,30 +1,58 @@
-import { NotebookPanel } from '@jupyterlab/notebook';
+import { NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 import { IDisposable } from '@lumino/disposable';
 
+import { RecoveryAction, ReviveBanner } from './banner';
+import { fetchPlan } from './plan';
+import { showRecoveryDialog } from './recoveryDialog';
+import { RestoreRunner } from './restore';
 import { MetadataStamper } from './stamping';
-import { IRunRecord, Verdict } from './tokens';
+import {
+  INotebookRecord,
+  IPlan,
+  IRestoreProgress,
+  METADATA_KEY,
+  IReviveSettings,
+  IRunRecord,
+  Verdict
+} from './tokens';
 import { ContextWatcher } from './verdict';
 
 /**
- * Per-notebook state of jupyter-revive: stamps metadata and tracks the verdict.
+ * Per-notebook state of jupyter-revive: stamps metadata, tracks the verdict and
+ * drives recovery (banner on open, dialog on restart, restore with progress).
  * The verdict is mirrored as `data-revive-verdict` on the panel node so that
  * styles and tests can see it.
  */
 export class NotebookReviver implements IDisposable {
-  constructor(readonly panel: NotebookPanel) {
+  constructor(
+    readonly panel: NotebookPanel,
+    private readonly _settings: () => IReviveSettings
+  ) {
     const model = () => panel.context.model ?? null;
     this.stamper = new MetadataStamper(panel.sessionContext, model);
     this.watcher = new ContextWatcher(panel.sessionContext, model);
+    this.runner = new RestoreRunner(panel);
+    this.banner = new ReviveBanner();
+    panel.contentHeader.addWidget(this.banner);
     this.stamper.stamped.connect(this._onStamped, this);
     this.watcher.verdictChanged.connect(this._onVerdict, this);
+    this.banner.action.connect(this._onAction, this);
+    this.runner.progress.connect(this._onProgress, this);
     panel.disposed.connect(() => this.dispose());
   }
 
   readonly stamper: MetadataStamper;
   readonly watcher: ContextWatcher;
+  readonly runner: RestoreRunner;
+  readonly banner: ReviveBanner;
 
   get isDisposed(): boolean {
     return this._isDisposed;
+  }
+
+  /** The plan last fetched for this notebook, if any. */
+  get plan(): IPlan | null {
+    return this._plan;
   }
 
   dispose(): void {
@@ -34,19 +62,132 @@ export class NotebookReviver implements IDisposable {
     this._isDisposed = true;
     this.stamper.dispose();
     this.watcher.dispose();
+    this.banner.dispose();
+  }
+
+  /** Plan (again) and run the plan; resolves with the final progress. */
+  async restore(): Promise<IRestoreProgress | null> {
+    if (this.runner.running) {
+      return null;
+    }
+    const plan = await this.refreshPlan();
+    if (!plan || plan.cells.length === 0) {
+      this.banner.clear();
+      return null;
+    }
+    this._restoring = true;
+    try {
+      const result = await this.runner.run(plan);
+      if (result.state === 'done') {
+        this._plan = null;
+        this._lost = null;
+        this.banner.clear();
+      }
+      return result;
+    } finally {
+      this._restoring = false;
+    }
+  }
+
+  async rerunAll(): Promise<void> {
+    this.banner.clear();
+    this._lost = null;
+    await NotebookActions.runAll(this.panel.content, this.panel.sessionContext);
+  }
+
+  /** Ask the planner; shows its error in the banner rather than throwing. */
+  async refreshPlan(): Promise<IPlan | null> {
+    try {
+      this._plan = await fetchPlan(this.panel, this._lost);
+    } catch (reason) {
+      this._plan = null;
+      this.banner.showMessage(`Could not plan a restore: ${String(reason)}`);
+    }
+    return this._plan;
+  }
+
+  private async _onVerdict(_: ContextWatcher, verdict: Verdict): Promise<void> {
+    this.panel.node.dataset.reviveVerdict = verdict;
+    const context = this.watcher.kernelContext?.context;
+    if (context) {
+      this.panel.node.dataset.reviveContext = context;
+    }
+    const previous = this._lastVerdict;
+    this._lastVerdict = verdict;
+    if (verdict !== 'stale') {
+      if (!this._restoring && verdict === 'live') {
+        this.banner.clear();
+      }
+      return;
+    }
+    // Live earlier in this session → the kernel restarted under us.
+    const onRestart = previous === 'live';
+    // Keep the first lost record until it is restored or dismissed: a kernel
+    // that dies mid-restore must not make the partial restore the target.
+    this._lost ??=
+      (this.panel.context.model.getMetadata(METADATA_KEY) as INotebookRecord | undefined) ??
+      null;
+    const mode = onRestart ? this._settings().onRestart : this._settings().onOpen;
+    if (mode === 'never') {
+      return;
+    }
+    const plan = await this.refreshPlan();
+    // A lost state whose cells defined nothing is not worth a word.
+    if (!plan || plan.names.length === 0) {
+      return;
+    }
+    if (mode === 'always') {
+      this.banner.showPlan(plan);
+      await this.restore();
+      return;
+    }
+    this.banner.showPlan(
+      plan,
+      onRestart ? 'The kernel restarted and lost its state' : 'Kernel state was lost'
+    );
+    if (onRestart) {
+      const choice = await showRecoveryDialog(plan);
+      if (choice === 'restore') {
+        await this.restore();
+      } else if (choice === 'rerun') {
+        await this.rerunAll();
+      }
+    }
+  }
+
+  private _onAction(_: ReviveBanner, action: RecoveryAction): void {
+    switch (action) {
+      case 'restore':
+        void this.restore();
+        break;
+      case 'rerun':
+        void this.rerunAll();
+        break;
+      case 'dismiss':
+        this._lost = null;
+        this.banner.clear();
+        break;
+      case 'cancel':
+        void this.runner.cancel();
+        break;
+    }
+  }
+
+  private _onProgress(_: RestoreRunner, progress: IRestoreProgress): void {
+    if (progress.state === 'done') {
+      return;
+    }
+    this.banner.showProgress(progress);
   }
 
   private _onStamped(_: MetadataStamper, record: IRunRecord): void {
     this.watcher.noteContext(record.context);
   }
 
-  private _onVerdict(_: ContextWatcher, verdict: Verdict): void {
-    this.panel.node.dataset.reviveVerdict = verdict;
-    const context = this.watcher.kernelContext?.context;
-    if (context) {
-      this.panel.node.dataset.reviveContext = context;
-    }
-  }
-
+  private _plan: IPlan | null = null;
+  /** The notebook record of the context that was lost, kept until restored. */
+  private _lost: INotebookRecord | null = null;
+  private _lastVerdict: Verdict = 'unknown';
+  private _restoring = false;
   private _isDisposed = false;
 }

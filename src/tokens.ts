@@ -50,3 +50,36 @@ export interface IKernelContext {
 
 /** Live / fresh / stale: does the notebook's recorded state still exist? */
 export type Verdict = 'live' | 'fresh' | 'stale' | 'unknown';
+
+/** One planner warning (edited since run, side effect, unseeded randomness, …). */
+export interface IPlanWarning {
+  kind: string;
+  cell?: string | null;
+  message: string;
+}
+
+/** `POST plan`: the cells to run, in order (a cell may repeat), and why. */
+export interface IPlan {
+  cells: { index: number; id: string; reason: string }[];
+  names: string[];
+  unrestorable: string[];
+  warnings: (IPlanWarning | string)[];
+}
+
+/** Settings: what to do on open / on restart when kernel state is lost. */
+export type RecoveryMode = 'ask' | 'always' | 'never';
+
+export interface IReviveSettings {
+  onOpen: RecoveryMode;
+  onRestart: RecoveryMode;
+}
+
+/** Progress of a restore: `done` of `total` planned runs finished. */
+export interface IRestoreProgress {
+  state: 'running' | 'done' | 'cancelled' | 'failed';
+  done: number;
+  total: number;
+  /** Position (0-based) in the notebook of the cell running or that failed. */
+  index?: number;
+  message?: string;
+}

@@ -1,0 +1,73 @@
+"""Immutable records the cell analysis produces and the planner consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, NewType
+
+CellId = NewType("CellId", str)
+
+SideEffectKind = Literal["shell", "install", "file-write", "network"]
+
+
+@dataclass(frozen=True)
+class SideEffect:
+    kind: SideEffectKind
+    detail: str
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """A call of a plain name at cell level, resolved against notebook functions when planning."""
+
+    name: str
+    args: tuple[str | None, ...]  # root name of each positional argument, if it is one
+    kwargs: tuple[tuple[str, str | None], ...]
+    conditional: bool
+
+
+@dataclass(frozen=True)
+class FunctionInfo:
+    """What calling a notebook function (or instantiating a class) does to globals."""
+
+    name: str
+    params: tuple[str, ...]
+    global_reads: frozenset[str]
+    global_writes: frozenset[str]  # names declared `global` and bound
+    global_deletes: frozenset[str]
+    global_mutates: frozenset[str]
+    mutated_params: frozenset[str]
+    calls: frozenset[str]
+    side_effects: tuple[SideEffect, ...]
+    dynamic: bool
+
+
+@dataclass(frozen=True)
+class CellAnalysis:
+    """Static effects of one cell's code, as seen from the notebook's global namespace.
+
+    `reads` are free reads: names used before (or without) the cell binding them itself.
+    `maybe_defines` are bound on some paths only (inside if/for/try, by comprehension walrus),
+    so an earlier value may survive. `call_mutates` are receivers of method calls assumed to
+    mutate; the planner ignores them when the receiver is an imported module (`plt.plot()`).
+    """
+
+    defines: frozenset[str] = frozenset()
+    maybe_defines: frozenset[str] = frozenset()
+    reads: frozenset[str] = frozenset()
+    mutates: frozenset[str] = frozenset()
+    call_mutates: frozenset[str] = frozenset()
+    deletes: frozenset[str] = frozenset()
+    maybe_deletes: frozenset[str] = frozenset()
+    imports: frozenset[str] = frozenset()
+    aliases: tuple[tuple[str, str], ...] = ()  # (name, name whose object it may share)
+    functions: tuple[FunctionInfo, ...] = ()
+    calls: tuple[CallSite, ...] = ()
+    dynamic: tuple[str, ...] = ()  # why the cell may bind names we cannot see
+    side_effects: tuple[SideEffect, ...] = ()
+    unseeded_rng: tuple[str, ...] = ()  # generators constructed without a seed
+    error: str | None = None  # set when the code does not parse; the cell is then opaque
+
+    @property
+    def parsed(self) -> bool:
+        return self.error is None

@@ -1,0 +1,64 @@
+"""Keep secrets out of what is sent to the model: secret-looking names, and key-shaped strings."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+REDACTED = "<redacted>"
+
+# A variable whose name contains one of these is never described to the model, not even its type:
+# `api_key`, `OPENAI_TOKEN`, `db_password`, `aws_secret`... "auth" is matched unless "author".
+_SECRET_NAME = re.compile(
+    r"key|token|secret|passw|passphrase|pwd|credential|cookie|private|auth(?!or)|bearer|signature",
+    re.IGNORECASE,
+)
+
+# Strings shaped like well-known credentials, wherever they appear (code, outputs, reprs).
+# Anthropic keys come first: `sk-ant-` would otherwise be caught by the generic `sk-` rule anyway,
+# but naming it keeps the intent readable.
+_SECRET_VALUE = re.compile(
+    "|".join(
+        [
+            r"sk-ant-[A-Za-z0-9_\-]{8,}",  # Anthropic
+            r"\bsk-(?:proj-|live-|test-)?[A-Za-z0-9_\-]{16,}",  # OpenAI, Stripe and friends
+            r"\bgh[pousr]_[A-Za-z0-9]{20,}",  # GitHub tokens
+            r"\bgithub_pat_[A-Za-z0-9_]{20,}",
+            r"\bxox[abprs]-[A-Za-z0-9\-]{10,}",  # Slack
+            r"\bAKIA[0-9A-Z]{16}\b",  # AWS access key id
+            r"\bAIza[0-9A-Za-z_\-]{30,}",  # Google API key
+            r"\bhf_[A-Za-z0-9]{20,}",  # Hugging Face
+            r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",  # JWT
+            r"(?i:bearer)\s+[A-Za-z0-9._~+/\-]{16,}=*",
+            r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
+        ]
+    )
+)
+
+# `api_key = "..."`, `{"password": "..."}`, `os.environ["HF_TOKEN"] = "..."`: the literal assigned
+# to a secret-looking name is dropped even when its shape is unknown.
+_SECRET_ASSIGNMENT = re.compile(
+    r"""(?P<lhs>\b\w*(?:key|token|secret|passw\w*|pwd|credential)\w*['"]?\]?\s*[:=]\s*)"""
+    r"""(?P<q>['"])(?P<value>[^'"\n]{3,})(?P=q)""",
+    re.IGNORECASE,
+)
+
+
+def is_secret_name(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name))
+
+
+def redact(text: str, extra: Iterable[str] = ()) -> str:
+    """Replace key-shaped substrings (and any of ``extra``, e.g. the server's own key) in ``text``."""
+    for value in extra:
+        if value and len(value) >= 8 and value in text:
+            text = text.replace(value, REDACTED)
+    if not text:
+        return text
+    text = _SECRET_VALUE.sub(REDACTED, text)
+    return _SECRET_ASSIGNMENT.sub(
+        lambda m: f"{m['lhs']}{m['q']}{REDACTED}{m['q']}"
+        if m["value"] != REDACTED
+        else m.group(0),
+        text,
+    )

@@ -1,0 +1,179 @@
+import { Widget } from '@lumino/widgets';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { distinctCells, summarizeNames, warningText } from './plan';
+import { IPlan, IRestoreProgress } from './tokens';
+
+/** What the user chose in the banner or the recovery dialog. */
+export type RecoveryAction = 'restore' | 'rerun' | 'dismiss' | 'cancel' | 'details';
+
+/**
+ * The stale-kernel banner, placed in the notebook panel's content header:
+ * which names are gone, Restore (n cells) / Re-run all / Dismiss, a details
+ * list of planned cells and warnings, and restore progress with Cancel.
+ */
+export class ReviveBanner extends Widget {
+  constructor() {
+    super();
+    this.addClass('jp-revive-Banner');
+    this.node.setAttribute('role', 'region');
+    this.node.setAttribute('aria-label', 'Lost kernel state');
+    this.hide();
+  }
+
+  get action(): ISignal<this, RecoveryAction> {
+    return this._action;
+  }
+
+  /** Show what was lost and what the plan would run. */
+  showPlan(plan: IPlan, headline = 'Kernel state was lost'): void {
+    this._plan = plan;
+    this._progress = null;
+    this._error = null;
+    this._headline = headline;
+    this._render();
+    this.show();
+  }
+
+  showProgress(progress: IRestoreProgress): void {
+    this._progress = progress;
+    if (progress.state === 'failed' || progress.state === 'cancelled') {
+      this._error =
+        progress.state === 'cancelled'
+          ? `Restore cancelled after ${progress.done} of ${progress.total} cells.`
+          : `Restore stopped: ${progress.message ?? 'a cell failed'}`;
+      this._progress = null;
+    }
+    this._render();
+    this.show();
+  }
+
+  showMessage(message: string): void {
+    this._error = message;
+    this._render();
+    this.show();
+  }
+
+  clear(): void {
+    this._plan = null;
+    this._progress = null;
+    this._error = null;
+    this._expanded = false;
+    this.node.textContent = '';
+    this.hide();
+  }
+
+  private _render(): void {
+    const node = this.node;
+    node.textContent = '';
+    const plan = this._plan;
+    const main = el('div', 'jp-revive-Banner-main');
+    const text = el('div', 'jp-revive-Banner-text');
+    main.appendChild(text);
+    node.appendChild(main);
+
+    if (this._progress && this._progress.state === 'running') {
+      const p = this._progress;
+      node.dataset.state = 'restoring';
+      const where = p.index !== undefined ? ` (cell ${p.index + 1})` : '';
+      text.textContent = `Restoring kernel state: ${p.done + 1}/${p.total}${where}…`;
+      const bar = el('progress', 'jp-revive-Banner-progress') as HTMLProgressElement;
+      bar.max = p.total;
+      bar.value = p.done;
+      main.appendChild(bar);
+      main.appendChild(this._button('Cancel', 'cancel', false));
+      return;
+    }
+
+    node.dataset.state = this._error ? 'error' : 'stale';
+    if (plan) {
+      const cells = distinctCells(plan);
+      const lost = summarizeNames(plan.names);
+      text.textContent =
+        `${this._headline}: ${lost} came from ${cells} ` +
+        `cell${cells === 1 ? '' : 's'}.`;
+    } else {
+      text.textContent = this._headline;
+    }
+    if (this._error) {
+      const err = el('div', 'jp-revive-Banner-error');
+      err.textContent = this._error;
+      text.appendChild(err);
+    }
+    const buttons = el('div', 'jp-revive-Banner-buttons');
+    if (plan && plan.cells.length > 0) {
+      const n = plan.cells.length;
+      const label = this._error ? 'Resume' : 'Restore';
+      buttons.appendChild(
+        this._button(`${label} (${n} cell${n === 1 ? '' : 's'})`, 'restore', true)
+      );
+    }
+    buttons.appendChild(this._button('Re-run all', 'rerun', false));
+    buttons.appendChild(this._button('Dismiss', 'dismiss', false));
+    if (plan) {
+      const toggle = this._button(this._expanded ? 'Hide details' : 'Details', 'details', false);
+      toggle.setAttribute('aria-expanded', String(this._expanded));
+      toggle.onclick = () => {
+        this._expanded = !this._expanded;
+        this._render();
+      };
+      buttons.appendChild(toggle);
+    }
+    main.appendChild(buttons);
+    if (plan && this._expanded) {
+      node.appendChild(this._details(plan));
+    }
+  }
+
+  private _details(plan: IPlan): HTMLElement {
+    const box = el('div', 'jp-revive-Banner-details');
+    const list = el('ol', 'jp-revive-Banner-cells');
+    for (const step of plan.cells) {
+      const item = el('li');
+      item.textContent = `Cell ${step.index + 1}: ${step.reason}`;
+      list.appendChild(item);
+    }
+    box.appendChild(list);
+    if (plan.unrestorable.length) {
+      const un = el('div', 'jp-revive-Banner-unrestorable');
+      un.textContent = `No cell defines: ${plan.unrestorable.join(', ')}`;
+      box.appendChild(un);
+    }
+    if (plan.warnings.length) {
+      const warnings = el('ul', 'jp-revive-Banner-warnings');
+      for (const w of plan.warnings) {
+        const item = el('li');
+        item.textContent = warningText(w);
+        warnings.appendChild(item);
+      }
+      box.appendChild(warnings);
+    }
+    return box;
+  }
+
+  private _button(label: string, action: RecoveryAction, accept: boolean): HTMLButtonElement {
+    const button = el(
+      'button',
+      `jp-Button jp-mod-styled ${accept ? 'jp-mod-accept' : 'jp-mod-reject'} jp-revive-Banner-button`
+    ) as HTMLButtonElement;
+    button.textContent = label;
+    button.dataset.action = action;
+    button.onclick = () => this._action.emit(action);
+    return button;
+  }
+
+  private _plan: IPlan | null = null;
+  private _progress: IRestoreProgress | null = null;
+  private _error: string | null = null;
+  private _headline = 'Kernel state was lost';
+  private _expanded = false;
+  private _action = new Signal<this, RecoveryAction>(this);
+}
+
+function el(tag: string, className?: string): HTMLElement {
+  const node = document.createElement(tag);
+  if (className) {
+    node.className = className;
+  }
+  return node;
+}

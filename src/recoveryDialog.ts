@@ -1,0 +1,40 @@
+import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { Widget } from '@lumino/widgets';
+
+import { distinctCells, summarizeNames } from './plan';
+import { IPlan } from './tokens';
+
+export type RecoveryChoice = 'restore' | 'rerun' | 'dismiss';
+
+/** "Kernel restarted — restore df, model, …?" with Restore / Re-run all / Not now. */
+export async function showRecoveryDialog(plan: IPlan): Promise<RecoveryChoice> {
+  const body = new Widget();
+  body.addClass('jp-revive-RecoveryDialog');
+  const cells = distinctCells(plan);
+  const text = document.createElement('p');
+  text.textContent =
+    `The kernel restarted and lost ${summarizeNames(plan.names, 5)}. ` +
+    `Restoring runs ${plan.cells.length} run${plan.cells.length === 1 ? '' : 's'} ` +
+    `of ${cells} cell${cells === 1 ? '' : 's'} in their original order.`;
+  body.node.appendChild(text);
+  if (plan.warnings.length) {
+    const warn = document.createElement('p');
+    warn.className = 'jp-revive-RecoveryDialog-warnings';
+    warn.textContent = `${plan.warnings.length} warning(s): see "Details" in the banner.`;
+    body.node.appendChild(warn);
+  }
+  const result = await showDialog<unknown>({
+    title: `Kernel restarted — restore ${summarizeNames(plan.names)}?`,
+    body,
+    buttons: [
+      Dialog.cancelButton({ label: 'Not now' }),
+      Dialog.createButton({ label: 'Re-run all', displayType: 'default' }),
+      Dialog.okButton({ label: 'Restore' })
+    ],
+    defaultButton: 2
+  });
+  if (!result.button.accept) {
+    return 'dismiss';
+  }
+  return result.button.label === 'Restore' ? 'restore' : 'rerun';
+}

@@ -1,0 +1,133 @@
+import { ISessionContext } from '@jupyterlab/apputils';
+import { Cell, CodeCell } from '@jupyterlab/cells';
+import { NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { ICellRecord, IPlan, IRestoreProgress, METADATA_KEY } from './tokens';
+
+/**
+ * Runs a restore plan through JupyterLab's normal execution path
+ * (`NotebookActions.runCells`), one planned run at a time, so outputs, execution
+ * counts and metadata stamps update as if the user ran the cells.
+ */
+export class RestoreRunner {
+  constructor(private readonly _panel: NotebookPanel) {}
+
+  get progress(): ISignal<this, IRestoreProgress> {
+    return this._progress;
+  }
+
+  get running(): boolean {
+    return this._running;
+  }
+
+  /** Stop after interrupting the cell that runs now. */
+  async cancel(): Promise<void> {
+    if (!this._running) {
+      return;
+    }
+    this._cancelled = true;
+    await this._panel.sessionContext.session?.kernel?.interrupt();
+  }
+
+  async run(plan: IPlan): Promise<IRestoreProgress> {
+    if (this._running) {
+      throw new Error('A restore is already running for this notebook.');
+    }
+    this._running = true;
+    this._cancelled = false;
+    const total = plan.cells.length;
+    // Errors a cell had in its original run are expected again; read them
+    // before the first run restamps the cells.
+    const erroredBefore = new Set<string>();
+    for (const cell of this._panel.content.widgets) {
+      const record = cell.model.getMetadata(METADATA_KEY) as
+        | Partial<ICellRecord>
+        | undefined;
+      if (record?.status === 'error') {
+        erroredBefore.add(cell.model.id);
+      }
+    }
+    let result: IRestoreProgress = { state: 'done', done: total, total };
+    try {
+      for (let i = 0; i < total; i++) {
+        const step = plan.cells[i];
+        const cell = this._findCell(step.id);
+        if (!cell) {
+          result = this._emit({
+            state: 'failed',
+            done: i,
+            total,
+            message: `Cell ${step.id} was deleted; the plan is out of date.`
+          });
+          return result;
+        }
+        const index = this._panel.content.widgets.indexOf(cell);
+        this._emit({ state: 'running', done: i, total, index });
+        const ok = await this._runOne(cell);
+        if (this._cancelled) {
+          result = this._emit({ state: 'cancelled', done: i, total, index });
+          return result;
+        }
+        const status = this._panel.sessionContext.session?.kernel?.status;
+        if (status === 'dead' || status === 'restarting' || status === 'autorestarting') {
+          result = this._emit({
+            state: 'failed',
+            done: i,
+            total,
+            index,
+            message: `The kernel died while cell ${index + 1} ran (${status}).`
+          });
+          return result;
+        }
+        if (!ok && !erroredBefore.has(step.id)) {
+          result = this._emit({
+            state: 'failed',
+            done: i,
+            total,
+            index,
+            message: `Cell ${index + 1} failed: ${errorSummary(cell)}`
+          });
+          return result;
+        }
+      }
+      this._emit(result);
+      return result;
+    } finally {
+      this._running = false;
+    }
+  }
+
+  private async _runOne(cell: Cell): Promise<boolean> {
+    const sessionContext: ISessionContext = this._panel.sessionContext;
+    return NotebookActions.runCells(this._panel.content, [cell], sessionContext);
+  }
+
+  private _findCell(id: string): Cell | undefined {
+    return this._panel.content.widgets.find(c => c.model.id === id);
+  }
+
+  private _emit(progress: IRestoreProgress): IRestoreProgress {
+    this._progress.emit(progress);
+    return progress;
+  }
+
+  private _running = false;
+  private _cancelled = false;
+  private _progress = new Signal<this, IRestoreProgress>(this);
+}
+
+/** "NameError: name 'x' is not defined", from the cell's error output. */
+function errorSummary(cell: Cell): string {
+  if (!(cell instanceof CodeCell)) {
+    return 'error';
+  }
+  const outputs = cell.model.outputs;
+  for (let i = outputs.length - 1; i >= 0; i--) {
+    const output = outputs.get(i).toJSON();
+    if (output.output_type === 'error') {
+      return `${String(output.ename)}: ${String(output.evalue)}`;
+    }
+  }
+  return 'error';
+}

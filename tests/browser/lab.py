@@ -1,0 +1,196 @@
+"""A real `jupyter lab` process for browser tests, and helpers to drive it from Playwright."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+CHROMIUM = os.environ.get("REVIVE_CHROMIUM", "/usr/lib/chromium/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LabServer:
+    """`jupyter lab` with jupyter-revive enabled, isolated in its own dirs; can be restarted."""
+
+    def __init__(self, home: Path, log_dir: Path, extra_args: list[str] | None = None) -> None:
+        self.home = home
+        self.root = home / "notebooks"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.log_dir = log_dir
+        self.port = free_port()
+        self.token = secrets.token_hex(16)
+        self.extra_args = extra_args or []
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.starts += 1
+        env = dict(os.environ)
+        for name, sub in (
+            ("JUPYTER_RUNTIME_DIR", "runtime"),
+            ("JUPYTER_CONFIG_DIR", "config"),
+            ("JUPYTERLAB_SETTINGS_DIR", "settings"),
+            ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"),
+        ):
+            (self.home / sub).mkdir(exist_ok=True)
+            env[name] = str(self.home / sub)
+        env.pop("ANTHROPIC_API_KEY", None)
+        cmd = [
+            sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+            f"--port={self.port}", "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
+            "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
+            *self.extra_args,
+        ]
+        log = open(self.log_dir / f"lab-{self.port}-{self.starts}.log", "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited early, see {log.name}")
+            try:
+                self.api("GET", "/api/status")
+                return
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.2)
+        raise RuntimeError("jupyter lab did not answer within 60 s")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(
+            self.url + path,
+            data=data,
+            method=method,
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            text = resp.read().decode()
+        return json.loads(text) if text else None
+
+    def lab_url(self, path: str = "") -> str:
+        return f"{self.url}/lab/tree/{path}?token={self.token}"
+
+
+def write_notebook(server: LabServer, name: str, sources: list[str]) -> Path:
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = new_notebook(
+        cells=[new_code_cell(src) for src in sources],
+        metadata={"kernelspec": KERNELSPEC, "language_info": {"name": "python"}},
+    )
+    path = server.root / name
+    nbformat.write(nb, path)
+    return path
+
+
+# -- page helpers (JupyterLab runs with expose_app_in_browser, so commands are reachable) -----
+
+
+def open_notebook(page: Page, server: LabServer, name: str) -> None:
+    page.goto(server.lab_url(name))
+    panel = page.locator(".jp-NotebookPanel").first
+    expect(panel).to_be_visible(timeout=60_000)
+    wait_idle(page)
+    # The verdict appears once jupyter-revive has asked the server about the kernel.
+    expect(panel).to_have_attribute("data-revive-verdict", _ANY, timeout=30_000)
+
+
+_ANY = __import__("re").compile(".+")
+
+
+def wait_idle(page: Page, timeout: float = 60_000) -> None:
+    page.wait_for_function(
+        """() => {
+            const app = window.jupyterapp;
+            const w = app && app.shell.currentWidget;
+            const k = w && w.sessionContext && w.sessionContext.session
+                && w.sessionContext.session.kernel;
+            return !!k && k.status === 'idle' && k.connectionStatus === 'connected';
+        }""",
+        timeout=timeout,
+    )
+
+
+def command(page: Page, name: str, args: dict[str, Any] | None = None) -> Any:
+    return page.evaluate(
+        "([name, args]) => window.jupyterapp.commands.execute(name, args)", [name, args or {}]
+    )
+
+
+def run_all(page: Page, count: int) -> None:
+    command(page, "notebook:run-all-cells")
+    page.wait_for_function(
+        """(n) => {
+            const prompts = [...document.querySelectorAll(
+                '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')];
+            return prompts.length >= n
+                && prompts.slice(0, n).every(p => /\\[\\d+\\]/.test(p.textContent || ''));
+        }""",
+        arg=count,
+        timeout=60_000,
+    )
+    wait_idle(page)
+
+
+def save(page: Page) -> None:
+    command(page, "docmanager:save")
+    page.wait_for_function(
+        "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=30_000
+    )
+
+
+def notebook_metadata(page: Page) -> dict[str, Any]:
+    return page.evaluate(
+        "() => window.jupyterapp.shell.currentWidget.context.model.toJSON()"
+    )
+
+
+def current_kernel_id(page: Page) -> str:
+    return page.evaluate(
+        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.id"
+    )
