@@ -36,7 +36,7 @@ class ReviveApp(ExtensionApp):
     context_event_timeout = Float(
         20.0,
         config=True,
-        help="Seconds to wait for a (re)started kernel's tracker before emitting its context event.",
+        help="Seconds to wait for a (re)started kernel's tracker before emitting its context.",
     )
 
     kernel_query = Instance(KernelQuery, allow_none=True)
@@ -86,10 +86,17 @@ class ReviveApp(ExtensionApp):
             )
             context = answer.get("context")
         except Exception as e:  # the event still tells every tab that the kernel changed
-            self.log.info("jupyter-revive: no context for kernel %s after %s: %s", kernel_id, reason, e)
+            self.log.info(
+                "jupyter-revive: no context for kernel %s after %s: %s", kernel_id, reason, e
+            )
         logger.emit(
             schema_id=CONTEXT_EVENT,
-            data={"action": "context", "kernel_id": kernel_id, "context": context, "reason": reason},
+            data={
+                "action": "context",
+                "kernel_id": kernel_id,
+                "context": context,
+                "reason": reason,
+            },
         )
 
     async def _read_context(self, kernel_id: str) -> dict[str, Any]:

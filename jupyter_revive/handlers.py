@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import nbformat
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
+from .dataflow.planner import plan_notebook
 from .kernel_manager.errors import KernelBusy, KernelDead, KernelNotFound, NoTracker
 from .kernel_manager.query import KernelQuery
 
@@ -72,8 +74,48 @@ class KernelVariablesHandler(ReviveHandler):
         self.finish(json.dumps(answer))
 
 
+class PlanHandler(ReviveHandler):
+    """`POST plan` with `{notebook, names?, kernel_id?}`: the restore plan (CLI JSON contract)."""
+
+    auth_resource = "contents"
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.json_body()
+        nb = _notebook_from(body.get("notebook"))
+        names = body.get("names")
+        if names is not None and not (
+            isinstance(names, list) and all(isinstance(n, str) for n in names)
+        ):
+            raise web.HTTPError(400, "names must be a list of strings or null.")
+        live: set[str] = set()
+        kernel_id = body.get("kernel_id")
+        if kernel_id:
+            with _http_errors():
+                live = set(await self.kernel_query.names(kernel_id))
+        plan = plan_notebook(nb, names=names, live_names=live)
+        self.finish(json.dumps(plan.to_json()))
+
+
+def _notebook_from(data: Any) -> nbformat.NotebookNode:
+    """A validated notebook from a request body, or a 400 that says what is wrong."""
+    if not isinstance(data, dict):
+        raise web.HTTPError(400, "notebook must be an nbformat JSON object.")
+    try:
+        nb = nbformat.from_dict(data)
+        if nb.get("nbformat") != 4:
+            nb = nbformat.convert(nb, 4)
+        nbformat.validate(nb)
+    except (nbformat.ValidationError, ValueError, KeyError, TypeError) as e:
+        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise web.HTTPError(400, f"Invalid notebook: {first_line}") from e
+    return nb
+
+
 def routes() -> list[tuple[str, type[ReviveHandler]]]:
     return [
         (rf"/jupyter-revive/kernels/{_KERNEL_ID}/context", KernelContextHandler),
         (rf"/jupyter-revive/kernels/{_KERNEL_ID}/variables", KernelVariablesHandler),
+        (r"/jupyter-revive/plan", PlanHandler),
     ]
