@@ -8,18 +8,34 @@ import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { addCommands } from './commands';
+import { addPromptCommands } from './promptCommands';
+import { PromptCells } from './promptCell';
 import { NotebookReviver } from './reviver';
-import { IReviveSettings } from './tokens';
+import { IReviveSettings, RecoveryMode } from './tokens';
 
 const PLUGIN_ID = 'jupyter-revive:plugin';
 
+function readSettings(composite: Record<string, unknown>, into: IReviveSettings): void {
+  into.onOpen = (composite.onOpen as RecoveryMode) ?? 'ask';
+  into.onRestart = (composite.onRestart as RecoveryMode) ?? 'ask';
+  into.runAfterGenerate = composite.runAfterGenerate !== false;
+  const model = typeof composite.model === 'string' ? composite.model.trim() : '';
+  const maxTokens = Number(composite.maxTokens ?? 0);
+  const temperature = composite.temperature;
+  into.llm = {
+    ...(model ? { model } : {}),
+    ...(maxTokens > 0 ? { max_tokens: maxTokens } : {}),
+    ...(typeof temperature === 'number' ? { temperature } : {})
+  };
+}
+
 /**
- * Attaches a NotebookReviver (metadata stamping, verdict, banner, recovery) to
- * every notebook and registers the restore commands.
+ * Per notebook: a NotebookReviver (metadata stamping, verdict, banner, restore)
+ * and its PromptCells; plus the commands, palette and menu entries.
  */
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
-  description: 'Records kernel context in notebook metadata and restores lost state.',
+  description: 'Records kernel context in notebook metadata, restores lost state, prompt cells.',
   autoStart: true,
   requires: [INotebookTracker],
   optional: [ISettingRegistry, ICommandPalette, IMainMenu],
@@ -30,20 +46,29 @@ const plugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null,
     mainMenu: IMainMenu | null
   ) => {
-    const settings: IReviveSettings = { onOpen: 'ask', onRestart: 'ask' };
+    const settings: IReviveSettings = {
+      onOpen: 'ask',
+      onRestart: 'ask',
+      runAfterGenerate: true,
+      llm: {}
+    };
     const revivers = new WeakMap<NotebookPanel, NotebookReviver>();
+    const prompts = new WeakMap<NotebookPanel, PromptCells>();
     notebooks.widgetAdded.connect((_, panel) => {
-      revivers.set(panel, new NotebookReviver(panel, () => settings));
+      const reviver = new NotebookReviver(panel, () => settings);
+      revivers.set(panel, reviver);
+      const cells = new PromptCells(reviver, () => settings);
+      prompts.set(panel, cells);
+      panel.disposed.connect(() => cells.dispose());
     });
     addCommands(app, notebooks, panel => revivers.get(panel), palette, mainMenu);
+    addPromptCommands(app, notebooks, panel => prompts.get(panel), palette);
 
     if (settingRegistry) {
       settingRegistry
         .load(PLUGIN_ID)
         .then(loaded => {
-          const update = () => {
-            Object.assign(settings, loaded.composite as Partial<IReviveSettings>);
-          };
+          const update = () => readSettings(loaded.composite as Record<string, unknown>, settings);
           update();
           loaded.changed.connect(update);
         })

@@ -89,6 +89,23 @@ export class NotebookReviver implements IDisposable {
     }
   }
 
+  /** Run a given plan (e.g. for a prompt cell's missing names) with banner progress. */
+  async runPlan(plan: IPlan): Promise<IRestoreProgress> {
+    if (this.runner.running) {
+      return { state: 'failed', done: 0, total: plan.cells.length, message: 'A restore is already running.' };
+    }
+    this._restoring = true;
+    try {
+      const result = await this.runner.run(plan);
+      if (result.state === 'done') {
+        this.banner.clear();
+      }
+      return result;
+    } finally {
+      this._restoring = false;
+    }
+  }
+
   async rerunAll(): Promise<void> {
     this.banner.clear();
     this._lost = null;

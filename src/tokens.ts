@@ -69,9 +69,19 @@ export interface IPlan {
 /** Settings: what to do on open / on restart when kernel state is lost. */
 export type RecoveryMode = 'ask' | 'always' | 'never';
 
+/** LLM choices a user may make from JupyterLab settings; empty means the server's default. */
+export interface ILLMOptions {
+  model?: string;
+  max_tokens?: number;
+  temperature?: number;
+}
+
 export interface IReviveSettings {
   onOpen: RecoveryMode;
   onRestart: RecoveryMode;
+  /** Run generated code as soon as it is complete (else only insert it). */
+  runAfterGenerate: boolean;
+  llm: ILLMOptions;
 }
 
 /** Progress of a restore: `done` of `total` planned runs finished. */
@@ -83,3 +93,33 @@ export interface IRestoreProgress {
   index?: number;
   message?: string;
 }
+
+/** `metadata.revive.prompt` of a prompt (markdown) cell. */
+export interface IPromptRecord {
+  id: string;
+}
+
+/** `metadata.revive.generated` of a code cell written by a prompt cell. */
+export interface IGeneratedRecord {
+  prompt: string;
+  model: string;
+  time: string;
+  variables: string[];
+}
+
+/** One event of the `POST generate` stream (newline-delimited JSON). */
+export type GenerateEvent =
+  | { type: 'start'; model: string; variables?: string[] }
+  | { type: 'delta'; text: string }
+  | {
+      type: 'done';
+      text: string;
+      code: string;
+      model?: string;
+      stop_reason?: string | null;
+      /** Names the code reads that neither it, builtins nor the kernel define. */
+      missing?: string[];
+      /** Cells that rebuild the missing names, if notebook cells define them. */
+      plan?: IPlan | null;
+    }
+  | { type: 'error'; kind: string; message: string; retry_after?: number | null };
