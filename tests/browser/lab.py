@@ -194,3 +194,23 @@ def current_kernel_id(page: Page) -> str:
     return page.evaluate(
         "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.id"
     )
+
+
+def active_panel(page: Page):
+    return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)").first
+
+
+def banner(page: Page):
+    return active_panel(page).locator(".jp-revive-Banner")
+
+
+def write_settings(server: LabServer, values: dict[str, Any]) -> None:
+    """User settings of the jupyter-revive plugin, as the settings editor would save them."""
+    folder = server.home / "settings" / "jupyter-revive"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "plugin.jupyterlab-settings").write_text(json.dumps(values))
+
+
+def kernel_names(server: LabServer, kernel_id: str) -> set[str]:
+    answer = server.api("GET", f"/jupyter-revive/kernels/{kernel_id}/variables")
+    return {v["name"] for v in answer["variables"]}

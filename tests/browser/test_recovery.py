@@ -1,0 +1,180 @@
+"""Stale banner, recovery dialog and restore, in a real JupyterLab in headless Chromium."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from .lab import (
+    LabServer,
+    active_panel,
+    banner,
+    command,
+    current_kernel_id,
+    kernel_names,
+    open_notebook,
+    run_all,
+    save,
+    wait_idle,
+    write_notebook,
+    write_settings,
+)
+
+SEED = [
+    "import time\ndf = list(range(10))",  # 1
+    "cleaned_df = [x for x in df if x % 2 == 0]",  # 2
+    "print(len(cleaned_df))",  # 3: display only, never replayed
+    "unrelated = 'not needed by anything'",  # 4
+    "time.sleep(1.5)\nmodel = sum(cleaned_df) / len(cleaned_df)",  # 5: slow, to see progress
+    "predictions = [model * x for x in cleaned_df]",  # 6
+]
+LOST = {"df", "cleaned_df", "unrelated", "model", "predictions", "time"}
+
+
+def _run_and_save(lab: LabServer, page: Page, name: str, sources: list[str]) -> Path:
+    path = write_notebook(lab, name, sources)
+    open_notebook(page, lab, name)
+    run_all(page, len(sources))
+    save(page)
+    return path
+
+
+def test_seed_scenario_server_restart_banner_restore(
+    lab: LabServer, page: Page, artifacts_dir: Path
+) -> None:
+    _run_and_save(lab, page, "seed.ipynb", SEED)
+    lab.restart()
+    open_notebook(page, lab, "seed.ipynb")
+
+    bar = banner(page)
+    expect(bar).to_be_visible(timeout=30_000)
+    expect(bar).to_contain_text("Kernel state was lost")
+    for name in ("df", "cleaned_df", "model"):
+        expect(bar).to_contain_text(name)
+    expect(bar.locator("button[data-action=restore]")).to_have_text("Restore (5 cells)")
+    box = bar.bounding_box()
+    assert box is not None and box["height"] >= 30
+    page.screenshot(path=str(artifacts_dir / "banner-collapsed.png"))
+
+    bar.locator("button[data-action=details]").click()
+    details = bar.locator(".jp-revive-Banner-details")
+    expect(details).to_be_visible()
+    expect(details).not_to_contain_text("Cell 3:")  # the print cell is not needed
+    page.screenshot(path=str(artifacts_dir / "banner-details.png"))
+
+    bar.locator("button[data-action=restore]").click()
+    expect(bar).to_contain_text("Restoring kernel state", timeout=10_000)
+    page.screenshot(path=str(artifacts_dir / "banner-progress.png"))
+    expect(bar).to_be_hidden(timeout=60_000)
+    wait_idle(page)
+
+    kernel = current_kernel_id(page)
+    assert kernel_names(lab, kernel) >= LOST
+    # The next cell that uses `predictions` runs instead of raising NameError.
+    command(page, "notebook:insert-cell-below")
+    page.keyboard.type("assert predictions[-1] == model * 8; 'ok'")
+    command(page, "notebook:run-cell")
+    expect(active_panel(page).locator(".jp-OutputArea-output").last).to_contain_text(
+        "'ok'", timeout=20_000
+    )
+    expect(active_panel(page)).to_have_attribute("data-revive-verdict", "live")
+
+
+def test_page_reload_shows_no_banner(lab: LabServer, page: Page) -> None:
+    _run_and_save(lab, page, "reload.ipynb", SEED[:2])
+    page.reload()
+    open_notebook(page, lab, "reload.ipynb")
+    expect(active_panel(page)).to_have_attribute("data-revive-verdict", "live")
+    expect(banner(page)).to_be_hidden()
+
+
+def test_recovery_dialog_after_restart_from_another_client(
+    lab: LabServer, page: Page, artifacts_dir: Path
+) -> None:
+    _run_and_save(lab, page, "dialog.ipynb", SEED[:2])
+    kernel = current_kernel_id(page)
+    lab.api("POST", f"/api/kernels/{kernel}/restart")  # not through this tab
+
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog).to_contain_text("Kernel restarted", timeout=30_000)
+    expect(dialog).to_contain_text("cleaned_df")
+    page.screenshot(path=str(artifacts_dir / "recovery-dialog.png"))
+    dialog.get_by_role("button", name="Restore").click()
+    expect(banner(page)).to_be_hidden(timeout=30_000)
+    wait_idle(page)
+    assert {"df", "cleaned_df"} <= kernel_names(lab, kernel)
+
+
+def test_cancel_mid_restore(lab: LabServer, page: Page, artifacts_dir: Path) -> None:
+    sources = [
+        "import os, time\nx = 1",
+        "time.sleep(0 if os.path.exists('quick') else 30)\ny = x + 1",
+    ]
+    # The first run is quick (the flag file exists), the replay is slow.
+    flag = lab.root / "quick"
+    flag.write_text("")
+    _run_and_save(lab, page, "cancel.ipynb", sources)
+    flag.unlink()
+    lab.restart()
+    open_notebook(page, lab, "cancel.ipynb")
+    bar = banner(page)
+    expect(bar).to_be_visible(timeout=30_000)
+    bar.locator("button[data-action=restore]").click()
+    expect(bar).to_contain_text("Restoring kernel state", timeout=10_000)
+    bar.locator("button[data-action=cancel]").click()
+    expect(bar).to_contain_text("Restore cancelled", timeout=20_000)
+    page.screenshot(path=str(artifacts_dir / "banner-cancelled.png"))
+    expect(bar.locator("button[data-action=restore]")).to_contain_text("Resume")
+
+
+def test_new_error_during_restore_stops_and_names_the_cell(
+    lab: LabServer, page: Page, artifacts_dir: Path
+) -> None:
+    data = lab.root / "data.txt"
+    data.write_text("42")
+    _run_and_save(
+        lab, page, "error.ipynb", ["text = open('data.txt').read()", "value = int(text)"]
+    )
+    data.unlink()
+    lab.restart()
+    open_notebook(page, lab, "error.ipynb")
+    bar = banner(page)
+    expect(bar).to_be_visible(timeout=30_000)
+    bar.locator("button[data-action=restore]").click()
+    expect(bar).to_contain_text("Restore stopped", timeout=30_000)
+    expect(bar).to_contain_text("Cell 1 failed: FileNotFoundError")
+    page.screenshot(path=str(artifacts_dir / "banner-restore-error.png"))
+
+
+def test_setting_always_restores_without_asking(lab: LabServer, page: Page) -> None:
+    _run_and_save(lab, page, "always.ipynb", SEED[:2])
+    write_settings(lab, {"onOpen": "always"})
+    lab.restart()
+    open_notebook(page, lab, "always.ipynb")
+    page.wait_for_function(
+        "() => document.querySelector('.jp-NotebookPanel')?.dataset.reviveVerdict === 'live'",
+        timeout=60_000,
+    )
+    wait_idle(page)
+    assert {"df", "cleaned_df"} <= kernel_names(lab, current_kernel_id(page))
+
+
+def test_setting_never_shows_nothing(lab: LabServer, page: Page) -> None:
+    _run_and_save(lab, page, "never.ipynb", SEED[:2])
+    write_settings(lab, {"onOpen": "never"})
+    lab.restart()
+    open_notebook(page, lab, "never.ipynb")
+    expect(active_panel(page)).to_have_attribute("data-revive-verdict", "stale")
+    page.wait_for_timeout(1500)  # the banner would have appeared by now
+    expect(banner(page)).to_be_hidden()
+
+
+def test_banner_in_jupyter_notebook_7(lab: LabServer, page: Page, artifacts_dir: Path) -> None:
+    _run_and_save(lab, page, "nb7.ipynb", SEED[:2])
+    lab.restart()
+    page.goto(f"{lab.url}/notebooks/nb7.ipynb?token={lab.token}")
+    bar = page.locator(".jp-revive-Banner")
+    expect(bar).to_be_visible(timeout=60_000)
+    expect(bar).to_contain_text("cleaned_df")
+    page.screenshot(path=str(artifacts_dir / "notebook7-banner.png"))
