@@ -153,19 +153,21 @@ def classify_call(call: ast.Call, *, statement: bool) -> CallEffect:
             effect.dynamic = f"globals().{func.attr}()"
     elif name and _rng_call(call, name, effect):
         pass
-    elif name in rules.ARG_MUTATING_FUNCTIONS and call.args:
-        if arg := root_name(call.args[0]):
-            effect.args_mutated.append(arg)
+    elif name in rules.ARG_MUTATING_FUNCTIONS and call.args and (arg := root_name(call.args[0])):
+        effect.args_mutated.append(arg)
 
     short = name.rpartition(".")[2] if name else method
-    if short in rules.GLOBAL_NP_RNG_CONSUMERS and not effect.rng_used:
-        seed = _kw(call, "random_state")
-        if seed is None or (isinstance(seed, ast.Constant) and seed.value is None):
-            if not (name and name.startswith("random.")):
-                effect.rng_used.add(rules.NP_RANDOM)
-    if short in rules.RNG_CONSTRUCTORS and not call.args and not call.keywords:
-        if short not in {"SystemRandom", "Generator"}:
-            effect.unseeded = effect.unseeded or f"{name or short}()"
+    seed = _kw(call, "random_state")
+    if (
+        short in rules.GLOBAL_NP_RNG_CONSUMERS
+        and not effect.rng_used
+        and (seed is None or (isinstance(seed, ast.Constant) and seed.value is None))
+        and not (name and name.startswith("random."))
+    ):
+        effect.rng_used.add(rules.NP_RANDOM)
+    unseeded_ctor = short in rules.RNG_CONSTRUCTORS and short not in {"SystemRandom", "Generator"}
+    if unseeded_ctor and not call.args and not call.keywords:
+        effect.unseeded = effect.unseeded or f"{name or short}()"
 
     if method is not None and effect.receiver_mutated is None:
         receiver = root_name(func.value) if isinstance(func, ast.Attribute) else None

@@ -1,0 +1,173 @@
+"""Per-execution effects in history context: static analysis resolved against what ran before.
+
+Walking the history forward, it charges notebook functions' effects to the cells that call them,
+follows aliases (`b = a; b.append(1)` changes `a`), ignores method calls on imported modules
+(`plt.plot()`), and lets the ledger's observed bindings override static guesses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .analysis import analyze_cell
+from .history import Execution, History
+from .records import CallSite, CellAnalysis, FunctionInfo, SideEffect
+
+
+@dataclass(frozen=True)
+class Effect:
+    execution: Execution
+    analysis: CellAnalysis
+    creates: frozenset[str]  # surely bound: earlier values no longer matter
+    removes: frozenset[str]  # surely deleted
+    touches: frozenset[str]  # mutated, maybe bound or maybe deleted: earlier value still matters
+    maybe_binds: frozenset[str]
+    reads: frozenset[str]  # must hold their values as of this point before it runs
+    side_effects: tuple[SideEffect, ...]
+    dynamic: tuple[str, ...]  # unseen bindings possible (no ledger to tell)
+    observed: bool  # bindings come from the ledger
+
+    @property
+    def kills(self) -> frozenset[str]:
+        return self.creates | self.removes
+
+    @property
+    def binds(self) -> frozenset[str]:
+        return self.creates | self.maybe_binds
+
+
+class _Aliases:
+    """May-alias groups: names that might refer to the same object."""
+
+    def __init__(self) -> None:
+        self.group: dict[str, set[str]] = {}
+
+    def expand(self, names: set[str]) -> set[str]:
+        out = set(names)
+        for name in names:
+            out |= self.group.get(name, set())
+        return out
+
+    def rebind(self, name: str) -> None:
+        members = self.group.pop(name, None)
+        if members is not None:
+            members.discard(name)
+
+    def join(self, name: str, source: str) -> None:
+        members = self.group.setdefault(source, {source})
+        members.add(name)
+        self.group[name] = members
+
+
+def _closure(start: set[str], env: dict[str, FunctionInfo]) -> list[FunctionInfo]:
+    """The notebook functions reachable from `start` through calls and references."""
+    seen: set[str] = set()
+    todo = [n for n in start if n in env]
+    infos: list[FunctionInfo] = []
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        info = env[name]
+        infos.append(info)
+        todo += [n for n in (info.calls | info.global_reads) if n in env and n not in seen]
+    return infos
+
+
+def _param_mutations(site: CallSite, info: FunctionInfo) -> set[str]:
+    out: set[str] = set()
+    for i, param in enumerate(info.params):
+        if param not in info.mutated_params:
+            continue
+        arg = site.args[i] if i < len(site.args) else dict(site.kwargs).get(param)
+        if arg is not None:
+            out.add(arg)
+    return out
+
+
+def resolve(history: History) -> list[Effect]:
+    env: dict[str, FunctionInfo] = {}
+    modules: set[str] = set()
+    aliases = _Aliases()
+    effects: list[Effect] = []
+    for execution in history.executions:
+        analysis = (
+            analyze_cell(execution.source) if execution.source is not None else CellAnalysis()
+        )
+        local_env = {**env, **{f.name: f for f in analysis.functions}}
+
+        reads = set(analysis.reads)
+        mutates = set(analysis.mutates) | (set(analysis.call_mutates) - modules)
+        maybe = set(analysis.maybe_defines)
+        maybe_deleted = set(analysis.maybe_deletes)
+        side_effects = list(analysis.side_effects)
+        dynamic = list(analysis.dynamic)
+
+        # Referencing a notebook function may run it: its globals are read here.
+        for info in _closure(reads | {c.name for c in analysis.calls}, local_env):
+            reads |= info.global_reads
+            side_effects += info.side_effects
+        for site in analysis.calls:
+            if site.name not in local_env:
+                continue
+            mutates |= _param_mutations(site, local_env[site.name])
+            for info in _closure({site.name}, local_env):
+                # `global` writes happen only if the call reaches them: maybe-bindings
+                maybe |= info.global_writes
+                maybe_deleted |= info.global_deletes
+                mutates |= info.global_mutates
+                reads |= info.global_mutates
+                if info.dynamic:
+                    dynamic.append(f"{info.name}() sets globals dynamically")
+
+        creates = set(analysis.defines)
+        removes = set(analysis.deletes)
+        ledger = execution.ledger
+        observed = ledger is not None and ledger.defined is not None
+        if ledger is not None and ledger.defined is not None:
+            if ledger.status == "error":
+                # It stopped part-way: only what it was seen to bind or delete happened.
+                creates = set(ledger.defined)
+                removes = set(ledger.deleted)
+            else:
+                creates |= ledger.defined
+                removes = (removes | ledger.deleted) - ledger.defined
+            maybe = set()
+            maybe_deleted = set()
+            dynamic = []
+
+        before = aliases.expand(mutates)
+        for name in creates | removes:
+            aliases.rebind(name)
+        for name, source in analysis.aliases:
+            if name in creates or name in maybe:
+                aliases.join(name, source)
+        mutates = before | aliases.expand(mutates)
+
+        touches = (mutates | maybe | maybe_deleted) - creates - removes
+        effects.append(
+            Effect(
+                execution=execution,
+                analysis=analysis,
+                creates=frozenset(creates - removes),
+                removes=frozenset(removes),
+                touches=frozenset(touches),
+                maybe_binds=frozenset(maybe - creates - removes),
+                reads=frozenset(reads),
+                side_effects=tuple(dict.fromkeys(side_effects)),
+                dynamic=tuple(dict.fromkeys(dynamic)),
+                observed=observed,
+            )
+        )
+
+        env.update(local_env)
+        for name in creates | removes:
+            if name not in local_env or name in removes:
+                env.pop(name, None)
+        for info in analysis.functions:
+            if info.name in creates or info.name in maybe:
+                env[info.name] = info
+        modules -= creates | removes
+        modules |= analysis.imports & creates
+    return effects

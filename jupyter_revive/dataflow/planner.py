@@ -1,0 +1,248 @@
+"""Restore planner: the minimal ordered executions that rebuild target names with their values.
+
+For a name needed just before history position p: the last execution before p that surely binds
+it (its creator) and every later execution before p that touches it (mutates, maybe-binds), in
+history order; then, transitively, the same for everything those executions read at their own
+positions. Executions nothing needs are left out, so overwritten definitions and display-only
+cells never appear.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import deque
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import rules
+from .diagnostics import history_warnings, plan_warnings
+from .effects import Effect, resolve
+from .history import History, read_history
+from .plan import Plan, PlannedCell, PlanWarning
+from .records import FunctionInfo
+
+
+@dataclass
+class _Why:
+    creates: set[str] = field(default_factory=set)
+    touches: set[str] = field(default_factory=set)
+    consumers: set[int] = field(default_factory=set)  # history positions that read its result
+
+
+class _Chains:
+    def __init__(self, effects: Sequence[Effect]) -> None:
+        self.effects = effects
+        self.events: dict[str, list[int]] = {}
+        for pos, effect in enumerate(effects):
+            for name in effect.kills | effect.touches:
+                self.events.setdefault(name, []).append(pos)
+        self.dynamic = [pos for pos, e in enumerate(effects) if e.dynamic]
+
+    def chain(self, name: str, pos: int) -> tuple[list[int], bool]:
+        """Positions producing `name`'s value just before `pos`, and whether anything binds it."""
+        events = self.events.get(name, [])
+        out: list[int] = []
+        bound = False
+        floor = -1
+        for i in reversed(events[: bisect_left(events, pos)]):
+            effect = self.effects[i]
+            if name in effect.removes:
+                floor = i
+                break
+            out.append(i)
+            if name in effect.creates:
+                return out, True
+            bound = bound or name in effect.maybe_binds
+        if not bound:
+            # Nothing visibly binds it: cells that bind names dynamically may have.
+            fallback = [i for i in self.dynamic if floor < i < pos]
+            if fallback:
+                return sorted({*out, *fallback}, reverse=True), True
+        return out, bound
+
+    def changed_after(self, name: str, pos: int) -> bool:
+        events = self.events.get(name, [])
+        return bool(events) and events[-1] > pos
+
+
+def _live_at_end(effects: Sequence[Effect]) -> set[str]:
+    live: set[str] = set()
+    for effect in effects:
+        live -= effect.removes
+        live |= effect.binds
+    return {n for n in live if not rules.is_pseudo(n) and not rules.is_kernel_internal(n)}
+
+
+def _functions_at_end(effects: Sequence[Effect]) -> dict[str, FunctionInfo]:
+    env: dict[str, FunctionInfo] = {}
+    for effect in effects:
+        for name in effect.kills:
+            env.pop(name, None)
+        for info in effect.analysis.functions:
+            if info.name in effect.binds:
+                env[info.name] = info
+    return env
+
+
+def _with_function_globals(
+    targets: set[str], effects: Sequence[Effect], live: set[str]
+) -> set[str]:
+    """A restored function is only usable with the globals its body reads."""
+    env = _functions_at_end(effects)
+    out = set(targets)
+    todo = [t for t in targets if t in env]
+    while todo:
+        info = env[todo.pop()]
+        for name in (info.global_reads | info.calls) & live:
+            if name not in out:
+                out.add(name)
+                if name in env:
+                    todo.append(name)
+    return out
+
+
+class _Planner:
+    def __init__(self, effects: Sequence[Effect]) -> None:
+        self.effects = effects
+        self.chains = _Chains(effects)
+
+    def run(self, targets: Collection[str]) -> tuple[dict[int, _Why], set[str]]:
+        end = len(self.effects)
+        why: dict[int, _Why] = {}
+        missing: set[str] = set()
+        memo: dict[tuple[str, int], list[int]] = {}
+        queue: deque[tuple[str, int]] = deque((t, end) for t in targets)
+        while queue:
+            name, pos = queue.popleft()
+            key = (name, pos)
+            if key in memo:
+                chain = memo[key]
+                fresh = False
+            else:
+                chain, bound = self.chains.chain(name, pos)
+                memo[key] = chain
+                fresh = True
+                if pos == end and not bound:
+                    missing.add(name)
+            for i in chain:
+                entry = why.setdefault(i, _Why())
+                effect = self.effects[i]
+                if name in effect.creates:
+                    entry.creates.add(name)
+                elif name in effect.touches:
+                    entry.touches.add(name)
+                if pos < end:
+                    entry.consumers.add(pos)
+            if fresh:
+                for i in chain:
+                    if not self.effects[i].execution.replayable:
+                        continue
+                    for read in self.effects[i].reads:
+                        if (read, i) not in memo:
+                            queue.append((read, i))
+        # a chain may reach executions that cannot be replayed (deleted cells)
+        why = {i: w for i, w in why.items() if self.effects[i].execution.replayable}
+        return why, missing
+
+    def touched_live(self, positions: Collection[int], live: Collection[str]) -> set[str]:
+        """Live names that replaying `positions` would change or needs earlier values of."""
+        out: set[str] = set()
+        for i in positions:
+            effect = self.effects[i]
+            for name in live:
+                changes = name in effect.kills or name in effect.touches
+                if changes or (name in effect.reads and self.chains.changed_after(name, i)):
+                    out.add(name)
+        return out
+
+
+def _cell_label(effects: Sequence[Effect], pos: int) -> str:
+    index = effects[pos].execution.cell_index
+    return f"cell {index + 1}" if index is not None else "a deleted cell"
+
+
+def _reason(effects: Sequence[Effect], pos: int, why: _Why) -> str:
+    parts = []
+    creates = sorted(n for n in why.creates if not rules.is_pseudo(n))
+    touches = sorted(n for n in why.touches if not rules.is_pseudo(n))
+    if creates:
+        parts.append("defines " + ", ".join(creates))
+    if touches:
+        parts.append("updates " + ", ".join(touches))
+    if any(rules.is_pseudo(n) for n in why.touches | why.creates):
+        parts.append("advances the random state")
+    own = effects[pos].execution.cell_index
+    labels = {
+        "its next run" if effects[c].execution.cell_index == own else _cell_label(effects, c): c
+        for c in why.consumers
+    }
+    if labels:
+        parts.append("read by " + ", ".join(sorted(labels, key=labels.__getitem__)))
+    return "; ".join(parts) or "needed by the plan"
+
+
+def plan_history(
+    history: History,
+    names: Sequence[str] | None = None,
+    live_names: Collection[str] = (),
+) -> Plan:
+    effects = resolve(history)
+    planner = _Planner(effects)
+    live_at_end = _live_at_end(effects)
+    live = set(live_names)
+    requested = set(live_at_end if names is None else names)
+    if names is not None:
+        requested = _with_function_globals(requested, effects, live_at_end) | set(names)
+    targets = requested - live
+
+    replanned: set[str] = set()
+    while True:
+        why, missing = planner.run(targets)
+        extra = planner.touched_live(why.keys(), live - targets)
+        if not extra:
+            break
+        replanned |= extra
+        targets |= extra
+
+    order = sorted(why)
+    runs: dict[int, int] = {}
+    for pos in order:
+        index = effects[pos].execution.cell_index
+        assert index is not None
+        runs[index] = runs.get(index, 0) + 1
+    seen: dict[int, int] = {}
+    cells = []
+    for pos in order:
+        execution = effects[pos].execution
+        assert execution.cell_index is not None
+        reason = _reason(effects, pos, why[pos])
+        total = runs[execution.cell_index]
+        if total > 1:
+            seen[execution.cell_index] = seen.get(execution.cell_index, 0) + 1
+            reason += f" (run {seen[execution.cell_index]} of {total})"
+        cells.append(PlannedCell(execution.cell_index, execution.cell_id, reason, pos))
+
+    warnings: list[PlanWarning] = [*history_warnings(history, effects, set(order))]
+    warnings += plan_warnings(effects, order, why, replanned)
+    return Plan(
+        cells=tuple(cells),
+        names=tuple(sorted(targets - missing)),
+        unrestorable=tuple(sorted(missing)),
+        warnings=tuple(warnings),
+        history_source=history.source,
+    )
+
+
+def plan_notebook(
+    nb: Mapping[str, Any],
+    names: Sequence[str] | None = None,
+    live_names: Collection[str] = (),
+) -> Plan:
+    """Plan the restore of `names` (default: every name live in the recorded context).
+
+    `nb` is an nbformat v4 notebook (a `NotebookNode` or its plain-dict JSON); `live_names` are
+    names the live kernel still holds, which are not rebuilt unless planned cells would change
+    them.
+    """
+    return plan_history(read_history(nb), names, live_names)
