@@ -7,7 +7,8 @@ import re
 # The opening fence may carry a language tag (```python, ```py, ```ipython); the closing fence
 # must start a line. A reply cut off by max_tokens has no closing fence: the open block counts.
 _FENCE = re.compile(
-    r"^[ \t]*(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w+.-]*)[^\n]*\n(?P<body>.*?)(?:^[ \t]*(?P=fence)[ \t]*$|\Z)",
+    r"^[ \t]*(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w+.-]*)[^\n]*\n"
+    r"(?P<body>.*?)(?:^[ \t]*(?P=fence)[ \t]*$|\Z)",
     re.MULTILINE | re.DOTALL,
 )
 _PYTHON_TAGS = {"", "python", "py", "python3", "ipython", "ipython3"}

@@ -36,9 +36,11 @@ _SECRET_VALUE = re.compile(
 )
 
 # `api_key = "..."`, `{"password": "..."}`, `os.environ["HF_TOKEN"] = "..."`: the literal assigned
-# to a secret-looking name is dropped even when its shape is unknown.
+# to a name that ends like a secret is dropped even when its shape is unknown. Narrower than
+# names: `KeyError: 'region'` or `key="col"` are everyday code, not credentials.
 _SECRET_ASSIGNMENT = re.compile(
-    r"""(?P<lhs>\b\w*(?:key|token|secret|passw\w*|pwd|credential)\w*['"]?\]?\s*[:=]\s*)"""
+    r"""(?P<lhs>\b\w*(?:api_?key|_key|secret|token|passw(?:or)?d|passphrase|pwd|credentials?)s?"""
+    r"""['"]?\]?\s*[:=]\s*)"""
     r"""(?P<q>['"])(?P<value>[^'"\n]{3,})(?P=q)""",
     re.IGNORECASE,
 )
@@ -49,7 +51,7 @@ def is_secret_name(name: str) -> bool:
 
 
 def redact(text: str, extra: Iterable[str] = ()) -> str:
-    """Replace key-shaped substrings (and any of ``extra``, e.g. the server's own key) in ``text``."""
+    """Replace key-shaped substrings and ``extra`` values (the server's key) in ``text``."""
     for value in extra:
         if value and len(value) >= 8 and value in text:
             text = text.replace(value, REDACTED)
@@ -57,8 +59,6 @@ def redact(text: str, extra: Iterable[str] = ()) -> str:
         return text
     text = _SECRET_VALUE.sub(REDACTED, text)
     return _SECRET_ASSIGNMENT.sub(
-        lambda m: f"{m['lhs']}{m['q']}{REDACTED}{m['q']}"
-        if m["value"] != REDACTED
-        else m.group(0),
+        lambda m: f"{m['lhs']}{m['q']}{REDACTED}{m['q']}" if m["value"] != REDACTED else m.group(0),
         text,
     )

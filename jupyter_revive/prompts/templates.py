@@ -14,13 +14,14 @@ class TemplateError(ValueError):
 
 
 def load_template(name: str, override_dir: str | None = None) -> Template:
-    """The template ``name`` from ``override_dir`` when that directory has it, else the packaged one.
+    """The template ``name`` from ``override_dir`` if that directory has it, else the packaged one.
 
     Templates use ``string.Template`` placeholders (``$variables``): code and JSON are full of
     braces, which ``str.format`` would trip over.
     """
     if name not in TEMPLATE_NAMES:
-        raise TemplateError(f"Unknown template {name!r}; expected one of {', '.join(TEMPLATE_NAMES)}.")
+        expected = ", ".join(TEMPLATE_NAMES)
+        raise TemplateError(f"Unknown template {name!r}; expected one of {expected}.")
     if override_dir:
         directory = Path(override_dir).expanduser()
         if not directory.is_dir():

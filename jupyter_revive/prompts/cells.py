@@ -1,0 +1,225 @@
+"""Earlier cells of the notebook, in execution order, rendered newest-first into a budget.
+
+Order, best source first: ``metadata.revive.history`` (what really ran, in order), then
+``execution_count``, then document order above the prompt cell. Work is proportional to what
+fits in the budget, not to the notebook's size: a notebook of thousands of cells with megabytes of
+output costs one pass over the cell list plus the rendering of the cells that are shown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .clip import clip, join_bounded, strip_ansi
+from .secrets import redact
+
+Order = Literal["history", "execution_count", "document"]
+
+
+@dataclass(frozen=True)
+class CellRun:
+    index: int  # position in nb.cells
+    cell: Mapping[str, Any]
+    recorded_sha: str | None = None  # the code sha the history recorded for this run
+
+
+@dataclass
+class RenderedCells:
+    text: str
+    order: Order
+    shown: int
+    omitted: int
+
+
+def code_sha(source: str) -> str:
+    """The DESIGN's ``<code sha>``: first 16 hex digits of the SHA-256 of the source (UTF-8)."""
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
+
+
+def source_of(cell: Mapping[str, Any]) -> str:
+    src = cell.get("source", "")
+    if isinstance(src, list):
+        return "".join(s for s in src if isinstance(s, str))
+    return src if isinstance(src, str) else ""
+
+
+def _is_code(cell: Any) -> bool:
+    return isinstance(cell, Mapping) and cell.get("cell_type") == "code"
+
+
+def _linked_to(cell: Mapping[str, Any], prompt_id: str | None) -> bool:
+    """Whether ``cell`` is the code generated earlier for this very prompt (a regenerate)."""
+    if not prompt_id:
+        return False
+    meta = cell.get("metadata")
+    revive = meta.get("revive") if isinstance(meta, Mapping) else None
+    return isinstance(revive, Mapping) and revive.get("prompt_id") == prompt_id
+
+
+def execution_order(
+    nb: Mapping[str, Any], prompt_cell_id: str | None
+) -> tuple[list[CellRun], Order]:
+    """The code cells that ran before this prompt, oldest first, and which evidence gave the order.
+
+    A cell run several times appears once, at its latest run: the notebook only holds its current
+    code, and showing it twice would spend the budget on repetition.
+    """
+    cells = nb.get("cells")
+    if not isinstance(cells, Sequence):
+        return [], "document"
+    by_id: dict[str, int] = {}
+    prompt_index: int | None = None
+    for i, cell in enumerate(cells):
+        if isinstance(cell, Mapping) and isinstance(cell.get("id"), str):
+            by_id[cell["id"]] = i
+            if cell["id"] == prompt_cell_id:
+                prompt_index = i
+
+    def usable(i: int) -> bool:
+        cell = cells[i]
+        return _is_code(cell) and i != prompt_index and not _linked_to(cell, prompt_cell_id)
+
+    meta = nb.get("metadata")
+    revive = meta.get("revive") if isinstance(meta, Mapping) else None
+    history = revive.get("history") if isinstance(revive, Mapping) else None
+    if isinstance(history, Sequence) and history:
+        seen: set[int] = set()
+        runs: list[CellRun] = []
+        for item in reversed(history):
+            if not isinstance(item, Sequence) or isinstance(item, str) or not item:
+                continue
+            i = by_id.get(item[0]) if isinstance(item[0], str) else None
+            if i is None or i in seen or not usable(i):
+                continue
+            seen.add(i)
+            sha = item[1] if len(item) > 1 and isinstance(item[1], str) else None
+            runs.append(CellRun(i, cells[i], sha))
+        if runs:
+            runs.reverse()
+            return runs, "history"
+
+    counted = [
+        (cell["execution_count"], i)
+        for i, cell in enumerate(cells)
+        if _is_code(cell) and isinstance(cell.get("execution_count"), int) and usable(i)
+    ]
+    if counted:
+        counted.sort()
+        return [CellRun(i, cells[i]) for _, i in counted], "execution_count"
+
+    end = prompt_index if prompt_index is not None else len(cells)
+    runs = [CellRun(i, cells[i]) for i in range(end) if usable(i) and source_of(cells[i]).strip()]
+    return runs, "document"
+
+
+def _bounded(text: Any, limit: int) -> str:
+    return join_bounded(text, limit)[0] if isinstance(text, list) else str(text)[: limit * 2]
+
+
+def _output_text(output: Mapping[str, Any], limit: int) -> str:
+    kind = output.get("output_type")
+    if kind == "stream":
+        return _bounded(output.get("text", ""), limit)
+    if kind in ("execute_result", "display_data"):
+        data = output.get("data")
+        if not isinstance(data, Mapping):
+            return ""
+        plain = data.get("text/plain")
+        if plain is not None:
+            return _bounded(plain, limit)
+        rich = [k for k in data if isinstance(k, str)]
+        return f"[{', '.join(rich[:4])} output]" if rich else ""
+    if kind == "error":
+        return f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
+    return ""
+
+
+def render_outputs(cell: Mapping[str, Any], limit: int) -> str:
+    outputs = cell.get("outputs")
+    if not isinstance(outputs, Sequence) or not outputs or limit <= 0:
+        return ""
+    parts: list[str] = []
+    size = 0
+    for output in outputs:
+        if not isinstance(output, Mapping):
+            continue
+        if size > limit:
+            parts.append(f"[{len(outputs) - len(parts)} more outputs]")
+            break
+        text = strip_ansi(_output_text(output, limit)).rstrip("\n")
+        if text:
+            parts.append(text)
+            size += len(text) + 1
+    return redact(clip("\n".join(parts), limit))
+
+
+def _label(run: CellRun) -> str:
+    count = run.cell.get("execution_count")
+    label = f"# In[{count}]" if isinstance(count, int) else "# In[ ]"
+    return f"{label} (cell {run.index + 1})"
+
+
+def render_cell(run: CellRun, *, cell_chars: int, output_chars: int) -> str:
+    source = source_of(run.cell)
+    label = _label(run)
+    if run.recorded_sha is not None and code_sha(source) != run.recorded_sha:
+        # The DESIGN forbids pretending edited code is what ran.
+        label += " (edited since it ran: the code below is not what the kernel executed)"
+    block = f"{label}\n{redact(clip(source.rstrip(), cell_chars))}"
+    out = render_outputs(run.cell, output_chars)
+    if out:
+        block += f"\n# Out:\n{out}"
+    return block
+
+
+def render_cells(
+    runs: Sequence[CellRun],
+    order: Order,
+    *,
+    total: int,
+    cell_chars: int,
+    output_chars: int,
+) -> RenderedCells:
+    """Newest runs first until ``total`` characters are used; older ones are dropped and counted."""
+    blocks: list[str] = []
+    size = 0
+    for run in reversed(runs):
+        block = render_cell(run, cell_chars=cell_chars, output_chars=output_chars)
+        # Reserve room for the omission note so the result stays within ``total``.
+        if size + len(block) + 2 > total - 80:
+            break
+        blocks.append(block)
+        size += len(block) + 2
+    omitted = len(runs) - len(blocks)
+    blocks.reverse()
+    if omitted:
+        blocks.insert(0, f"[{omitted} earlier cell runs left out to fit the context budget]")
+    text = "\n\n".join(blocks) if blocks else "(no cells have run)"
+    return RenderedCells(text=text, order=order, shown=len(runs) - omitted, omitted=omitted)
+
+
+def render_last_error(runs: Sequence[CellRun], limit: int) -> str:
+    """The most recent error output among ``runs``: name, message and traceback tail."""
+    for run in reversed(runs):
+        outputs = run.cell.get("outputs")
+        if not isinstance(outputs, Sequence):
+            continue
+        for output in reversed(outputs):
+            if isinstance(output, Mapping) and output.get("output_type") == "error":
+                head = (
+                    f"{_label(run)[2:]} raised {output.get('ename', 'Error')}: "
+                    f"{output.get('evalue', '')}"
+                )
+                tb = output.get("traceback")
+                frames = (
+                    [strip_ansi(t) for t in tb[-12:] if isinstance(t, str)]
+                    if isinstance(tb, list)
+                    else []
+                )
+                text = head + ("\nTraceback (last frames):\n" + "\n".join(frames) if frames else "")
+                # The end of a traceback names the failing line: keep it when cutting.
+                return redact(clip(text, limit))
+    return "(none)"
