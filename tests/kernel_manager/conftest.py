@@ -1,0 +1,132 @@
+"""Real kernels for the kernel wrapper's tests: kernelspecs, a small execute helper, a server."""
+
+from __future__ import annotations
+
+import ast
+import json
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jupyter_client import AsyncKernelManager
+from jupyter_client.provisioning import KernelProvisionerFactory
+
+# jp_serverapp, jp_fetch, jp_environ, jp_kernel_dir, echo_kernel_spec, ... (pytest-jupyter does
+# not register itself as a plugin, and pytest_plugins is only allowed in the root conftest).
+from pytest_jupyter.jupyter_server import *  # noqa: F403
+
+from jupyter_revive.kernel_manager.provisioner import PROVISIONER_NAME
+
+TRACKER = "__import__('sys').modules['jupyter_revive_tracker']"
+IPYKERNEL_ARGV = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+
+
+def write_kernelspec(
+    kernel_dir: str | Path, name: str, language: str = "python", provisioner: str | None = None
+) -> str:
+    """An ipykernel kernelspec; ``provisioner`` names one explicitly (None: the default)."""
+    spec: dict[str, Any] = {"argv": IPYKERNEL_ARGV, "display_name": name, "language": language}
+    if provisioner is not None:
+        spec["metadata"] = {"kernel_provisioner": {"provisioner_name": provisioner}}
+    path = Path(kernel_dir) / name
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+    return name
+
+
+@pytest.fixture
+def kernelspecs(jp_environ: None, jp_kernel_dir: str) -> dict[str, str]:
+    """revive: our provisioner by name; plain: LocalProvisioner by name; fake-r: says R."""
+    return {
+        "revive": write_kernelspec(jp_kernel_dir, "revive-py", provisioner=PROVISIONER_NAME),
+        "plain": write_kernelspec(jp_kernel_dir, "plain-py", provisioner="local-provisioner"),
+        "fake-r": write_kernelspec(jp_kernel_dir, "fake-r", language="R"),
+    }
+
+
+@pytest.fixture
+def revive_default() -> Iterator[KernelProvisionerFactory]:
+    """Make the revive provisioner the default one for this test, then put the old one back."""
+    factory = KernelProvisionerFactory.instance()
+    before = factory.default_provisioner_name
+    factory.default_provisioner_name = PROVISIONER_NAME
+    yield factory
+    factory.default_provisioner_name = before
+
+
+class Kernel:
+    """A real kernel driven like a frontend: execute_request on shell, replies matched by id."""
+
+    def __init__(self, km: AsyncKernelManager) -> None:
+        self.km = km
+        self.client = km.client()
+
+    async def start(self) -> Kernel:
+        self.client.start_channels()
+        await self.client.wait_for_ready(timeout=30)
+        return self
+
+    def send(
+        self,
+        code: str,
+        cell_id: str | None = None,
+        silent: bool = False,
+        user_expressions: dict[str, str] | None = None,
+        stop_on_error: bool = True,
+    ) -> str:
+        content = {
+            "code": code,
+            "silent": silent,
+            "store_history": not silent,
+            "user_expressions": user_expressions or {},
+            "allow_stdin": False,
+            "stop_on_error": stop_on_error,
+        }
+        metadata = {"cellId": cell_id} if cell_id else {}
+        msg = self.client.session.msg("execute_request", content, metadata=metadata)
+        self.client.shell_channel.send(msg)
+        return str(msg["header"]["msg_id"])
+
+    async def reply(self, msg_id: str, timeout: float = 20) -> dict[str, Any]:
+        while True:
+            msg = await self.client.shell_channel.get_msg(timeout=timeout)
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return dict(msg)
+
+    async def run(self, code: str, cell_id: str | None = None, **kw: Any) -> dict[str, Any]:
+        return await self.reply(self.send(code, cell_id, **kw))
+
+    async def record(self, code: str, cell_id: str | None = None) -> dict[str, Any] | None:
+        """Run a cell; the tracker's record from its execute_reply metadata."""
+        reply = await self.run(code, cell_id)
+        return reply["metadata"].get("revive")
+
+    async def eval(self, expression: str) -> Any:
+        """Evaluate silently through user_expressions; the Python value of its repr."""
+        reply = await self.run("", silent=True, user_expressions={"e": expression})
+        result = reply["content"]["user_expressions"]["e"]
+        assert result["status"] == "ok", result
+        return ast.literal_eval(result["data"]["text/plain"])
+
+    async def tracker(self, call: str) -> dict[str, Any]:
+        return dict(json.loads(await self.eval(f"{TRACKER}.{call}")))
+
+    async def stop(self) -> None:
+        self.client.stop_channels()
+        await self.km.shutdown_kernel(now=True)
+
+
+async def start_kernel(kernel_name: str) -> Kernel:
+    km = AsyncKernelManager(kernel_name=kernel_name)
+    await km.start_kernel()
+    return await Kernel(km).start()
+
+
+@pytest.fixture
+async def kernel(kernelspecs: dict[str, str]) -> AsyncIterator[Kernel]:
+    """A kernel started through the revive provisioner."""
+    k = await start_kernel(kernelspecs["revive"])
+    yield k
+    await k.stop()

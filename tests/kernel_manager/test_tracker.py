@@ -1,0 +1,172 @@
+"""The tracker inside a real kernel: context id, ledger records, reply metadata, summaries."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+from .conftest import TRACKER, Kernel
+
+
+def sha16(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()[:16]
+
+
+async def test_reply_metadata_carries_the_record_with_the_cell_id(kernel: Kernel) -> None:
+    code = "x = 1\ny = [1, 2]"
+    record = await kernel.record(code, cell_id="cell-a")
+    assert record is not None
+    assert record["seq"] == 1
+    assert record["cell"] == "cell-a"
+    assert record["code"] == sha16(code)
+    assert record["status"] == "ok"
+    assert isinstance(record["ms"], float) and record["ms"] >= 0
+    assert record["defined"] == ["x", "y"]
+    assert record["deleted"] == []
+    assert record["count"] == 1
+    assert record["truncated"] is False
+    assert uuid.UUID(record["context"]).version == 4
+
+
+async def test_ledger_lists_records_in_order_under_one_context(kernel: Kernel) -> None:
+    first = await kernel.record("a = 1", cell_id="c1")
+    second = await kernel.record("b = 2", cell_id="c2")
+    context = await kernel.tracker("context_json()")
+    assert first and second
+    assert context["context"] == first["context"] == second["context"]
+    assert context["executions"] == [first, second]
+    assert context["seq"] == 2 and context["dropped"] == 0
+    assert context["pid"] == await kernel.eval("__import__('os').getpid()")
+    assert [e["seq"] for e in (await kernel.tracker("context_json(since=1)"))["executions"]] == [2]
+
+
+async def test_deleted_and_rebound_names(kernel: Kernel) -> None:
+    await kernel.record("a = 1\nb = [1]\nc = [1]")
+    record = await kernel.record("del a\nb = [2]\nc.append(2)\nd = c")
+    assert record is not None
+    # c was only mutated in place: the namespace diff (by identity) cannot see that.
+    assert record["defined"] == ["b", "d"]
+    assert record["deleted"] == ["a"]
+
+
+async def test_error_is_recorded_with_the_names_bound_before_it(kernel: Kernel) -> None:
+    record = await kernel.record("z = 1\n1 / 0", cell_id="bad")
+    assert record is not None
+    assert record["status"] == "error"
+    assert record["defined"] == ["z"]
+    syntax = await kernel.record("def (:", cell_id="worse")
+    assert syntax is not None and syntax["status"] == "error" and syntax["defined"] == []
+
+
+async def test_silent_executions_are_not_recorded(kernel: Kernel) -> None:
+    await kernel.record("a = 1")
+    reply = await kernel.run("hidden = 5", silent=True)
+    assert "revive" not in reply["metadata"]
+    context = await kernel.tracker("context_json()")
+    assert [e["defined"] for e in context["executions"]] == [["a"]]
+    record = await kernel.record("b = hidden")
+    assert record is not None and record["seq"] == 2 and record["defined"] == ["b"]
+
+
+async def test_ipython_names_are_excluded_unless_the_user_rebinds_them(kernel: Kernel) -> None:
+    # Output caching binds _, _2, _i2, Out[...]: none of it is the user's.
+    record = await kernel.record("1 + 1")
+    assert record is not None and record["defined"] == []
+    record = await kernel.record("exit = 3\n_private = 4")
+    assert record is not None and record["defined"] == ["_private", "exit"]
+    record = await kernel.record("get_ipython().run_line_magic('time', 'w = 1')")
+    assert record is not None and record["defined"] == ["w"]
+
+
+async def test_empty_cell_and_nested_run_cell(kernel: Kernel) -> None:
+    reply = await kernel.run("   ")
+    assert reply["content"]["status"] == "ok"
+    assert "revive" not in reply["metadata"]  # IPython fires post_run_cell only: no record
+    record = await kernel.record("get_ipython().run_cell('inner = 1')\nouter = 2", cell_id="n")
+    assert record is not None
+    assert record["seq"] == 1 and record["cell"] == "n"
+    assert record["defined"] == ["inner", "outer"]
+
+
+async def test_name_lists_and_ledger_are_capped(kernel: Kernel) -> None:
+    record = await kernel.record("for i in range(250):\n    globals()[f'v{i:03}'] = i")
+    assert record is not None
+    assert len(record["defined"]) == 100 and record["truncated"] is True
+    assert record["defined"][:2] == ["i", "v000"]
+    # Shrink the ledger to see old records dropped and counted.
+    await kernel.run(f"{TRACKER}._tracker.ledger = __import__('collections').deque(maxlen=3)",
+                     silent=True)  # fmt: skip
+    for n in range(5):
+        await kernel.record(f"n{n} = {n}")
+    context = await kernel.tracker("context_json()")
+    assert [e["seq"] for e in context["executions"]] == [4, 5, 6]
+    assert context["dropped"] == 2
+
+
+async def test_a_broken_tracker_never_breaks_user_code(kernel: Kernel) -> None:
+    await kernel.run(f"{TRACKER}._tracker.ip = None", silent=True)
+    msg_id = kernel.send("ok = 41 + 1\nprint(ok)")
+    reply = await kernel.reply(msg_id)
+    assert reply["content"]["status"] == "ok"
+    assert "revive" not in reply["metadata"]
+    streams = []
+    while True:
+        msg = await kernel.client.iopub_channel.get_msg(timeout=10)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        if msg["msg_type"] == "stream":
+            streams.append((msg["content"]["name"], msg["content"]["text"]))
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            break
+    assert streams == [("stdout", "42\n")]  # no "Error in callback" on stderr
+
+
+async def test_variables_summary_is_bounded(kernel: Kernel) -> None:
+    await kernel.record(
+        "import numpy as np, pandas as pd\n"
+        "df = pd.DataFrame({'a': range(1000), 'b': [0.5] * 1000})\n"
+        "wide = pd.DataFrame([[0] * 80])\n"
+        "arr = np.arange(100_000.0).reshape(1000, 100)\n"
+        "items = list(range(10_000))\n"
+        "text = 'y' * 100_000\n"
+        "nested = [df, arr]\n"
+        "def f(a, b=2):\n    return a + b\n"
+    )
+    answer = await kernel.tracker("variables_json()")
+    by_name = {v["name"]: v for v in answer["variables"]}
+    assert answer["total"] == len(by_name) and answer["truncated"] is False
+    assert set(by_name) == {"np", "pd", "df", "wide", "arr", "items", "text", "nested", "f"}
+    assert [v["name"] for v in answer["variables"]][-2:] == ["np", "pd"]  # modules last
+    assert all(len(v["repr"]) <= 120 for v in answer["variables"])
+    df = by_name["df"]
+    assert df["type"] == "pandas.DataFrame" and df["shape"] == [1000, 2] and df["len"] == 1000
+    assert df["columns"] == [{"name": "a", "dtype": "int64"}, {"name": "b", "dtype": "float64"}]
+    assert "0.5" not in df["repr"]  # a description, not the frame's repr
+    assert len(by_name["wide"]["columns"]) == 50 and by_name["wide"]["columns_truncated"]
+    arr = by_name["arr"]
+    assert arr["shape"] == [1000, 100] and arr["dtype"] == "float64" and "..." in arr["repr"]
+    assert by_name["items"]["len"] == 10_000 and by_name["text"]["len"] == 100_000
+    assert by_name["nested"]["repr"] == "[<DataFrame 1000x2>, <ndarray 1000x100>]"
+    assert by_name["f"]["type"] == "function"
+
+
+async def test_variables_detail_and_missing_names(kernel: Kernel) -> None:
+    await kernel.record(
+        "import pandas as pd\n"
+        "df = pd.DataFrame({'a': range(10), 'b': [1.5] * 10})\n"
+        "def add(a, b=2):\n    return a + b\n"
+    )
+    answer = await kernel.tracker("variables_json(names=['df', 'add', 'nope'], detail=True)")
+    assert answer["missing"] == ["nope"]
+    df, add = answer["variables"]
+    assert df["name"] == "df" and "head(5)" in df["detail"] and "describe()" in df["detail"]
+    assert "mean" in df["detail"] and len(df["detail"]) <= 4096
+    assert "return a + b" in add["detail"]
+
+
+async def test_variables_do_not_import_libraries_and_cap_the_count(kernel: Kernel) -> None:
+    await kernel.record("for i in range(600):\n    globals()[f'x{i}'] = i")
+    answer = await kernel.tracker("variables_json()")
+    assert len(answer["variables"]) == 500
+    assert answer["total"] == 601 and answer["truncated"] is True  # x0..x599 and i
+    assert await kernel.eval("'pandas' in __import__('sys').modules") is False
