@@ -107,7 +107,9 @@ class _Planner:
         self.effects = effects
         self.chains = _Chains(effects)
 
-    def run(self, targets: Collection[str]) -> tuple[dict[int, _Why], set[str]]:
+    def run(
+        self, targets: Collection[str], live: Collection[str] = ()
+    ) -> tuple[dict[int, _Why], set[str]]:
         end = len(self.effects)
         why: dict[int, _Why] = {}
         missing: set[str] = set()
@@ -139,7 +141,9 @@ class _Planner:
                     if not self.effects[i].execution.replayable:
                         continue
                     for read in self.effects[i].reads:
-                        if (read, i) not in memo:
+                        # the kernel still holds it, with the value this execution saw
+                        kept = read in live and not self.chains.changed_after(read, i)
+                        if (read, i) not in memo and not kept:
                             queue.append((read, i))
         # a chain may reach executions that cannot be replayed (deleted cells)
         why = {i: w for i, w in why.items() if self.effects[i].execution.replayable}
@@ -198,7 +202,7 @@ def plan_history(
 
     replanned: set[str] = set()
     while True:
-        why, missing = planner.run(targets)
+        why, missing = planner.run(targets, live - targets)
         extra = planner.touched_live(why.keys(), live - targets)
         if not extra:
             break

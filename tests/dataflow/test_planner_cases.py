@@ -1,0 +1,216 @@
+"""The planner on a table of small notebooks: which executions it replays, in order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from jupyter_revive.dataflow import plan_notebook
+
+from .notebooks import notebook
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    cells: Sequence[str]
+    expected: Sequence[int]  # cell positions, in replay order
+    order: Sequence[int] | None = None
+    names: Sequence[str] | None = None
+    live: Sequence[str] = ()
+    ledger: dict[int, dict[str, Any]] = field(default_factory=dict)
+    counts: Sequence[int | None] | None = None
+    restorable: Sequence[str] | None = None
+
+
+CASES = [
+    Case(
+        "pipeline-skips-display",
+        [
+            "import pandas as pd",
+            "df = pd.DataFrame({'a': [1, None]})",
+            "df.head()",
+            "clean = df.dropna()",
+            "print(clean)",
+        ],
+        [0, 1, 3],
+    ),
+    Case("overwritten-definition-dropped", ["x = 1", "x = 2", "y = x"], [1, 2]),
+    Case("aug-assign-run-twice-replays-twice", ["n = 0", "n += 1"], [0, 1, 1], order=[0, 1, 1]),
+    Case(
+        "out-of-order-uses-value-at-read-time",
+        ["a = b + 1", "b = 10", "b = 20"],
+        [1, 0, 2],
+        order=[1, 0, 2],
+    ),
+    Case("every-later-mutator", ["lst = []", "lst.append(1)", "lst.append(2)"], [0, 1, 2]),
+    Case(
+        "mutator-before-recreation-dropped",
+        ["lst = [0]", "lst.append(1)", "lst = []", "lst.append(2)"],
+        [2, 3],
+    ),
+    Case(
+        "plot-and-print-cells-never-included",
+        ["import matplotlib.pyplot as plt", "x = [1, 2]", "plt.plot(x)", "print(x)", "x"],
+        [0, 1],
+    ),
+    Case("subset-of-names", ["a = 1", "b = 2", "c = a"], [0, 2], names=["c"]),
+    Case(
+        "function-globals-read-at-call-time",
+        ["scale = 3", "def f(v):\n    return v * scale", "y = f(2)", "scale = 4"],
+        [0, 1, 2],
+        names=["y"],
+    ),
+    Case(
+        "restoring-a-function-brings-its-globals",
+        ["scale = 3", "def f(v):\n    return v * scale", "other = 1"],
+        [0, 1],
+        names=["f"],
+        restorable=["f", "scale"],
+    ),
+    Case(
+        "global-write-belongs-to-calling-cell",
+        ["def load():\n    global data\n    data = [1]", "load()", "z = data"],
+        [0, 1, 2],
+        names=["z"],
+    ),
+    Case(
+        "function-mutating-global-is-a-mutator",
+        ["log = []", "def note(x):\n    log.append(x)", "note(1)", "note(2)"],
+        [0, 1, 2, 3],
+        names=["log"],
+    ),
+    Case(
+        "function-mutating-argument-is-a-mutator",
+        ["def add(lst):\n    lst.append(1)", "items = []", "add(items)"],
+        [0, 1, 2],
+        names=["items"],
+    ),
+    Case(
+        "alias-mutation-restores-original",
+        ["a = []", "b = a", "b.append(1)"],
+        [0, 1, 2],
+        names=["a"],
+    ),
+    Case(
+        "deleted-name-is-not-a-target",
+        ["tmp = 1", "keep = tmp + 1", "del tmp"],
+        [0, 1],
+        restorable=["keep"],
+    ),
+    Case(
+        "dynamic-cell-kept-when-nothing-else-defines",
+        ["code = 'x = 1'", "exec(code)", "y = x + 1"],
+        [0, 1, 2],
+        names=["y"],
+    ),
+    Case(
+        "dynamic-cell-dropped-when-static-definer-exists",
+        ["code = 'q = 1'", "exec(code)", "x = 5", "y = x + 1"],
+        [2, 3],
+        names=["y"],
+    ),
+    Case(
+        "ledger-bindings-override-static-guess",
+        ["code = 'x = 1'", "exec(code)", "y = x + 1"],
+        [0, 1, 2],
+        names=["y"],
+        order=[0, 1, 2],
+        ledger={1: {"defined": ["x"]}},
+    ),
+    Case(
+        "failed-cell-only-bound-what-ledger-saw",
+        ["b = 5", "a = 1\nraise ValueError\nb = 2"],
+        [0, 1],
+        order=[0, 1],
+        ledger={1: {"status": "error", "defined": ["a"]}},
+    ),
+    Case(
+        "seeded-random-replays-earlier-draws",
+        ["import numpy as np", "np.random.seed(0)", "a = np.random.rand()", "b = np.random.rand()"],
+        [0, 1, 2, 3],
+        names=["b"],
+    ),
+    Case("execution-counts-order", ["x = 2", "x = 1"], [0], counts=[2, 1]),
+    Case("unrun-cells-ignored-with-counts", ["x = 2", "x = 1"], [1], counts=[None, 1]),
+    Case("document-order-without-counts", ["x = 2", "x = 1", "y = x"], [1, 2]),
+    Case(
+        "maybe-definition-keeps-earlier-one",
+        ["cond = False", "x = 0", "if cond:\n    x = 1"],
+        [0, 1, 2],
+    ),
+    Case("live-name-not-replanned", ["a = 1", "b = a + 1"], [1], live=["a"], restorable=["b"]),
+    Case(
+        "live-name-changed-since-read-is-rebuilt",
+        ["a = 1", "b = a + 1", "a = 5"],
+        [0, 1, 2],
+        live=["a"],
+        restorable=["a", "b"],
+    ),
+    Case(
+        "live-name-mutated-by-planned-cell-is-rebuilt",
+        ["a = []", "b = len(a)\na.append(1)"],
+        [0, 1],
+        live=["a"],
+        restorable=["a", "b"],
+    ),
+    Case(
+        "module-calls-are-not-mutations",
+        ["import numpy as np", "arr = np.zeros(3)", "np.save('x.npy', arr)"],
+        [0, 1],
+    ),
+    Case(
+        "inplace-mutation-included",
+        [
+            "import pandas as pd",
+            "df = pd.DataFrame({'a': [1]})",
+            "df.rename(columns={'a': 'b'}, inplace=True)",
+            "df.describe()",
+        ],
+        [0, 1, 2],
+    ),
+    Case(
+        "sklearn-fit-is-a-mutation",
+        [
+            "from sklearn.linear_model import LinearRegression",
+            "X = [[0], [1]]\ny = [0, 1]",
+            "model = LinearRegression()",
+            "model.fit(X, y)",
+            "model.score(X, y)",
+        ],
+        [0, 1, 2, 3],
+        names=["model"],
+    ),
+    Case(
+        "magic-wrapped-code-is-analysed",
+        ["%time base = 2", "%%time\npower = base ** 8", "%timeit base ** 2"],
+        [0, 1],
+    ),
+    Case("unknown-name-is-unrestorable", ["a = 1"], [], names=["ghost"], restorable=[]),
+    Case(
+        "loop-accumulation",
+        ["total = 0", "for v in [1, 2, 3]:\n    total += v"],
+        [0, 1],
+        names=["total"],
+    ),
+    Case(
+        "helper-function-transitive-globals",
+        ["k = 2", "def g(v):\n    return v * k", "def f(v):\n    return g(v) + 1", "r = f(1)"],
+        [0, 1, 2, 3],
+        names=["r"],
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_planner_case(case: Case) -> None:
+    nb = notebook(case.cells, case.order, ledger=case.ledger, counts=case.counts)
+    plan = plan_notebook(nb, case.names, live_names=case.live)
+    assert [c.index for c in plan.cells] == list(case.expected)
+    if case.restorable is not None:
+        assert list(plan.names) == sorted(case.restorable)
+    if case.names is not None and case.restorable is None:
+        assert set(case.names) <= set(plan.names)
