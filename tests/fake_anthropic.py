@@ -127,8 +127,12 @@ class FakeAnthropic:
         return int(self._server.server_address[1])
 
     def start(self) -> FakeAnthropic:
+        # A short poll interval keeps stop() (and so every test's teardown) quick.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-anthropic", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="fake-anthropic",
+            daemon=True,
         )
         self._thread.start()
         return self

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from traitlets import Float, Int, Unicode, validate
+from traitlets import Float, Int, TraitError, Unicode, validate
 from traitlets.config import LoggingConfigurable
 
 from .cells import execution_order, render_cells, render_last_error, source_of
@@ -111,7 +111,7 @@ class ContextBuilder(LoggingConfigurable):
     )
     def _non_negative(self, proposal: Any) -> int:
         if proposal["value"] < 0:
-            raise ValueError(f"{proposal['trait'].name} must be >= 0")
+            raise TraitError(f"{proposal['trait'].name} must be >= 0")
         return proposal["value"]
 
     @property

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import anthropic
-from traitlets import Enum, Float, Int, Unicode, default, observe, validate
+from traitlets import Enum, Float, Int, TraitError, Unicode, default, observe, validate
 from traitlets.config import LoggingConfigurable
 
 from .codeblock import extract_code
@@ -102,13 +102,13 @@ class Generator(LoggingConfigurable):
     @validate("max_tokens", "max_retries")
     def _non_negative(self, proposal: Any) -> int:
         if proposal["value"] < (1 if proposal["trait"].name == "max_tokens" else 0):
-            raise ValueError(f"{proposal['trait'].name} is out of range: {proposal['value']}")
+            raise TraitError(f"{proposal['trait'].name} is out of range: {proposal['value']}")
         return proposal["value"]
 
     @validate("timeout")
     def _positive_timeout(self, proposal: Any) -> float:
         if proposal["value"] <= 0:
-            raise ValueError("timeout must be > 0 seconds")
+            raise TraitError("timeout must be > 0 seconds")
         return proposal["value"]
 
     def __init__(self, **kwargs: Any) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from traitlets import TraitError
 
 from jupyter_revive.prompts import ContextBuilder
 from jupyter_revive.prompts.cells import code_sha
@@ -338,7 +339,7 @@ def test_token_budget_tightens_the_character_budget():
 
 
 def test_negative_budgets_are_refused():
-    with pytest.raises(Exception, match="must be >= 0"):
+    with pytest.raises(TraitError, match="must be >= 0"):
         ContextBuilder(cell_chars=-1)
 
 
