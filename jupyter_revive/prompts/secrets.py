@@ -46,6 +46,15 @@ _SECRET_ASSIGNMENT = re.compile(
 )
 
 
+# Cheap substring checks (lower-cased) that must hold before either regex can match: scanning
+# tens of kilobytes with the full alternations costs milliseconds per request, `in` microseconds.
+_VALUE_HINTS = (
+    "sk-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "akia", "aiza", "hf_",
+    "eyj", "bearer", "private key",
+)  # fmt: skip
+_ASSIGNMENT_HINTS = ("key", "token", "secret", "passw", "passphrase", "pwd", "credential")
+
+
 def is_secret_name(name: str) -> bool:
     return bool(_SECRET_NAME.search(name))
 
@@ -57,7 +66,11 @@ def redact(text: str, extra: Iterable[str] = ()) -> str:
             text = text.replace(value, REDACTED)
     if not text:
         return text
-    text = _SECRET_VALUE.sub(REDACTED, text)
+    lower = text.lower()
+    if any(hint in lower for hint in _VALUE_HINTS):
+        text = _SECRET_VALUE.sub(REDACTED, text)
+    if not any(hint in lower for hint in _ASSIGNMENT_HINTS):
+        return text
     return _SECRET_ASSIGNMENT.sub(
         lambda m: f"{m['lhs']}{m['q']}{REDACTED}{m['q']}" if m["value"] != REDACTED else m.group(0),
         text,
