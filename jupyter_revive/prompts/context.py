@@ -92,8 +92,12 @@ class ContextBuilder(LoggingConfigurable):
     variable_chars = Int(
         400, config=True, help="Characters for one variable's line in the summary."
     )
-    details_chars = Int(8_000, config=True, help="Characters for all @name details together.")
-    detail_chars = Int(3_000, config=True, help="Characters for one @name detail.")
+    details_chars = Int(9_000, config=True, help="Characters for all @name details together.")
+    detail_chars = Int(
+        4_500,
+        config=True,
+        help="Characters for one @name detail (the tracker sends at most 4 KB of detail text).",
+    )
     error_chars = Int(2_500, config=True, help="Characters for the last error and its traceback.")
     cell_chars = Int(3_000, config=True, help="Characters of source shown per earlier cell.")
     output_chars = Int(600, config=True, help="Characters of output shown per earlier cell.")
@@ -136,7 +140,8 @@ class ContextBuilder(LoggingConfigurable):
         """The request for ``prompt`` written in the prompt cell ``cell_id`` of ``notebook``.
 
         ``variables`` is the tracker's summary of the live kernel (None if it could not be read);
-        ``details`` maps ``@name`` mentions to the tracker's fuller description of that variable.
+        ``details`` is the tracker's answer for the ``@name`` mentions (``variables(names=
+        mentions, detail=True)``), or a mapping of name to detail (text or dict).
         """
         context_template = load_template("context.txt", self.templates_dir)
         details_template = load_template("details.txt", self.templates_dir)

@@ -32,10 +32,14 @@ def _str(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, default=str)
 
 
-def _columns(columns: Any, limit: int) -> str:
-    """``a int64, b object, … (+998 more)`` within about ``limit`` characters."""
+def _columns(columns: Any, limit: int, total: int) -> str:
+    """``a int64, b object, … (+998 more)`` within about ``limit`` characters.
+
+    ``total`` is the frame's real column count: the tracker sends at most a few hundred.
+    """
     if not isinstance(columns, Sequence) or isinstance(columns, str):
         return ""
+    total = max(total, len(columns))
     parts: list[str] = []
     size = 0
     for i, col in enumerate(columns):
@@ -45,10 +49,19 @@ def _columns(columns: Any, limit: int) -> str:
             text = _str(col)
         text = one_line(text, 60)
         if size + len(text) + 2 > limit:
-            return ", ".join(parts) + f", {ELLIPSIS} (+{len(columns) - i} more)"
+            return ", ".join(parts) + f", {ELLIPSIS} (+{total - i} more)"
         parts.append(text)
         size += len(text) + 2
+    if total > len(columns):
+        return ", ".join(parts) + f", {ELLIPSIS} (+{total - len(columns)} more)"
     return ", ".join(parts)
+
+
+def _column_count(entry: Mapping[str, Any]) -> int:
+    shape = entry.get("shape")
+    if isinstance(shape, Sequence) and len(shape) == 2 and isinstance(shape[1], int):
+        return shape[1]
+    return 0
 
 
 def describe_variable(entry: Mapping[str, Any], limit: int) -> str:
@@ -68,9 +81,11 @@ def describe_variable(entry: Mapping[str, Any], limit: int) -> str:
         facts.append(f"dtype {one_line(_str(entry['dtype']), 40)}")
     line = head + (", " + ", ".join(facts) if facts else "")
     if entry.get("columns"):
-        cols = _columns(entry["columns"], max(limit - len(line) - 40, 40))
+        cols = _columns(entry["columns"], max(limit - len(line) - 40, 40), _column_count(entry))
         if cols:
             line += f", columns: {cols}"
+    if entry.get("error"):
+        line += f" (could not be described: {one_line(_str(entry['error']), 80)})"
     rep = entry.get("repr")
     if rep is not None and len(line) < limit - 8:
         line += " = " + one_line(_str(rep), limit - len(line) - 3)
@@ -154,7 +169,7 @@ def render_details(
     total: int,
 ) -> str:
     """Fuller descriptions for the ``@name`` mentions, or why there is none."""
-    details = details or {}
+    details = details_by_name(details)
     blocks: list[str] = []
     size = 0
     for name in mentions:
@@ -175,9 +190,28 @@ def render_details(
     return "\n".join(blocks)
 
 
+def details_by_name(details: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """``details`` as name → detail, whether it is already that or the tracker's answer to
+    ``variables(names=..., detail=True)`` (a summary whose entries carry a ``detail`` text)."""
+    if not details:
+        return {}
+    entries = details.get("variables")
+    if isinstance(entries, Sequence) and not isinstance(entries, str):
+        return {
+            e["name"]: e
+            for e in entries
+            if isinstance(e, Mapping) and isinstance(e.get("name"), str)
+        }
+    return details
+
+
 def _render_detail(detail: Any, limit: int) -> str:
     if isinstance(detail, str):
         return redact(clip(detail, limit))
+    if isinstance(detail, Mapping) and isinstance(detail.get("detail"), str):
+        # A tracker entry: its one-line summary, then the detail text (head, describe, ...).
+        head = describe_variable(detail, min(limit, 400))
+        return redact(clip(f"{head}\n{detail['detail']}", limit))
     if not isinstance(detail, Mapping):
         return redact(clip(_str(detail), limit))
     lines: list[str] = []
