@@ -1,0 +1,231 @@
+"""Fidelity: run a notebook in a real kernel, plan, replay only the plan in a fresh kernel, and
+compare every restored value (and which restored names share one object)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import pytest
+
+from jupyter_revive.dataflow import plan_notebook
+
+from .kernels import Kernel, KernelPool, record
+
+
+@dataclass(frozen=True)
+class Fixture:
+    id: str
+    cells: Sequence[str]
+    minimal: int  # executions a hand-made minimal plan needs
+    order: Sequence[int] | None = None  # default: every cell once, in document order
+    names: Sequence[str] | None = None
+    ledger: bool = True  # record observed bindings; False tests static-only planning
+
+
+PANDAS_PIPELINE = [
+    "import numpy as np\nimport pandas as pd",
+    "rng = np.random.default_rng(0)\n"
+    "raw = pd.DataFrame({'x': rng.normal(size=200), 'y': rng.normal(size=200)})\n"
+    "raw.loc[::17, 'x'] = np.nan",
+    "raw.describe()",
+    "cleaned_df = raw.dropna().copy()\ncleaned_df['z'] = cleaned_df.x * 2 + cleaned_df.y",
+    "cleaned_df.head()",
+    "from sklearn.linear_model import LinearRegression\nmodel = LinearRegression()",
+    "model.fit(cleaned_df[['x', 'y']], cleaned_df.z)",
+    "predictions = model.predict(cleaned_df[['x', 'y']])",
+    "print(predictions[:5])",
+]
+
+SKLEARN_PIPELINE = [
+    "from sklearn.datasets import make_classification\n"
+    "from sklearn.model_selection import train_test_split\n"
+    "from sklearn.preprocessing import StandardScaler\n"
+    "from sklearn.linear_model import LogisticRegression\n"
+    "from sklearn.metrics import accuracy_score",
+    "X, y = make_classification(n_samples=300, n_features=5, random_state=1)",
+    "X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=2)",
+    "scaler = StandardScaler()\nX_train_s = scaler.fit_transform(X_train)",
+    "X_test_s = scaler.transform(X_test)",
+    "clf = LogisticRegression(C=0.5)\nclf.fit(X_train_s, y_train)",
+    "acc = accuracy_score(y_test, clf.predict(X_test_s))\nacc",
+    "print(clf.coef_)",
+]
+
+PANDAS_INPLACE = [
+    "import pandas as pd",
+    "df = pd.DataFrame({'a': [3, 1, 2], 'b': [1.5, 2.5, 3.5]})",
+    "df.sort_values('a', inplace=True)",
+    "df.reset_index(drop=True, inplace=True)",
+    "df.insert(0, 'c', df.a * 10)",
+    "df.pop('b')",
+    "df.head()",
+    "summary = df.describe()",
+]
+
+MUTATION = [
+    "items = []",
+    "items.append(1)",
+    "items.extend([5, 3])",
+    "print(items)",
+    "items.sort(reverse=True)",
+    "d = {}",
+    "d['first'] = items[0]",
+    "del d['first']\nd['b'] = 2",
+]
+
+OUT_OF_ORDER = ["a = b * 2", "b = 10", "b = b + 1", "c = a + b"]
+
+RERUN = ["n = 0", "n += 1", "log = []", "log.append(n)"]
+
+MAGICS = [
+    "%time base = 3",
+    "%%capture cap\nprint('hi')\npower = base ** 2",
+    "%timeit -n1 -r1 base ** 2",
+    "files = !echo a b",
+    "%%time\nsquare = power * power",
+]
+
+FAILING = ["a = 1", "b = a + 1\nraise ValueError('boom')\nc = 3", "c = b * 10"]
+
+DYNAMIC = [
+    "names = ['u', 'v']",
+    "for i, nm in enumerate(names):\n    globals()[nm] = i * 10 + 1",
+    "w = u + v",
+    "exec('t = w + 1')",
+    "import sys\nsetattr(sys.modules[__name__], 'q', t * 2)",
+]
+
+ALIASING = [
+    "a = [1, 2]",
+    "b = a",
+    "b.append(3)",
+    "c = a[:]",
+    "c.append(4)",
+    "import numpy as np\narr = np.arange(6)",
+    "view = arr[:3]",
+    "view[0] = 100",
+]
+
+DISPLAY_ONLY = ["x = 5", "print(x)", "x", "display(x)", "repr(x)", "y = x + 1", "print(y)"]
+
+OVERWRITTEN = ["x = 1", "x = 2", "y = x * 3", "x = 4"]
+
+FUNCTIONS = [
+    "scale = 2",
+    "def f(v):\n    return v * scale",
+    "def setup():\n    global cfg\n    cfg = {'k': f(3)}",
+    "setup()",
+    "scale = 5",
+    "out = f(1)",
+    "def add(lst, v):\n    lst.append(v)",
+    "acc = []",
+    "add(acc, out)",
+]
+
+SEEDED_RANDOM = [
+    "import numpy as np",
+    "np.random.seed(42)",
+    "a = np.random.rand(3)",
+    "b = np.random.rand(3)",
+    "import random\nrandom.seed(1)\nr1 = random.random()",
+    "r2 = random.random()",
+]
+
+DELETES = ["tmp = [1, 2]", "total = sum(tmp)", "del tmp", "tmp2 = total"]
+
+CONDITIONAL = [
+    "flag = True",
+    "x = 0",
+    "if flag:\n    x = 10",
+    "try:\n    import not_a_module_xyz\nexcept ImportError as e:\n    fallback = True",
+]
+
+CLASSES = [
+    "class Counter:\n    def __init__(self):\n        self.n = 0\n"
+    "    def bump(self):\n        self.n += step",
+    "step = 2",
+    "ctr = Counter()",
+    "ctr.bump()",
+    "ctr.bump()",
+    "step = 100",
+]
+
+FIXTURES = [
+    Fixture("pandas-pipeline", PANDAS_PIPELINE, minimal=6),
+    Fixture("pandas-pipeline-predictions-only", PANDAS_PIPELINE, minimal=6, names=["predictions"]),
+    Fixture("sklearn-pipeline", SKLEARN_PIPELINE, minimal=7),
+    Fixture("sklearn-pipeline-static-only", SKLEARN_PIPELINE, minimal=7, ledger=False),
+    Fixture("pandas-inplace", PANDAS_INPLACE, minimal=7),
+    Fixture("mutation", MUTATION, minimal=7),
+    Fixture("out-of-order", OUT_OF_ORDER, minimal=4, order=[1, 0, 2, 3]),
+    Fixture("rerun-cells", RERUN, minimal=7, order=[0, 1, 2, 3, 1, 3, 1]),
+    Fixture("n-plus-one-twice", RERUN[:2], minimal=3, order=[0, 1, 1]),
+    Fixture("magics", MAGICS, minimal=4),
+    Fixture("failing-cell", FAILING, minimal=3),
+    Fixture("dynamic-definitions", DYNAMIC, minimal=5),
+    Fixture("dynamic-definitions-static-only", DYNAMIC, minimal=5, ledger=False),
+    Fixture("aliasing", ALIASING, minimal=8),
+    Fixture("aliasing-list-only", ALIASING, minimal=3, names=["a"]),
+    Fixture("aliasing-array-only", ALIASING, minimal=3, names=["arr"]),
+    Fixture("display-only-cells", DISPLAY_ONLY, minimal=2),
+    Fixture("overwritten-definitions", OVERWRITTEN, minimal=3),
+    Fixture("functions-and-globals", FUNCTIONS, minimal=9),
+    Fixture("seeded-random", SEEDED_RANDOM, minimal=6, names=["b", "r2"]),
+    Fixture("deleted-names", DELETES, minimal=3),
+    Fixture("conditional-static-only", CONDITIONAL, minimal=3, ledger=False),
+    Fixture("conditional-with-ledger", CONDITIONAL, minimal=3),
+    Fixture("class-instances", CLASSES, minimal=6),
+]
+
+OVERHEAD: dict[str, tuple[int, int]] = {}  # fixture -> (planned, minimal)
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[KernelPool]:
+    kernels = KernelPool()
+    yield kernels
+    kernels.close()
+
+
+@pytest.fixture(scope="module")
+def recorder(pool: KernelPool) -> Iterator[Kernel]:
+    kernel = pool.fresh()
+    yield kernel
+    kernel.shutdown()
+
+
+@pytest.mark.parametrize("fx", FIXTURES, ids=[f.id for f in FIXTURES])
+def test_replaying_the_plan_restores_identical_values(
+    fx: Fixture, recorder: Kernel, pool: KernelPool
+) -> None:
+    order = fx.order if fx.order is not None else range(len(fx.cells))
+    nb, _ = record(recorder, fx.cells, order, ledger=fx.ledger)
+    plan = plan_notebook(nb, fx.names)
+    assert plan.names, "nothing to restore"
+    assert not plan.unrestorable
+    expected = recorder.fingerprint(plan.names)
+
+    replay = pool.fresh()
+    try:
+        for cell in plan.cells:
+            replay.run(nb.cells[cell.index].source)
+        restored = replay.fingerprint(plan.names)
+    finally:
+        replay.shutdown()
+
+    for name in plan.names:
+        assert restored["values"][name] == expected["values"][name], name
+    assert restored["shared"] == expected["shared"]
+    OVERHEAD[fx.id] = (len(plan.cells), fx.minimal)
+    assert len(plan.cells) >= fx.minimal
+
+
+def test_plans_add_few_cells_beyond_the_minimum() -> None:
+    if len(OVERHEAD) < len(FIXTURES):
+        pytest.skip("needs the whole fidelity suite")
+    extra = {name: planned - minimal for name, (planned, minimal) in OVERHEAD.items()}
+    lines = [f"  {name:40} +{n}" for name, n in extra.items() if n]
+    print(f"\nplan overhead: {sum(extra.values())} extra cells over {len(extra)} notebooks")
+    print("\n".join(lines))
+    assert sum(extra.values()) <= 3
