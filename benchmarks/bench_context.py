@@ -211,14 +211,50 @@ async def latency(runs: int, nb: dict[str, Any], summary: dict[str, Any]) -> Non
     )
 
 
+def real_frame_summary(gigabytes: float, repeat: int) -> dict[str, Any] | None:
+    """Summarize a real DataFrame of ``gigabytes`` with the in-kernel tracker's code, in-process."""
+    try:
+        import numpy as np
+        import pandas as pd
+
+        from jupyter_revive.kernel_manager.tracker import summarize
+    except ImportError as e:
+        print(f"  (real frame skipped: {e})")
+        return None
+    rows = int(gigabytes * 1e9 / (8 * 12))
+    start = time.perf_counter()
+    df = pd.DataFrame(
+        np.random.default_rng(0).random((rows, 12)), columns=[f"metric_{i}" for i in range(12)]
+    )
+    made = time.perf_counter() - start
+    size = df.memory_usage(deep=False).sum() / 1e9
+    print(f"  real DataFrame: {rows:,} rows x 12 float64 = {size:.2f} GB (built in {made:.1f} s)")
+    summary_ms = timed(lambda: summarize("sales", df), repeat)
+    detail_ms = timed(lambda: summarize("sales", df, detail=True), 3)
+    print(f"  tracker summarize(frame)               {describe(summary_ms)}")
+    print(f"  tracker summarize(frame, detail=True)  {describe(detail_ms)}   (for @sales)")
+    return summarize("sales", df)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variables", type=int, default=1_000)
     parser.add_argument("--cells", type=int, default=2_000)
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument(
+        "--real-frame-gb",
+        type=float,
+        default=1.0,
+        help="also summarize a real DataFrame of this size with the tracker (0: skip)",
+    )
     args = parser.parse_args()
 
     summary = variables_summary(args.variables)
+    if args.real_frame_gb > 0:
+        print("Tracker (runs in the kernel; measured here in-process for reference)")
+        real = real_frame_summary(args.real_frame_gb, min(args.repeat, 10))
+        if real is not None:
+            summary["variables"][0] = real
     nb = notebook(args.cells)
     builder = ContextBuilder()
     print(
