@@ -1,0 +1,348 @@
+"""Ask a kernel's tracker for its context and variables without disturbing the user.
+
+Every question is a *silent* ``execute_request`` with empty code and one ``user_expressions``
+entry (``store_history=False``, ``allow_stdin=False``, ``stop_on_error=False``): no output, no
+execution count, no stdin, and it can never abort the user's queued cells. When the kernel is
+running a cell, our request waits in its queue behind it; we stop waiting after ``timeout``
+(``KernelBusy``), the request later runs silently and its reply is dropped. To avoid piling
+requests up behind a long cell, a kernel that has not answered our previous request is not sent
+another one until it does.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import contextlib
+import functools
+import inspect
+import json
+import uuid
+from typing import Any
+
+from traitlets import Bool, Float, Instance
+from traitlets.config import LoggingConfigurable
+
+from .errors import KernelBusy, KernelDead, KernelNotFound, NoTracker
+from .provisioner import tracker_source
+
+TRACKER_MODULE = "jupyter_revive_tracker"
+_TRACKER_REF = f"__import__('sys').modules[{TRACKER_MODULE!r}]"
+MAX_NAMES = 500  # names asked for in one variables query
+BUSY_GRACE_S = 0.25
+
+
+async def _maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+def _generation(kernel: Any) -> tuple[Any, ...]:
+    """Changes when the kernel process is replaced (restart, auto-restart after a crash)."""
+    provisioner = getattr(kernel, "provisioner", None)
+    process = getattr(provisioner, "process", None)
+    return (id(provisioner), id(process), getattr(process, "pid", None))
+
+
+def _own_client(kernel: Any) -> Any:
+    """A client with its own session id.
+
+    ``km.client()`` reuses the manager's Session, and the shell socket's ZMQ identity is the
+    session id: two such clients in one process share an identity, and the kernel's ROUTER
+    then delivers replies to only one of them. Another extension's ``km.client()`` would lose
+    (or steal) our replies.
+    """
+    session = getattr(kernel, "session", None)
+    if session is None or not hasattr(session, "clone"):
+        return kernel.client()
+    own = session.clone()
+    own.session = str(uuid.uuid4())
+    return kernel.client(session=own)
+
+
+@functools.cache
+def injection_code() -> str:
+    """One silent statement that loads the tracker source into the kernel.
+
+    It runs in a throwaway globals dict, so it binds no user names; the tracker registers itself
+    in ``sys.modules`` and IPython's events. A single line on purpose: IPython's input
+    transformers look at line starts and ends, never inside one string literal.
+    """
+    bootstrap = (
+        "import sys, types\n"
+        "from IPython import get_ipython\n"
+        f"if {TRACKER_MODULE!r} not in sys.modules:\n"
+        f"    m = types.ModuleType({TRACKER_MODULE!r})\n"
+        f"    m.__file__ = '<{TRACKER_MODULE} (injected)>'\n"
+        f"    sys.modules[{TRACKER_MODULE!r}] = m\n"
+        "    try:\n"
+        "        exec(compile(SOURCE, m.__file__, 'exec', dont_inherit=True), m.__dict__)\n"
+        "        m.load_ipython_extension(get_ipython())\n"
+        "    except BaseException:\n"
+        f"        del sys.modules[{TRACKER_MODULE!r}]\n"
+        "        raise\n"
+    )
+    return f"exec({bootstrap!r}, {{'SOURCE': {tracker_source()!r}}})"
+
+
+class _Channel:
+    """One kernel client (shell channel only) with a reader that routes replies by msg_id."""
+
+    def __init__(self, client: Any, generation: tuple[Any, ...]) -> None:
+        self.client = client
+        self.generation = generation
+        self.language: str | None = None
+        self.pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.idle = asyncio.Event()
+        self.idle.set()
+        client.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
+        self.reader = asyncio.ensure_future(self._read())
+
+    async def _read(self) -> None:
+        while True:
+            msg = await self.client.shell_channel.get_msg(timeout=None)
+            parent = (msg.get("parent_header") or {}).get("msg_id")
+            future = self.pending.pop(parent, None)
+            if future is not None and not future.done():
+                future.set_result(msg)
+            if not self.pending:
+                self.idle.set()
+
+    async def request(
+        self, msg_type: str, content: dict[str, Any], timeout: float, kernel_busy: bool
+    ) -> dict[str, Any] | None:
+        """The reply, or None after ``timeout`` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        if self.pending:
+            # Our last request is still queued in the kernel. While the server also sees the
+            # kernel busy, another request would only queue up behind it: give the old one a
+            # moment (it may be just finishing) and otherwise answer busy at once.
+            wait = min(timeout, BUSY_GRACE_S) if kernel_busy else timeout
+            try:
+                await asyncio.wait_for(self.idle.wait(), wait)
+            except asyncio.TimeoutError:
+                return None
+        msg = self.client.session.msg(msg_type, content)
+        msg_id = msg["header"]["msg_id"]
+        future: asyncio.Future[dict[str, Any]] = loop.create_future()
+        self.pending[msg_id] = future
+        self.idle.clear()
+        self.client.shell_channel.send(msg)
+        try:
+            # shield: on timeout the future stays pending so that the late reply clears it.
+            return await asyncio.wait_for(asyncio.shield(future), max(0.0, deadline - loop.time()))
+        except asyncio.TimeoutError:
+            return None
+
+    def close(self) -> None:
+        self.reader.cancel()
+        for future in self.pending.values():
+            future.cancel()
+        self.pending.clear()
+        self.idle.set()
+        with contextlib.suppress(Exception):  # a client of a kernel that is already gone
+            self.client.stop_channels()
+
+
+class KernelQuery(LoggingConfigurable):
+    """Reads tracker data from kernels of a (multi) kernel manager; raises ``errors.*``."""
+
+    timeout = Float(
+        3.0,
+        config=True,
+        help=(
+            "Seconds to wait for a kernel's answer to a tracker query. A kernel still running a "
+            "cell after that is reported busy (our silent request runs after the cell)."
+        ),
+    )
+    inject_fallback = Bool(
+        True,
+        config=True,
+        help=(
+            "When a Python kernel has no tracker (its launch was not ours: remote or gateway "
+            "kernels, a custom provisioner), load it over the shell channel with a silent "
+            "execution that binds no user names. False reports such kernels as untracked."
+        ),
+    )
+    kernel_manager = Instance("jupyter_client.multikernelmanager.MultiKernelManager")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._channels: dict[str, _Channel] = {}
+
+    # -- public API -----------------------------------------------------------------------------
+
+    async def context(self, kernel_id: str) -> dict[str, Any]:
+        """``{"context","pid","started","tracker","seq","dropped","executions":[...]}``."""
+        return await self._ask(kernel_id, f"{_TRACKER_REF}.context_json()")
+
+    async def variables(
+        self, kernel_id: str, names: list[str] | None = None, detail: bool = False
+    ) -> dict[str, Any]:
+        """Bounded summary of the kernel's user variables (all, or ``names``)."""
+        if names is not None:
+            # repr() of a list of str is a Python literal: names cannot inject code.
+            names = [str(n) for n in names][:MAX_NAMES]
+        expression = f"{_TRACKER_REF}.variables_json(names={names!r}, detail={bool(detail)!r})"
+        return await self._ask(kernel_id, expression)
+
+    async def close(self) -> None:
+        for channel in self._channels.values():
+            channel.close()
+        self._channels.clear()
+
+    # -- internals ------------------------------------------------------------------------------
+
+    async def _ask(self, kernel_id: str, expression: str) -> dict[str, Any]:
+        kernel = self._kernel(kernel_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        channel = await self._channel(kernel_id, kernel, deadline)
+        language = await self._language(kernel_id, kernel, channel, deadline)
+        if not language.lower().startswith("python"):
+            raise NoTracker.not_python(kernel_id, language)
+        injected = False
+        aborted_retries = 1
+        while True:
+            content = await self._execute(
+                kernel_id, kernel, channel, "", {"revive": expression}, deadline
+            )
+            status = content.get("status")
+            if status == "aborted" and aborted_retries:
+                # A user cell failed with stop_on_error and ipykernel aborted everything queued,
+                # ours included: ask once more.
+                aborted_retries -= 1
+                await asyncio.sleep(0.05)
+                continue
+            if status != "ok":
+                raise KernelBusy.timed_out(kernel_id, self.timeout)
+            result = (content.get("user_expressions") or {}).get("revive") or {}
+            if result.get("status") == "ok":
+                return self._decode(kernel_id, result)
+            reason = f"{result.get('ename', 'Error')}: {result.get('evalue', '')}".strip()
+            if injected or not self.inject_fallback:
+                raise NoTracker.absent(kernel_id, reason)
+            await self._inject(kernel_id, kernel, channel, deadline)
+            injected = True
+
+    def _kernel(self, kernel_id: str) -> Any:
+        try:
+            return self.kernel_manager.get_kernel(kernel_id)
+        except KeyError:
+            self._drop(kernel_id)
+            raise KernelNotFound.for_id(kernel_id) from None
+        except Exception as e:  # jupyter_server raises web.HTTPError(404) from _check_kernel_id
+            if getattr(e, "status_code", None) == 404:
+                self._drop(kernel_id)
+                raise KernelNotFound.for_id(kernel_id) from None
+            raise
+
+    async def _channel(self, kernel_id: str, kernel: Any, deadline: float) -> _Channel:
+        loop = asyncio.get_running_loop()
+        ready = getattr(kernel, "ready", None)
+        if isinstance(ready, asyncio.Future) and not ready.done():
+            try:  # still starting: the start counts against our timeout
+                await asyncio.wait_for(asyncio.shield(ready), max(0.0, deadline - loop.time()))
+            except asyncio.TimeoutError:
+                raise KernelBusy.timed_out(kernel_id, self.timeout) from None
+            except Exception as e:
+                raise KernelDead.not_alive(kernel_id, f"start failed: {e}") from e
+        await self._check_alive(kernel_id, kernel)
+        # Drop clients of kernels that are gone, and of this kernel's previous process.
+        for known in list(self._channels):
+            if known not in self.kernel_manager:
+                self._drop(known)
+        generation = _generation(kernel)
+        channel = self._channels.get(kernel_id)
+        if channel is not None and channel.generation != generation:
+            self._drop(kernel_id)
+            channel = None
+        if channel is None:
+            channel = _Channel(_own_client(kernel), generation)
+            self._channels[kernel_id] = channel
+        return channel
+
+    async def _check_alive(self, kernel_id: str, kernel: Any) -> None:
+        state = getattr(kernel, "execution_state", None)
+        is_alive = getattr(kernel, "is_alive", None)
+        alive = True if is_alive is None else await _maybe_await(is_alive())
+        if not alive or state == "dead":
+            self._drop(kernel_id)
+            raise KernelDead.not_alive(kernel_id, state)
+
+    async def _language(
+        self, kernel_id: str, kernel: Any, channel: _Channel, deadline: float
+    ) -> str:
+        if channel.language is not None:
+            return channel.language
+        language = None
+        with contextlib.suppress(Exception):  # local kernels: the kernelspec says it
+            language = kernel.kernel_spec.language
+        if not language:  # remote/gateway kernels: ask the kernel itself
+            reply = await self._request(
+                kernel_id, kernel, channel, "kernel_info_request", {}, deadline
+            )
+            language = ((reply.get("language_info") or {}).get("name")) or ""
+        channel.language = str(language)
+        return channel.language
+
+    async def _execute(
+        self,
+        kernel_id: str,
+        kernel: Any,
+        channel: _Channel,
+        code: str,
+        user_expressions: dict[str, str],
+        deadline: float,
+    ) -> dict[str, Any]:
+        content = {
+            "code": code,
+            "silent": True,
+            "store_history": False,
+            "user_expressions": user_expressions,
+            "allow_stdin": False,
+            "stop_on_error": False,
+        }
+        return await self._request(kernel_id, kernel, channel, "execute_request", content, deadline)
+
+    async def _request(
+        self,
+        kernel_id: str,
+        kernel: Any,
+        channel: _Channel,
+        msg_type: str,
+        content: dict[str, Any],
+        deadline: float,
+    ) -> dict[str, Any]:
+        remaining = deadline - asyncio.get_running_loop().time()
+        busy = getattr(kernel, "execution_state", None) == "busy"
+        reply = await channel.request(msg_type, content, max(0.0, remaining), busy)
+        if reply is None:
+            await self._check_alive(kernel_id, kernel)  # dead beats busy
+            raise KernelBusy.timed_out(kernel_id, self.timeout)
+        return dict(reply.get("content") or {})
+
+    async def _inject(
+        self, kernel_id: str, kernel: Any, channel: _Channel, deadline: float
+    ) -> None:
+        self.log.info("jupyter-revive: injecting the tracker into kernel %s", kernel_id)
+        content = await self._execute(kernel_id, kernel, channel, injection_code(), {}, deadline)
+        if content.get("status") != "ok":
+            reason = f"{content.get('ename', 'Error')}: {content.get('evalue', '')}"
+            raise NoTracker.absent(kernel_id, f"injection failed ({reason})")
+
+    def _decode(self, kernel_id: str, result: dict[str, Any]) -> dict[str, Any]:
+        # The tracker returns a JSON str; user_expressions hands back its repr as text/plain.
+        text = (result.get("data") or {}).get("text/plain", "")
+        try:
+            answer = json.loads(ast.literal_eval(text))
+        except (ValueError, SyntaxError, TypeError) as e:
+            raise NoTracker.absent(kernel_id, f"unreadable answer ({e})") from e
+        if not isinstance(answer, dict):
+            raise NoTracker.absent(kernel_id, "unreadable answer (not a JSON object)")
+        return answer
+
+    def _drop(self, kernel_id: str) -> None:
+        channel = self._channels.pop(kernel_id, None)
+        if channel is not None:
+            channel.close()

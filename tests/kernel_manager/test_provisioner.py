@@ -1,0 +1,110 @@
+"""The launch hook: tracker present before the first execution, environment left as it was."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pytest
+from jupyter_client.provisioning import KernelProvisionerFactory
+from traitlets.config import Config
+
+from jupyter_revive.kernel_manager.provisioner import (
+    PROVISIONER_NAME,
+    stage_tracker,
+    tracker_source,
+    use_revive_provisioner,
+)
+
+from .conftest import TRACKER, Kernel, start_kernel
+
+HAS_TRACKER = "'jupyter_revive_tracker' in __import__('sys').modules"
+
+
+async def test_tracker_is_active_for_the_first_execution(kernel: Kernel) -> None:
+    reply = await kernel.run("first = 1", cell_id="c0")
+    record = reply["metadata"]["revive"]
+    assert record["seq"] == 1 and record["cell"] == "c0" and record["defined"] == ["first"]
+
+
+async def test_user_namespace_and_environment_look_untouched(
+    kernelspecs: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(["/opt/one", "/opt/two"]))
+    k = await start_kernel(kernelspecs["revive"])
+    try:
+        await k.record("user = 1")
+        names = await k.eval("sorted(k for k in globals() if not k.startswith('_'))")
+        assert names == ["In", "Out", "exit", "get_ipython", "open", "quit", "user"]
+        env = await k.eval("__import__('os').environ.get('PYTHONPATH')")
+        assert env == os.pathsep.join(["/opt/one", "/opt/two"])
+        assert await k.eval("'JUPYTER_REVIVE_TRACKER_DIR' in __import__('os').environ") is False
+        assert await k.eval("[p for p in __import__('sys').path if 'revive-tracker' in p]") == []
+        assert (await k.eval(f"{TRACKER}.__file__")).endswith("jupyter_revive_tracker.py")
+    finally:
+        await k.stop()
+
+    monkeypatch.delenv("PYTHONPATH")
+    k = await start_kernel(kernelspecs["revive"])
+    try:
+        assert await k.eval("'PYTHONPATH' in __import__('os').environ") is False
+        assert await k.eval(HAS_TRACKER) is True
+    finally:
+        await k.stop()
+
+
+async def test_restart_reruns_the_launch_hook_with_a_new_context(kernel: Kernel) -> None:
+    before = await kernel.tracker("context_json()")
+    await kernel.km.restart_kernel(now=True)
+    await kernel.client.wait_for_ready(timeout=30)
+    after = await kernel.tracker("context_json()")
+    assert after["context"] != before["context"] and after["pid"] != before["pid"]
+    assert after["executions"] == []
+    record = await kernel.record("again = 1")
+    assert record is not None and record["seq"] == 1 and record["context"] == after["context"]
+
+
+async def test_kernelspecs_that_are_not_ours_are_left_alone(kernelspecs: dict[str, str]) -> None:
+    for name in (kernelspecs["plain"], kernelspecs["fake-r"]):
+        k = await start_kernel(name)
+        try:
+            assert await k.eval(HAS_TRACKER) is False
+            assert "revive" not in (await k.run("x = 1"))["metadata"]
+        finally:
+            await k.stop()
+
+
+def test_staged_tracker_is_versioned_by_content(tmp_path: Path) -> None:
+    directory = stage_tracker(tmp_path)
+    assert directory.parent == tmp_path and directory.name.startswith("revive-tracker-")
+    assert [p.name for p in directory.iterdir()] == ["jupyter_revive_tracker.py"]
+    assert (directory / "jupyter_revive_tracker.py").read_text() == tracker_source()
+    assert stage_tracker(tmp_path) == directory
+
+
+@pytest.fixture
+def factory() -> KernelProvisionerFactory:
+    factory = KernelProvisionerFactory.instance()
+    before = factory.default_provisioner_name
+    yield factory
+    factory.default_provisioner_name = before
+
+
+def test_becomes_the_default_provisioner_unless_the_user_chose_one(
+    factory: KernelProvisionerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = logging.getLogger("test")
+    monkeypatch.delenv("JUPYTER_DEFAULT_PROVISIONER_NAME", raising=False)
+    factory.default_provisioner_name = "local-provisioner"
+    assert use_revive_provisioner(log, Config()) is True
+    assert factory.default_provisioner_name == PROVISIONER_NAME
+
+    factory.default_provisioner_name = "local-provisioner"
+    chosen = Config({"KernelProvisionerFactory": {"default_provisioner_name": "local-provisioner"}})
+    assert use_revive_provisioner(log, chosen) is False
+    assert factory.default_provisioner_name == "local-provisioner"
+
+    monkeypatch.setenv("JUPYTER_DEFAULT_PROVISIONER_NAME", "local-provisioner")
+    assert use_revive_provisioner(log, Config()) is False
+    assert factory.default_provisioner_name == "local-provisioner"
