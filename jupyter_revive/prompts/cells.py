@@ -93,12 +93,12 @@ def execution_order(
         for item in reversed(history):
             if not isinstance(item, Sequence) or isinstance(item, str) or not item:
                 continue
-            i = by_id.get(item[0]) if isinstance(item[0], str) else None
-            if i is None or i in seen or not usable(i):
+            at = by_id.get(item[0]) if isinstance(item[0], str) else None
+            if at is None or at in seen or not usable(at):
                 continue
-            seen.add(i)
+            seen.add(at)
             sha = item[1] if len(item) > 1 and isinstance(item[1], str) else None
-            runs.append(CellRun(i, cells[i], sha))
+            runs.append(CellRun(at, cells[at], sha))
         if runs:
             runs.reverse()
             return runs, "history"

@@ -33,7 +33,8 @@ class PromptContext:
     messages: list[dict[str, Any]]
     mentions: list[str] = field(default_factory=list)
     variables_shown: list[str] = field(default_factory=list)
-    live_names: frozenset[str] = frozenset()
+    live_names: frozenset[str] = frozenset()  # every variable name the summary listed
+    live_names_complete: bool = False  # False: the summary was cut, confirm a "missing" name
     cells_shown: int = 0
     cells_omitted: int = 0
     order: str = "document"
@@ -116,7 +117,8 @@ class ContextBuilder(LoggingConfigurable):
     def _non_negative(self, proposal: Any) -> int:
         if proposal["value"] < 0:
             raise TraitError(f"{proposal['trait'].name} must be >= 0")
-        return proposal["value"]
+        value: int = proposal["value"]
+        return value
 
     @property
     def budget(self) -> int:
@@ -223,6 +225,7 @@ class ContextBuilder(LoggingConfigurable):
             mentions=mentions,
             variables_shown=rendered_vars.shown,
             live_names=frozenset(rendered_vars.live_names),
+            live_names_complete=rendered_vars.complete,
             cells_shown=rendered_cells.shown,
             cells_omitted=rendered_cells.omitted,
             order=order,

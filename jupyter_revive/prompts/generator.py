@@ -103,13 +103,15 @@ class Generator(LoggingConfigurable):
     def _non_negative(self, proposal: Any) -> int:
         if proposal["value"] < (1 if proposal["trait"].name == "max_tokens" else 0):
             raise TraitError(f"{proposal['trait'].name} is out of range: {proposal['value']}")
-        return proposal["value"]
+        value: int = proposal["value"]
+        return value
 
     @validate("timeout")
     def _positive_timeout(self, proposal: Any) -> float:
         if proposal["value"] <= 0:
             raise TraitError("timeout must be > 0 seconds")
-        return proposal["value"]
+        value: float = proposal["value"]
+        return value
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

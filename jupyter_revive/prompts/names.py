@@ -66,8 +66,8 @@ def _with_dataflow(code: str) -> CodeNames | None:
         return _fallback(code)
     try:
         a = analyze_tree(module)
-        late = set()
-        written = set()
+        late: set[str] = set()
+        written: set[str] = set()
         for fn in a.functions:
             late |= fn.global_reads
             written |= fn.global_writes
@@ -94,7 +94,8 @@ def _parse(code: str) -> ast.Module | None:
     try:
         from IPython.core.inputtransformer2 import TransformerManager
 
-        return ast.parse(TransformerManager().transform_cell(code))
+        manager = TransformerManager()  # type: ignore[no-untyped-call]
+        return ast.parse(manager.transform_cell(code))
     except Exception:
         return None
 

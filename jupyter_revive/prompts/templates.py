@@ -29,5 +29,6 @@ def load_template(name: str, override_dir: str | None = None) -> Template:
         candidate = directory / name
         if candidate.is_file():
             return Template(candidate.read_text(encoding="utf-8"))
-    packaged = resources.files(__package__).joinpath("templates", name)
+    # One joinpath per segment: several arguments need Python 3.11.
+    packaged = resources.files("jupyter_revive.prompts").joinpath("templates").joinpath(name)
     return Template(packaged.read_text(encoding="utf-8"))

@@ -26,6 +26,7 @@ class RenderedVariables:
     shown: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     live_names: set[str] = field(default_factory=set)
+    complete: bool = False  # live_names lists every variable of the kernel
 
 
 def _str(value: Any) -> str:
@@ -122,10 +123,12 @@ def render_variables(
         name = entry["name"]
         if _IPYTHON_INTERNAL.match(name):
             continue
+        # Secret-looking names still count as live for the missing-name guard: only the name
+        # is used, on the server, and generated code may well read `api_key`.
+        live.add(name)
         if is_secret_name(name):
             secret += 1
             continue
-        live.add(name)
         usable.append(entry)
     # sorted() is stable: unprioritised names keep the tracker's order.
     usable.sort(key=lambda e: priority.get(e["name"], len(priority)))
@@ -157,7 +160,10 @@ def render_variables(
         text = "\n".join(lines)
     if notes:
         text += f"\n({'; '.join(notes)}.)"
-    return RenderedVariables(text=text, shown=shown, notes=notes, live_names=live)
+    complete = not summary.get("truncated") and known <= len(entries)
+    return RenderedVariables(
+        text=text, shown=shown, notes=notes, live_names=live, complete=complete
+    )
 
 
 def render_details(

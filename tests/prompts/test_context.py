@@ -374,3 +374,17 @@ def test_a_real_nbformat_notebook_round_trip_is_accepted(tmp_path: Path):
     nbformat.validate(nbformat.read(path, as_version=4))
     as_json = nbformat.read(path, as_version=4)
     assert "a = 1" in user_text(ContextBuilder().build("x", as_json, cell_id="prompt"))
+
+
+def test_live_names_include_hidden_secret_names_for_the_missing_name_guard():
+    summary = variables({"name": "api_key", "type": "str"}, {"name": "df", "type": "int"})
+    ctx = ContextBuilder().build("x", make_notebook([]), variables=summary)
+    assert ctx.live_names == {"api_key", "df"}
+    assert ctx.live_names_complete
+    assert "api_key" not in user_text(ctx)
+
+
+def test_live_names_of_a_truncated_summary_are_marked_incomplete():
+    summary = variables({"name": "a", "type": "int"}, total=900, truncated=True)
+    assert not ContextBuilder().build("x", make_notebook([]), variables=summary).live_names_complete
+    assert not ContextBuilder().build("x", make_notebook([]), variables=None).live_names_complete
