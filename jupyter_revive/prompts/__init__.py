@@ -6,7 +6,7 @@ The generate handler's whole use of this package::
     ctx = builder.build(prompt, notebook, cell_id=cell_id, variables=summary, details=details)
     async for event in generator.stream(ctx.system, ctx.messages, cancel=stop):
         ...                                                  # one JSON line per event
-    missing_names(event["code"], ctx.live_names)             # the missing-variable guard
+    guard_report(event["code"], ctx.live_names, notebook)     # the missing-variable guard
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from .codeblock import extract_code
 from .context import ContextBuilder, PromptContext
 from .errors import ErrorEvent, ErrorKind
 from .generator import DEFAULT_MODEL, Generator
+from .guard import guard_report
 from .mentions import extract_mentions
 from .names import missing_names, used_names
 from .secrets import is_secret_name, redact
@@ -28,6 +29,7 @@ __all__ = [
     "PromptContext",
     "extract_code",
     "extract_mentions",
+    "guard_report",
     "is_secret_name",
     "missing_names",
     "redact",

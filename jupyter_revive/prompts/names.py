@@ -56,16 +56,13 @@ def used_names(code: str, live_names: Iterable[str]) -> list[str]:
 
 def _with_dataflow(code: str) -> CodeNames | None:
     try:
-        from ..dataflow.source import parse_cell
-        from ..dataflow.visitor import analyze_tree
+        from ..dataflow import analyze_cell
     except ImportError:
         return None
     try:
-        module = parse_cell(code)
-    except SyntaxError:
-        return _fallback(code)
-    try:
-        a = analyze_tree(module)
+        a = analyze_cell(code)
+        if a.error is not None:
+            return _fallback(code)  # unparsable: the fallback answers None the same way
         late: set[str] = set()
         written: set[str] = set()
         for fn in a.functions:
@@ -79,7 +76,7 @@ def _with_dataflow(code: str) -> CodeNames | None:
             defines=frozenset(a.defines | a.maybe_defines | a.imports | written),
         )
     except Exception:
-        # dataflow is another team's moving target: never let it break the guard.
+        # dataflow is another part's moving target: never let it break the guard.
         return None
 
 
