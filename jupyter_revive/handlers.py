@@ -92,8 +92,15 @@ class PlanHandler(ReviveHandler):
         live: set[str] = set()
         kernel_id = body.get("kernel_id")
         if kernel_id:
-            with _http_errors():
-                live = set(await self.kernel_query.names(kernel_id))
+            try:
+                with _http_errors():
+                    answer = await self.kernel_query.variables(kernel_id)
+                live = {v["name"] for v in answer.get("variables", [])}
+            except web.HTTPError as e:
+                if e.status_code == 404:
+                    raise
+                # A busy kernel or one without a tracker: plan as if it held nothing.
+                self.log.info("jupyter-revive: planning without live names: %s", e.log_message)
         plan = plan_notebook(nb, names=names, live_names=live)
         self.finish(json.dumps(plan.to_json()))
 

@@ -103,7 +103,9 @@ def test_kernel_restart_through_ui_records_new_context(lab: LabServer, page: Pag
 
     page.get_by_role("menuitem", name="Kernel", exact=True).click()
     page.get_by_role("menuitem", name="Restart Kernel…").click()
-    page.locator(".jp-Dialog").get_by_role("button", name="Restart", exact=True).click()
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog).to_contain_text("Restart Kernel?")
+    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
     expect(_panel(page)).to_have_attribute("data-revive-verdict", "stale", timeout=30_000)
     wait_idle(page)
 
