@@ -207,7 +207,8 @@ class Generator(LoggingConfigurable):
         params = self.request_params(system, messages)
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         started = time.monotonic()
-        pump = asyncio.create_task(self._pump(params, queue))
+        client = self.client()
+        pump = asyncio.create_task(_pump(client, params, queue))
         watcher = asyncio.create_task(_watch(cancel, queue)) if cancel is not None else None
         parts: list[str] = []
         try:
@@ -237,7 +238,7 @@ class Generator(LoggingConfigurable):
                         error_event(
                             payload,
                             model=self.model,
-                            base_url=str(self.client().base_url),
+                            base_url=str(client.base_url),
                             timeout=self.timeout,
                             secrets=(self.api_key or "",),
                         )
@@ -253,33 +254,39 @@ class Generator(LoggingConfigurable):
                     task.cancel()
             await asyncio.gather(pump, *([watcher] if watcher else []), return_exceptions=True)
 
-    async def _pump(self, params: dict[str, Any], queue: asyncio.Queue[tuple[str, Any]]) -> None:
-        try:
-            stopped = False
-            async with self.client().messages.stream(**params) as stream:
-                async for event in stream:
-                    if event.type == "text":
-                        queue.put_nowait(("delta", event.text))
-                    elif event.type == "message_start":
-                        queue.put_nowait(
-                            ("start", {"model": event.message.model, "id": event.message.id})
-                        )
-                    elif event.type == "message_stop":
-                        stopped = True
-                    # Thinking, signatures and pings are not code: the cell never sees them.
-                if not stopped:
-                    # The SDK ends quietly when the connection drops mid-reply; a partial reply
-                    # must not look finished, or half a cell of code would be run.
-                    raise IncompleteReply()
-                final = await stream.get_final_message()
-            usage = final.usage.model_dump(exclude_none=True) if final.usage else {}
-            queue.put_nowait(
-                ("final", {"stop_reason": final.stop_reason, "usage": usage, "model": final.model})
-            )
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            queue.put_nowait(("error", exc))
+
+async def _pump(
+    client: anthropic.AsyncAnthropic,
+    params: dict[str, Any],
+    queue: asyncio.Queue[tuple[str, Any]],
+) -> None:
+    """Read the SDK stream into ``queue``; runs as a task so that Stop can cancel it mid-read."""
+    try:
+        stopped = False
+        async with client.messages.stream(**params) as stream:
+            async for event in stream:
+                if event.type == "text":
+                    queue.put_nowait(("delta", event.text))
+                elif event.type == "message_start":
+                    queue.put_nowait(
+                        ("start", {"model": event.message.model, "id": event.message.id})
+                    )
+                elif event.type == "message_stop":
+                    stopped = True
+                # Thinking, signatures and pings are not code: the cell never sees them.
+            if not stopped:
+                # The SDK ends quietly when the connection drops mid-reply; a partial reply
+                # must not look finished, or half a cell of code would be run.
+                raise IncompleteReply()
+            final = await stream.get_final_message()
+        usage = final.usage.model_dump(exclude_none=True) if final.usage else {}
+        queue.put_nowait(
+            ("final", {"stop_reason": final.stop_reason, "usage": usage, "model": final.model})
+        )
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        queue.put_nowait(("error", exc))
 
 
 async def _watch(cancel: asyncio.Event, queue: asyncio.Queue[tuple[str, Any]]) -> None:

@@ -316,7 +316,7 @@ def test_thousands_of_cells_give_a_bounded_context_fast_dropping_the_oldest():
     assert f"[{ctx.cells_omitted} earlier cell runs left out" in text
     assert f"x{n - 1} = x{n - 2} + 1" in text  # the newest survive
     assert "x1 = x0 + 1" not in text  # the oldest go
-    assert elapsed < 0.25, elapsed
+    assert elapsed < 0.4, elapsed  # ~15 ms here; generous for loaded CI machines
 
 
 @pytest.mark.parametrize("max_chars", [2_000, 8_000, 40_000])
