@@ -153,7 +153,9 @@ def render_variables(
     if summary.get("truncated") or known > len(entries):
         notes.append(f"the kernel holds {known} variables; the tracker sent {len(entries)}")
     if secret:
-        notes.append(f"{secret} variables with secret-looking names are not described")
+        notes.append(
+            f"{secret} variable{'s' if secret > 1 else ''} with secret-looking names not described"
+        )
     if not lines:
         text = "(no user variables)" if not usable else "(none fit the budget)"
     else:

@@ -144,7 +144,7 @@ def test_secret_named_variables_are_never_described(name):
     assert name not in text
     assert "hunter2" not in text
     assert "- author: str" in text  # "auth" inside "author" is not a secret
-    assert "1 variables with secret-looking names are not described" in text
+    assert "1 variable with secret-looking names not described" in text
 
 
 def test_key_shaped_strings_are_redacted_from_code_outputs_reprs_errors_and_prompt():
