@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ast
+import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from jupyter_client import AsyncKernelManager
@@ -19,6 +20,7 @@ from pytest_jupyter.jupyter_server import *  # noqa: F403
 
 from jupyter_revive.kernel_manager.provisioner import PROVISIONER_NAME
 
+T = TypeVar("T")
 TRACKER = "__import__('sys').modules['jupyter_revive_tracker']"
 IPYKERNEL_ARGV = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
 
@@ -44,6 +46,17 @@ def kernelspecs(jp_environ: None, jp_kernel_dir: str) -> dict[str, str]:
         "plain": write_kernelspec(jp_kernel_dir, "plain-py", provisioner="local-provisioner"),
         "fake-r": write_kernelspec(jp_kernel_dir, "fake-r", language="R"),
     }
+
+
+@pytest.fixture
+def run(jp_asyncio_loop: asyncio.AbstractEventLoop) -> Callable[[Awaitable[T]], T]:
+    """Run a coroutine in the loop pytest-jupyter's server listens on.
+
+    With ``asyncio_mode = "auto"``, ``async def`` tests run in pytest-asyncio's own loop, where
+    the server built by ``jp_serverapp`` never accepts an HTTP request: tests that talk to the
+    server are plain functions that hand their coroutine to this.
+    """
+    return jp_asyncio_loop.run_until_complete
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -29,10 +29,10 @@ def jp_server_config() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def query(jp_serverapp: Any, revive_default: Any) -> AsyncIterator[KernelQuery]:
+def query(jp_serverapp: Any, revive_default: Any, run: Any) -> Iterator[KernelQuery]:
     kq = KernelQuery(kernel_manager=jp_serverapp.kernel_manager, parent=jp_serverapp)
     yield kq
-    await kq.close()
+    run(kq.close())
 
 
 async def start(jp_serverapp: Any, kernel_name: str = "python3") -> tuple[str, Kernel]:
@@ -43,83 +43,104 @@ async def start(jp_serverapp: Any, kernel_name: str = "python3") -> tuple[str, K
     return kernel_id, user
 
 
-async def test_context_and_variables(jp_serverapp: Any, query: KernelQuery) -> None:
-    kernel_id, user = await start(jp_serverapp)
-    record = await user.record("x = [1, 2, 3]", cell_id="c1")
-    context = await query.context(kernel_id)
-    assert record is not None and context["context"] == record["context"]
-    assert context["executions"] == [record]
-    again = await query.context(kernel_id)
-    assert again["context"] == context["context"] and again["executions"] == [record]
-    variables = await query.variables(kernel_id)
-    assert variables["variables"] == [{"name": "x", "type": "list", "len": 3, "repr": "[1, 2, 3]"}]
-    named = await query.variables(kernel_id, names=["x", "y'); import os; ('"], detail=True)
-    assert [v["name"] for v in named["variables"]] == ["x"]
-    assert named["missing"] == ["y'); import os; ('"]
-    # Queries are silent: they never show up as executions.
-    assert (await query.context(kernel_id))["executions"] == [record]
-    user.client.stop_channels()
+def test_context_and_variables(run: Any, jp_serverapp: Any, query: KernelQuery) -> None:
+    async def check() -> None:
+        kernel_id, user = await start(jp_serverapp)
+        record = await user.record("x = [1, 2, 3]", cell_id="c1")
+        context = await query.context(kernel_id)
+        assert record is not None and context["context"] == record["context"]
+        assert context["executions"] == [record]
+        again = await query.context(kernel_id)
+        assert again["context"] == context["context"] and again["executions"] == [record]
+        variables = await query.variables(kernel_id)
+        assert variables["variables"] == [
+            {"name": "x", "type": "list", "len": 3, "repr": "[1, 2, 3]"}
+        ]
+        named = await query.variables(kernel_id, names=["x", "y'); import os; ('"], detail=True)
+        assert [v["name"] for v in named["variables"]] == ["x"]
+        assert named["missing"] == ["y'); import os; ('"]
+        # Queries are silent: they never show up as executions.
+        assert (await query.context(kernel_id))["executions"] == [record]
+        user.client.stop_channels()
+
+    run(check())
 
 
-async def test_unknown_kernel(query: KernelQuery) -> None:
-    with pytest.raises(KernelNotFound):
-        await query.context("no-such-kernel")
+def test_unknown_kernel(run: Any, query: KernelQuery) -> None:
+    async def check() -> None:
+        with pytest.raises(KernelNotFound):
+            await query.context("no-such-kernel")
+
+    run(check())
 
 
-async def test_busy_kernel_answers_busy_and_user_cells_are_untouched(
-    jp_serverapp: Any, query: KernelQuery
+def test_busy_kernel_answers_busy_and_user_cells_are_untouched(
+    run: Any, jp_serverapp: Any, query: KernelQuery
 ) -> None:
-    kernel_id, user = await start(jp_serverapp)
-    query.timeout = 1.0
-    sleeping = user.send("import time\ntime.sleep(10)\nslept = True", cell_id="sleep")
-    queued = user.send("after = 1", cell_id="after")
-    await asyncio.sleep(0.5)
-    t0 = time.monotonic()
-    with pytest.raises(KernelBusy):
-        await query.context(kernel_id)
-    assert time.monotonic() - t0 < 1.5
-    t0 = time.monotonic()
-    with pytest.raises(KernelBusy):  # our first request is still queued: no second one
-        await query.variables(kernel_id)
-    assert time.monotonic() - t0 < 0.5
-    assert (await user.reply(sleeping, timeout=20))["content"]["status"] == "ok"
-    after = await user.reply(queued)
-    assert after["content"]["status"] == "ok"  # not aborted
-    assert after["metadata"]["revive"]["defined"] == ["after"]
-    context = await query.context(kernel_id)
-    assert [e["cell"] for e in context["executions"]] == ["sleep", "after"]
-    user.client.stop_channels()
-
-
-async def test_non_python_kernels_have_no_tracker(
-    jp_serverapp: Any, query: KernelQuery, kernelspecs: dict[str, str], echo_kernel_spec: str
-) -> None:
-    for name in ("echo", kernelspecs["fake-r"]):
-        kernel_id = await jp_serverapp.kernel_manager.start_kernel(kernel_name=name)
-        with pytest.raises(NoTracker, match="Python"):
+    async def check() -> None:
+        kernel_id, user = await start(jp_serverapp)
+        query.timeout = 1.0
+        sleeping = user.send("import time\ntime.sleep(10)\nslept = True", cell_id="sleep")
+        queued = user.send("after = 1", cell_id="after")
+        await asyncio.sleep(0.5)
+        t0 = time.monotonic()
+        with pytest.raises(KernelBusy):
             await query.context(kernel_id)
+        assert time.monotonic() - t0 < 1.5
+        t0 = time.monotonic()
+        with pytest.raises(KernelBusy):  # our first request is still queued: no second one
+            await query.variables(kernel_id)
+        assert time.monotonic() - t0 < 0.5
+        assert (await user.reply(sleeping, timeout=20))["content"]["status"] == "ok"
+        after = await user.reply(queued)
+        assert after["content"]["status"] == "ok"  # not aborted
+        assert after["metadata"]["revive"]["defined"] == ["after"]
+        context = await query.context(kernel_id)
+        assert [e["cell"] for e in context["executions"]] == ["sleep", "after"]
+        user.client.stop_channels()
+
+    run(check())
 
 
-async def test_tracker_is_injected_into_kernels_we_did_not_launch(
-    jp_serverapp: Any, query: KernelQuery, kernelspecs: dict[str, str]
+def test_non_python_kernels_have_no_tracker(
+    run: Any,
+    jp_serverapp: Any,
+    query: KernelQuery,
+    kernelspecs: dict[str, str],
+    echo_kernel_spec: str,
 ) -> None:
-    kernel_id, user = await start(jp_serverapp, kernelspecs["plain"])
-    await user.run("before = 1")
-    names = "sorted(globals())"
-    namespace = await user.eval(names)
-    context = await query.context(kernel_id)
-    assert context["executions"] == []  # what ran before the injection is unknown
-    assert await user.eval(names) == namespace  # the injection bound no user names
-    record = await user.record("later = before + 1", cell_id="c2")
-    assert record is not None and record["context"] == context["context"]
-    assert (await query.context(kernel_id))["executions"] == [record]
+    async def check() -> None:
+        for name in ("echo", kernelspecs["fake-r"]):
+            kernel_id = await jp_serverapp.kernel_manager.start_kernel(kernel_name=name)
+            with pytest.raises(NoTracker, match="Python"):
+                await query.context(kernel_id)
 
-    query.inject_fallback = False
-    other_id, other = await start(jp_serverapp, kernelspecs["plain"])
-    with pytest.raises(NoTracker, match="no jupyter-revive tracker"):
-        await query.context(other_id)
-    user.client.stop_channels()
-    other.client.stop_channels()
+    run(check())
+
+
+def test_tracker_is_injected_into_kernels_we_did_not_launch(
+    run: Any, jp_serverapp: Any, query: KernelQuery, kernelspecs: dict[str, str]
+) -> None:
+    async def check() -> None:
+        kernel_id, user = await start(jp_serverapp, kernelspecs["plain"])
+        await user.run("before = 1")
+        names = "sorted(globals())"
+        namespace = await user.eval(names)
+        context = await query.context(kernel_id)
+        assert context["executions"] == []  # what ran before the injection is unknown
+        assert await user.eval(names) == namespace  # the injection bound no user names
+        record = await user.record("later = before + 1", cell_id="c2")
+        assert record is not None and record["context"] == context["context"]
+        assert (await query.context(kernel_id))["executions"] == [record]
+
+        query.inject_fallback = False
+        other_id, other = await start(jp_serverapp, kernelspecs["plain"])
+        with pytest.raises(NoTracker, match="no jupyter-revive tracker"):
+            await query.context(other_id)
+        user.client.stop_channels()
+        other.client.stop_channels()
+
+    run(check())
 
 
 async def _context_of_new_process(query: KernelQuery, kernel_id: str, old: str) -> dict[str, Any]:
@@ -135,22 +156,25 @@ async def _context_of_new_process(query: KernelQuery, kernel_id: str, old: str) 
     raise AssertionError("the kernel did not come back with a new context")
 
 
-async def test_restart_and_auto_restart_give_new_contexts(
-    jp_serverapp: Any, query: KernelQuery
+def test_restart_and_auto_restart_give_new_contexts(
+    run: Any, jp_serverapp: Any, query: KernelQuery
 ) -> None:
-    km = jp_serverapp.kernel_manager
-    kernel_id = await km.start_kernel(kernel_name="python3")
-    first = await query.context(kernel_id)
+    async def check() -> None:
+        km = jp_serverapp.kernel_manager
+        kernel_id = await km.start_kernel(kernel_name="python3")
+        first = await query.context(kernel_id)
 
-    await km.restart_kernel(kernel_id)
-    second = await query.context(kernel_id)
-    assert second["context"] != first["context"] and second["pid"] != first["pid"]
+        await km.restart_kernel(kernel_id)
+        second = await query.context(kernel_id)
+        assert second["context"] != first["context"] and second["pid"] != first["pid"]
 
-    os.kill(second["pid"], signal.SIGKILL)  # a crash: the server's restarter brings it back
-    third = await _context_of_new_process(query, kernel_id, second["context"])
-    assert third["pid"] not in (first["pid"], second["pid"])
-    assert third["executions"] == []
+        os.kill(second["pid"], signal.SIGKILL)  # a crash: the server's restarter brings it back
+        third = await _context_of_new_process(query, kernel_id, second["context"])
+        assert third["pid"] not in (first["pid"], second["pid"])
+        assert third["executions"] == []
 
-    await km.shutdown_kernel(kernel_id)
-    with pytest.raises(KernelNotFound):
-        await query.context(kernel_id)
+        await km.shutdown_kernel(kernel_id)
+        with pytest.raises(KernelNotFound):
+            await query.context(kernel_id)
+
+    run(check())
