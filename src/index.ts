@@ -14,6 +14,7 @@ import { NotebookReviver } from './reviver';
 import { IReviveSettings, RecoveryMode } from './tokens';
 
 const PLUGIN_ID = 'jupyter-revive:plugin';
+const CONTEXT_EVENT = 'https://events.jupyter.org/jupyter_revive/context/v1';
 
 function readSettings(composite: Record<string, unknown>, into: IReviveSettings): void {
   into.onOpen = (composite.onOpen as RecoveryMode) ?? 'ask';
@@ -62,6 +63,22 @@ const plugin: JupyterFrontEndPlugin<void> = {
       panel.disposed.connect(() => cells.dispose());
     });
     addCommands(app, notebooks, panel => revivers.get(panel), palette, mainMenu);
+
+    // The server tells every tab when a kernel got a new context, also when
+    // another client or the server itself restarted it.
+    app.serviceManager.events.stream.connect((_, emission) => {
+      if (emission.schema_id !== CONTEXT_EVENT || emission.action !== 'context') {
+        return;
+      }
+      notebooks.forEach(panel => {
+        if (panel.sessionContext.session?.kernel?.id === emission.kernel_id) {
+          const context = emission.context;
+          revivers.get(panel)?.watcher.kernelRestarted(
+            typeof context === 'string' ? context : null
+          );
+        }
+      });
+    });
     addPromptCommands(app, notebooks, panel => prompts.get(panel), palette);
 
     if (settingRegistry) {

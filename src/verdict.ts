@@ -95,6 +95,16 @@ export class ContextWatcher implements IDisposable {
     this._update();
   }
 
+  /** The server announced a (re)started kernel; null when it could not read its context. */
+  kernelRestarted(context: string | null): void {
+    if (context === null) {
+      void this.refresh();
+    } else if (this._kernelContext?.context !== context) {
+      this._kernelContext = { context, executions: [] };
+      this._update();
+    }
+  }
+
   private _update(): Verdict {
     const model = this._model();
     const record = model?.getMetadata(METADATA_KEY) as

@@ -66,10 +66,18 @@ class LabServer:
             env[name] = str(self.home / sub)
         env.pop("ANTHROPIC_API_KEY", None)
         cmd = [
-            sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-            f"--port={self.port}", "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0",
-            f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
-            "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--allow-root",
+            f"--port={self.port}",
+            "--ServerApp.ip=127.0.0.1",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.root}",
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.news_url=None",
             *self.extra_args,
         ]
         log = open(self.log_dir / f"lab-{self.port}-{self.starts}.log", "wb")  # noqa: SIM115
@@ -185,9 +193,7 @@ def save(page: Page) -> None:
 
 
 def notebook_metadata(page: Page) -> dict[str, Any]:
-    return page.evaluate(
-        "() => window.jupyterapp.shell.currentWidget.context.model.toJSON()"
-    )
+    return page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.toJSON()")
 
 
 def current_kernel_id(page: Page) -> str:
@@ -214,3 +220,24 @@ def write_settings(server: LabServer, values: dict[str, Any]) -> None:
 def kernel_names(server: LabServer, kernel_id: str) -> set[str]:
     answer = server.api("GET", f"/jupyter-revive/kernels/{kernel_id}/variables")
     return {v["name"] for v in answer["variables"]}
+
+
+def append_and_run(page: Page, source: str, timeout: float = 30_000) -> str:
+    """Append a code cell, run it as the user would (run-cell command), return its output text."""
+    page.evaluate(
+        """(source) => {
+            const nb = window.jupyterapp.shell.currentWidget.content;
+            nb.model.sharedModel.insertCell(nb.model.cells.length,
+                {cell_type: 'code', source});
+            nb.activeCellIndex = nb.model.cells.length - 1;
+            nb.mode = 'command';
+        }""",
+        source,
+    )
+    command(page, "notebook:run-cell")
+    last = active_panel(page).locator(".jp-Notebook .jp-Cell").last
+    expect(last.locator(".jp-InputPrompt")).to_have_text(
+        __import__("re").compile(r"\[\d+\]"), timeout=timeout
+    )
+    wait_idle(page)
+    return last.locator(".jp-OutputArea").inner_text()
