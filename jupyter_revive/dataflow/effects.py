@@ -139,9 +139,10 @@ def resolve(history: History) -> list[Effect]:
 
         before = aliases.expand(mutates)
         for name in creates | removes:
-            aliases.rebind(name)
+            if (name, name) not in analysis.aliases or name in removes:
+                aliases.rebind(name)
         for name, source in analysis.aliases:
-            if name in creates or name in maybe:
+            if name != source and (name in creates or name in maybe):
                 aliases.join(name, source)
         mutates = before | aliases.expand(mutates)
 

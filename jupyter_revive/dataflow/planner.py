@@ -27,6 +27,7 @@ from .records import FunctionInfo
 class _Why:
     creates: set[str] = field(default_factory=set)
     touches: set[str] = field(default_factory=set)
+    removes: set[str] = field(default_factory=set)
     consumers: set[int] = field(default_factory=set)  # history positions that read its result
 
 
@@ -49,6 +50,10 @@ class _Chains:
             effect = self.effects[i]
             if name in effect.removes:
                 floor = i
+                if out:
+                    # only maybe-bound since this deletion: replay the deletion too, or the
+                    # name could survive from an earlier planned cell
+                    out.append(i)
                 break
             out.append(i)
             if name in effect.creates:
@@ -132,6 +137,8 @@ class _Planner:
                 effect = self.effects[i]
                 if name in effect.creates:
                     entry.creates.add(name)
+                elif name in effect.removes:
+                    entry.removes.add(name)
                 elif name in effect.touches:
                     entry.touches.add(name)
                 if pos < end:
@@ -174,6 +181,8 @@ def _reason(effects: Sequence[Effect], pos: int, why: _Why) -> str:
         parts.append("defines " + ", ".join(creates))
     if touches:
         parts.append("updates " + ", ".join(touches))
+    if why.removes:
+        parts.append("deletes " + ", ".join(sorted(why.removes)))
     if any(rules.is_pseudo(n) for n in why.touches | why.creates):
         parts.append("advances the random state")
     own = effects[pos].execution.cell_index

@@ -15,6 +15,8 @@ from .records import CallSite, CellAnalysis, FunctionInfo, SideEffect
 from .source import parse_cell
 
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+# (name, names it may share an object with, those of them from before the cell)
+_AliasPair = tuple[str, set[str], set[str]]
 
 
 def _nonempty_literal(node: ast.expr) -> bool:
@@ -59,6 +61,8 @@ class CellVisitor(ast.NodeVisitor):
         self.call_mutates: set[str] = set()
         self.imports: set[str] = set()
         self.aliases: list[tuple[str, str]] = []
+        # names bound in this cell to objects that existed before it
+        self.local_alias: dict[str, set[str]] = {}
         self.functions: dict[str, FunctionInfo] = {}
         self.calls: list[CallSite] = []
         self.dynamic: list[str] = []
@@ -94,13 +98,29 @@ class CellVisitor(ast.NodeVisitor):
             self.reads.add(name)
 
     def _mutate(self, name: str | None, *, by_call: bool = False) -> None:
-        # changing an object this cell created itself is just part of defining it
-        if name is None or self._is_bound(name):
+        if name is None:
             return
+        if self._is_bound(name):
+            # Changing an object this cell created is part of defining it; changing one it
+            # only took a new name for (`b = a`, `for row in rows`) changes the original.
+            for outer in self.local_alias.get(name, ()):
+                self._mutate_outer(outer, by_call=by_call)
+            return
+        self._mutate_outer(name, by_call=by_call)
+
+    def _mutate_outer(self, name: str, *, by_call: bool) -> None:
         self.reads.add(name)
         (self.call_mutates if by_call else self.mutates).add(name)
 
+    def _outer_objects(self, value: ast.expr) -> set[str]:
+        """Names from before this cell whose objects `value` may share."""
+        out: set[str] = set()
+        for source in _alias_sources(value):
+            out |= self.local_alias.get(source, set()) if self._is_bound(source) else {source}
+        return out
+
     def _bind(self, name: str, *, maybe: bool = False) -> None:
+        self.local_alias.pop(name, None)
         self.bound[-1].add(name)
         sure = self.cond == 0 and not maybe
         self.defines[name] = self.defines.get(name, False) or sure
@@ -117,13 +137,19 @@ class CellVisitor(ast.NodeVisitor):
         else:
             self.deletes.setdefault(name, False)
 
-    def _block(self, nodes: Iterable[ast.AST], bind: Iterable[str] = ()) -> set[str]:
+    def _block(
+        self,
+        nodes: Iterable[ast.AST],
+        bind: Iterable[str] = (),
+        aliases: list[_AliasPair] | None = None,
+    ) -> set[str]:
         """Visit code that may not run; return the names it surely binds when it does."""
         before = self.bound[-1]
         self.bound.append(set(before))
         self.cond += 1
         for name in bind:
             self._bind(name)
+        self._record_aliases(aliases or [])
         for node in nodes:
             self.visit(node)
         self.cond -= 1
@@ -174,24 +200,37 @@ class CellVisitor(ast.NodeVisitor):
             return
         self.visit(node.value)
         for target in node.targets:
+            pairs = self._alias_pairs(target, node.value)
             self._target(target)
-            self._record_aliases(target, node.value)
+            self._record_aliases(pairs)
 
-    def _record_aliases(self, target: ast.expr, value: ast.expr) -> None:
+    def _alias_pairs(self, target: ast.expr, value: ast.expr) -> list[_AliasPair]:
+        """Computed before the assignment binds, so `x = x` still sees the outer `x`."""
         if (
             isinstance(target, (ast.Tuple, ast.List))
             and isinstance(value, (ast.Tuple, ast.List))
             and len(target.elts) == len(value.elts)
         ):
-            for sub_target, sub_value in zip(target.elts, value.elts, strict=True):
-                self._record_aliases(sub_target, sub_value)
-            return
-        for name in (
-            target_names(target)
+            return [
+                pair
+                for sub_target, sub_value in zip(target.elts, value.elts, strict=True)
+                for pair in self._alias_pairs(sub_target, sub_value)
+            ]
+        names = (
+            sorted(target_names(target))
             if isinstance(target, (ast.Tuple, ast.List))
             else ([target.id] if isinstance(target, ast.Name) else [])
-        ):
-            self.aliases += [(name, source) for source in _alias_sources(value) if source != name]
+        )
+        sources = set(_alias_sources(value))
+        outer = self._outer_objects(value)
+        return [(name, sources, outer) for name in names if sources]
+
+    def _record_aliases(self, pairs: list[_AliasPair]) -> None:
+        for name, sources, outer in pairs:
+            if outer:
+                self.local_alias[name] = set(outer)
+            # (x, x) is kept: `x = x` rebinds x to the object it already had
+            self.aliases += [(name, source) for source in sorted(sources | outer)]
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         if isinstance(node.target, ast.Name):
@@ -206,8 +245,9 @@ class CellVisitor(ast.NodeVisitor):
         self.visit(node.annotation)
         if node.value is not None:
             self.visit(node.value)
+            pairs = self._alias_pairs(node.target, node.value)
             self._target(node.target)
-            self._record_aliases(node.target, node.value)
+            self._record_aliases(pairs)
         elif not isinstance(node.target, ast.Name):
             self.visit(node.target.value)
 
@@ -300,14 +340,16 @@ class CellVisitor(ast.NodeVisitor):
     def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
         self.visit(node.iter)
         source = root_name(node.iter)
-        for name in target_names(node.target):
-            if source and source != name:
-                self.aliases.append((name, source))
+        outer: set[str] = set()
+        if source is not None:
+            outer = self.local_alias.get(source, set()) if self._is_bound(source) else {source}
+        pairs = [(name, {source}, outer) for name in sorted(target_names(node.target)) if source]
         if _nonempty_literal(node.iter):
             self._target(node.target)
+            self._record_aliases(pairs)
             self._block(node.body)
         else:
-            self._block(node.body, bind=target_names(node.target))
+            self._block(node.body, bind=target_names(node.target), aliases=pairs)
         self._block(node.orelse)
 
     visit_AsyncFor = visit_For  # type: ignore[assignment]

@@ -475,3 +475,17 @@ def test_deeply_nested_code_is_opaque_not_fatal() -> None:
 
 def test_empty_cell_has_no_effects() -> None:
     assert a("") == CellAnalysis()
+
+
+def test_mutating_a_new_name_for_an_old_object_mutates_the_old_one() -> None:
+    r = a("b = a\nb.append(1)")
+    assert r.call_mutates == {"a"}
+    assert r.defines == {"b"}
+
+
+def test_mutating_a_loop_variable_mutates_the_iterable() -> None:
+    assert a("for row in rows:\n    row.append(0)").call_mutates == {"rows"}
+
+
+def test_rebinding_a_name_to_itself_keeps_the_object() -> None:
+    assert ("x", "x") in a("y = x\nx = y").aliases
