@@ -37,6 +37,8 @@ import sys
 import time
 import uuid
 from collections import deque
+from itertools import compress
+from operator import ne
 from typing import Any
 
 TRACKER_VERSION = "1"
@@ -95,10 +97,40 @@ def _capped(names: list[str]) -> tuple[list[str], bool]:
     return names, False
 
 
+def _snapshot(ns: dict[str, Any]) -> tuple[list[str], list[int]]:
+    """Names and value ids in namespace order, built in C (no Python loop per name).
+
+    ids, not references: holding the old values would keep objects the cell unbinds (``del df``)
+    alive until the cell ends, raising its peak memory.
+    """
+    return list(ns), list(map(id, ns.values()))
+
+
+def _diff(
+    before: tuple[list[str], list[int]], after: tuple[list[str], list[int]]
+) -> tuple[list[str], list[str]]:
+    """(names bound or rebound, names deleted) between two snapshots."""
+    keys, ids = before
+    keys2, ids2 = after
+    n = len(keys)
+    if keys2[:n] == keys:
+        # Common case: no name deleted, so dict order keeps old names in place and new ones
+        # come after them; rebinding keeps a name's position. Compare ids pairwise in C.
+        changed = list(compress(keys, map(ne, ids, ids2)))
+        changed.extend(keys2[n:])
+        return changed, []
+    old = dict(zip(keys, ids))  # noqa: B905
+    new = dict(zip(keys2, ids2))  # noqa: B905
+    changed = [k for k, v in new.items() if old.get(k) != v]
+    return changed, [k for k in old if k not in new]
+
+
 class _Pending:
     __slots__ = ("info", "msg_id", "snapshot", "t0")
 
-    def __init__(self, info: Any, msg_id: str | None, snapshot: dict[str, int] | None) -> None:
+    def __init__(
+        self, info: Any, msg_id: str | None, snapshot: tuple[list[str], list[int]] | None
+    ) -> None:
         self.info = info
         self.msg_id = msg_id
         self.snapshot = snapshot
@@ -129,11 +161,7 @@ class Tracker:
             if self._stack:
                 self._stack.append(_Pending(info, None, None))
                 return
-            ns = self.ip.user_ns
-            # ids, not references: holding the old values would keep e.g. a replaced
-            # DataFrame alive for the whole cell and double its peak memory.
-            snapshot = dict(zip(ns.keys(), map(id, ns.values())))  # noqa: B905
-            self._stack.append(_Pending(info, self._request, snapshot))
+            self._stack.append(_Pending(info, self._request, _snapshot(self.ip.user_ns)))
         except Exception:
             _log.debug("pre_run_cell failed", exc_info=True)
 
@@ -159,19 +187,16 @@ class Tracker:
     def _record(self, pending: _Pending, result: Any) -> None:
         ms = (time.perf_counter() - pending.t0) * 1000.0
         ns = self.ip.user_ns
-        before = pending.snapshot or {}
-        after = dict(zip(ns.keys(), map(id, ns.values())))  # noqa: B905
-        # Set difference of (name, id) pairs runs in C: cheap with hundreds of names.
-        changed = after.items() - before.items()
+        changed, gone = _diff(pending.snapshot or ([], []), _snapshot(ns))
         hidden = getattr(self.ip, "user_ns_hidden", {})
         defined = []
-        for name, _ in changed:
+        for name in changed:
             if _is_ipython_name(name):
                 continue
             if name in hidden and hidden[name] is ns.get(name):
                 continue
             defined.append(name)
-        deleted = [n for n in before.keys() - after.keys() if not _is_ipython_name(n)]
+        deleted = [n for n in gone if not _is_ipython_name(n)]
         defined, cut_defined = _capped(defined)
         deleted, cut_deleted = _capped(deleted)
         info = pending.info
