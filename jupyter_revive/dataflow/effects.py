@@ -95,7 +95,9 @@ def resolve(history: History) -> list[Effect]:
         analysis = (
             analyze_cell(execution.source) if execution.source is not None else CellAnalysis()
         )
-        local_env = {**env, **{f.name: f for f in analysis.functions}}
+        local_env = (
+            {**env, **{f.name: f for f in analysis.functions}} if analysis.functions else env
+        )
 
         reads = set(analysis.reads)
         mutates = set(analysis.mutates) | (set(analysis.call_mutates) - modules)
@@ -162,7 +164,8 @@ def resolve(history: History) -> list[Effect]:
             )
         )
 
-        env.update(local_env)
+        if local_env is not env:
+            env.update(local_env)
         for name in creates | removes:
             if name not in local_env or name in removes:
                 env.pop(name, None)

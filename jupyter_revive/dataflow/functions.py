@@ -124,6 +124,9 @@ class _BodyScanner(ast.NodeVisitor):
             self.visit(node)
         self.scopes.pop()
 
+    def visit_Constant(self, node: ast.Constant) -> None:
+        pass  # skips NodeVisitor's slow deprecation shim for old literal node types
+
     def visit_Name(self, node: ast.Name) -> None:
         if self._local(node.id):
             return

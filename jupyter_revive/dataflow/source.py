@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import re
 from functools import lru_cache
 
 from IPython.core.inputtransformer2 import TransformerManager
+
+# A line opening with a magic or shell escape cannot be plain Python.
+_MAGIC_LINE = re.compile(r"^[ \t]*[%!]", re.MULTILINE)
 
 
 @lru_cache(maxsize=1)
@@ -20,15 +24,17 @@ def to_python(source: str) -> str:
 
 def parse_cell(source: str) -> ast.Module:
     """Parse cell source; raises SyntaxError like the kernel would."""
-    try:
-        # Plain Python is left unchanged by IPython's transformers, and parsing first is ~4x
-        # cheaper than transforming every cell.
-        return ast.parse(source)
-    except SyntaxError:
-        pass
+    if not _MAGIC_LINE.search(source):
+        try:
+            # Plain Python is left unchanged by IPython's transformers, and parsing first is
+            # ~4x cheaper than transforming every cell.
+            return ast.parse(source)
+        except SyntaxError:
+            pass
     return ast.parse(to_python(source))
 
 
+@lru_cache(maxsize=8192)
 def code_sha(source: str) -> str:
     """The notebook's `code` hash: first 16 hex digits of SHA-256 of the source (UTF-8)."""
     return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]

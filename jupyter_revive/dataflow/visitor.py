@@ -183,6 +183,9 @@ class CellVisitor(ast.NodeVisitor):
                 self.visit(target.slice)
             self._mutate(root_name(target))
 
+    def visit_Constant(self, node: ast.Constant) -> None:
+        pass  # skips NodeVisitor's slow deprecation shim for old literal node types
+
     def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load):
             self._read(node.id)
