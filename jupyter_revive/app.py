@@ -14,6 +14,7 @@ from .handlers import routes
 from .kernel_manager.errors import KernelBusy, KernelDead
 from .kernel_manager.provisioner import use_revive_provisioner
 from .kernel_manager.query import KernelQuery
+from .prompts import ContextBuilder, Generator
 
 CONTEXT_EVENT = "https://events.jupyter.org/jupyter_revive/context/v1"
 KERNEL_ACTIONS_EVENT = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
@@ -23,6 +24,8 @@ _SCHEMA = Path(__file__).parent / "events" / "context.yaml"
 class ReviveApp(ExtensionApp):
     name = "jupyter_revive"
     load_other_extensions = True
+    # Configurable sections shown by `jupyter server --help-all` (c.Generator.model, …).
+    classes = [KernelQuery, ContextBuilder, Generator]
 
     track_kernels = Bool(
         True,
@@ -40,12 +43,19 @@ class ReviveApp(ExtensionApp):
     )
 
     kernel_query = Instance(KernelQuery, allow_none=True)
+    context_builder = Instance(ContextBuilder, allow_none=True)
+    generator = Instance(Generator, allow_none=True)
 
     def initialize_settings(self) -> None:
         if self.track_kernels:
             use_revive_provisioner(self.log)
         self.kernel_query = KernelQuery(kernel_manager=self.serverapp.kernel_manager, parent=self)
         self.settings["revive_kernel_query"] = self.kernel_query
+        # Built once: the generator keeps one SDK client (and connection pool) for all requests.
+        self.context_builder = ContextBuilder(parent=self)
+        self.generator = Generator(parent=self)
+        self.settings["revive_context_builder"] = self.context_builder
+        self.settings["revive_generator"] = self.generator
         self._register_events()
 
     def initialize_handlers(self) -> None:
@@ -54,6 +64,8 @@ class ReviveApp(ExtensionApp):
     async def stop_extension(self) -> None:
         if self.kernel_query is not None:
             await self.kernel_query.close()
+        if self.generator is not None:
+            await self.generator.close()
 
     # -- events -------------------------------------------------------------------------------
 

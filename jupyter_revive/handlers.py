@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,10 +13,19 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
+from tornado.iostream import StreamClosedError
 
 from .dataflow.planner import plan_notebook
-from .kernel_manager.errors import KernelBusy, KernelDead, KernelNotFound, NoTracker
+from .kernel_manager.errors import (
+    KernelBusy,
+    KernelDead,
+    KernelNotFound,
+    KernelQueryError,
+    NoTracker,
+)
 from .kernel_manager.query import KernelQuery
+from .prompts import ContextBuilder, Generator, PromptContext, extract_mentions, guard_report
+from .prompts.generator import client_options
 
 _KERNEL_ID = r"(?P<kernel_id>[\w-]+)"
 
@@ -105,6 +115,110 @@ class PlanHandler(ReviveHandler):
         self.finish(json.dumps(plan.to_json()))
 
 
+class GenerateHandler(ReviveHandler):
+    """`POST generate` with `{prompt, cell_id, notebook, kernel_id?, feedback?, options?}`.
+
+    Streams the generator's events as newline-delimited JSON; the final `done` event carries
+    the missing-variable guard (`missing`, `plan`). Closing the request cancels the LLM call.
+    """
+
+    auth_resource = "kernels"
+    max_prompt_chars = 20_000
+
+    @property
+    def builder(self) -> ContextBuilder:
+        return self.settings["revive_context_builder"]
+
+    @property
+    def generator(self) -> Generator:
+        return self.settings["revive_generator"]
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.json_body()
+        prompt = body.get("prompt")
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise web.HTTPError(400, "prompt must be a non-empty string.")
+        if len(prompt) > self.max_prompt_chars:
+            raise web.HTTPError(400, f"prompt is longer than {self.max_prompt_chars} characters.")
+        feedback = body.get("feedback")
+        if isinstance(feedback, str) and feedback.strip():
+            prompt = f"{prompt}\n\n(Feedback on the previous attempt: {feedback.strip()})"
+        nb = _notebook_from(body.get("notebook"))
+        try:
+            options = client_options(body.get("options"))
+        except ValueError as e:
+            raise web.HTTPError(400, str(e)) from e
+        kernel_id = body.get("kernel_id") or None
+        summary, details = await self._kernel_view(kernel_id, extract_mentions(prompt))
+        ctx = self.builder.build(
+            prompt, nb, cell_id=body.get("cell_id"), variables=summary, details=details
+        )
+
+        self.set_header("Content-Type", "application/x-ndjson; charset=utf-8")
+        self.set_header("Cache-Control", "no-cache")
+        self.set_header("X-Accel-Buffering", "no")  # proxies must not hold the stream back
+        self._cancel = asyncio.Event()
+        stream = self.generator.stream(
+            ctx.system, ctx.messages, cancel=self._cancel, options=options
+        )
+        try:
+            async for event in stream:
+                if event["type"] == "start":
+                    event["variables"] = list(ctx.variables_shown)
+                elif event["type"] == "done":
+                    event.update(await self._guard(event["code"], ctx, nb, kernel_id))
+                self.write(json.dumps(event) + "\n")
+                await self.flush()
+        except StreamClosedError:
+            self._cancel.set()  # the browser went away: stop the upstream call
+        finally:
+            await stream.aclose()
+        if not self._finished:
+            self.finish()
+
+    def on_connection_close(self) -> None:
+        cancel = getattr(self, "_cancel", None)
+        if cancel is not None:
+            cancel.set()
+
+    async def _kernel_view(
+        self, kernel_id: str | None, mentions: list[str]
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """The kernel's variables summary and `@name` details; None where it can't answer."""
+        if not kernel_id:
+            return None, None
+        try:
+            summary = await self.kernel_query.variables(kernel_id)
+            details = (
+                await self.kernel_query.variables(kernel_id, names=mentions, detail=True)
+                if mentions
+                else None
+            )
+        except KernelQueryError as e:
+            # The context then says the kernel could not be read; generation still works.
+            self.log.info("jupyter-revive: generating without kernel variables: %s", e)
+            return None, None
+        return summary, details
+
+    async def _guard(
+        self, code: str, ctx: PromptContext, nb: nbformat.NotebookNode, kernel_id: str | None
+    ) -> dict[str, Any]:
+        report = guard_report(code, ctx.live_names, nb)
+        missing = report["missing"]
+        if missing and kernel_id and not ctx.live_names_complete:
+            # The summary was cut: ask the kernel about exactly these names before warning.
+            try:
+                answer = await self.kernel_query.variables(kernel_id, names=missing)
+                present = {v["name"] for v in answer.get("variables", [])}
+            except KernelQueryError:
+                present = set()
+            if present:
+                report = guard_report(code, set(ctx.live_names) | present, nb)
+        return {"missing": report["missing"], "plan": report["plan"]}
+
+
 def _notebook_from(data: Any) -> nbformat.NotebookNode:
     """A validated notebook from a request body, or a 400 that says what is wrong."""
     if not isinstance(data, dict):
@@ -125,4 +239,5 @@ def routes() -> list[tuple[str, type[ReviveHandler]]]:
         (rf"/jupyter-revive/kernels/{_KERNEL_ID}/context", KernelContextHandler),
         (rf"/jupyter-revive/kernels/{_KERNEL_ID}/variables", KernelVariablesHandler),
         (r"/jupyter-revive/plan", PlanHandler),
+        (r"/jupyter-revive/generate", GenerateHandler),
     ]

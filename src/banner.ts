@@ -82,13 +82,14 @@ export class ReviveBanner extends Widget {
       bar.value = p.done;
       main.appendChild(bar);
       main.appendChild(this._button('Cancel', 'cancel', false));
+      this._fitToContent();
       return;
     }
 
     node.dataset.state = this._error ? 'error' : 'stale';
     if (plan) {
       const cells = distinctCells(plan);
-      const lost = summarizeNames(plan.names);
+      const lost = summarizeNames(this._names(plan));
       text.textContent =
         `${this._headline}: ${lost} came from ${cells} ` +
         `cell${cells === 1 ? '' : 's'}.`;
@@ -123,6 +124,35 @@ export class ReviveBanner extends Widget {
     if (plan && this._expanded) {
       node.appendChild(this._details(plan));
     }
+    this._fitToContent();
+  }
+
+  /**
+   * The content header is a Lumino BoxPanel that sizes children from their CSS
+   * min-height, so grow the minimum to the rendered content (capped) and ask
+   * the layout to fit again; otherwise the details would be clipped.
+   */
+  private _fitToContent(): void {
+    requestAnimationFrame(() => {
+      if (this.isDisposed || !this.isVisible) {
+        return;
+      }
+      this.node.style.minHeight = '0px';
+      const natural = Math.ceil(this.node.scrollHeight);
+      const cap = Math.floor(window.innerHeight * 0.4);
+      this.node.style.minHeight = `${Math.max(36, Math.min(natural, cap))}px`;
+      this.parent?.fit();
+    });
+  }
+
+  /** Lost names in the order their cells ran, modules last. */
+  private _names(plan: IPlan): string[] {
+    return this._order ? this._order(plan) : plan.names;
+  }
+
+  /** How to order the lost names for display (set by the owner, who knows the notebook). */
+  setNameOrder(order: (plan: IPlan) => string[]): void {
+    this._order = order;
   }
 
   private _details(plan: IPlan): HTMLElement {
@@ -167,6 +197,7 @@ export class ReviveBanner extends Widget {
   private _error: string | null = null;
   private _headline = 'Kernel state was lost';
   private _expanded = false;
+  private _order: ((plan: IPlan) => string[]) | null = null;
   private _action = new Signal<this, RecoveryAction>(this);
 }
 

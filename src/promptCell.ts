@@ -172,13 +172,16 @@ export class PromptCells implements IDisposable {
     }
     // Nothing half-inserted: put the code cell back as it was, offer the partial text.
     this._revert(target.model, target.created, previousSource);
-    const message =
-      last.type === 'error'
+    const stopped =
+      last.type === 'cancelled' || (last.type === 'error' && last.kind === 'cancelled');
+    const message = stopped
+      ? 'Stopped; nothing was inserted.'
+      : last.type === 'error'
         ? last.kind === 'no_key'
           ? NO_KEY_HELP
           : last.message
-        : 'The answer ended early.';
-    footer.setStatus(message, last.type === 'error' && last.kind === 'cancelled' ? 'info' : 'error');
+        : 'The answer ended early; nothing was inserted.';
+    footer.setStatus(message, stopped ? 'info' : 'error');
     const partial = codeSoFar(text);
     if (partial.trim()) {
       footer.addAction('Keep partial code', () => {

@@ -2,6 +2,7 @@ import { JupyterFrontEnd } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 
+import { promptIcon } from './icons';
 import { PromptCells } from './promptCell';
 
 export const PromptCommandIDs = {
@@ -23,7 +24,8 @@ export function addPromptCommands(
   };
 
   app.commands.addCommand(PromptCommandIDs.insert, {
-    label: 'Insert Prompt Cell',
+    label: args => (args.toolbar ? 'Prompt' : 'Insert Prompt Cell'),
+    icon: args => (args.toolbar ? promptIcon : undefined),
     caption: 'Insert an LLM prompt cell that sees the live kernel’s variables',
     isEnabled: () => !!current(),
     execute: () => current()?.insertPrompt()

@@ -122,4 +122,5 @@ export type GenerateEvent =
       /** Cells that rebuild the missing names, if notebook cells define them. */
       plan?: IPlan | null;
     }
+  | { type: 'cancelled'; text: string }
   | { type: 'error'; kind: string; message: string; retry_after?: number | null };

@@ -52,13 +52,33 @@ def _is_code(cell: Any) -> bool:
     return isinstance(cell, _MAPPINGS) and cell.get("cell_type") == "code"
 
 
-def _linked_to(cell: Mapping[str, Any], prompt_id: str | None) -> bool:
-    """Whether ``cell`` is the code generated earlier for this very prompt (a regenerate)."""
-    if not prompt_id:
-        return False
+def _revive_meta(cell: Mapping[str, Any]) -> Mapping[str, Any]:
     meta = cell.get("metadata")
     revive = meta.get("revive") if isinstance(meta, Mapping) else None
-    return isinstance(revive, Mapping) and revive.get("prompt_id") == prompt_id
+    return revive if isinstance(revive, Mapping) else {}
+
+
+def _prompt_uuid(cell: Mapping[str, Any]) -> str | None:
+    """The id a prompt cell carries in ``metadata.revive.prompt.id`` (the frontend's link key)."""
+    prompt = _revive_meta(cell).get("prompt")
+    return prompt.get("id") if isinstance(prompt, Mapping) else None
+
+
+def _linked_to(cell: Mapping[str, Any], prompt_id: str | None, prompt_uuid: str | None) -> bool:
+    """Whether ``cell`` is the code generated earlier for this very prompt (a regenerate).
+
+    The frontend links a generated cell by ``metadata.revive.generated.prompt`` = the prompt
+    cell's ``metadata.revive.prompt.id``; ``prompt_id`` = the prompt cell's id is also accepted.
+    """
+    revive = _revive_meta(cell)
+    if prompt_id and revive.get("prompt_id") == prompt_id:
+        return True
+    generated = revive.get("generated")
+    return (
+        prompt_uuid is not None
+        and isinstance(generated, Mapping)
+        and generated.get("prompt") == prompt_uuid
+    )
 
 
 def execution_order(
@@ -79,10 +99,15 @@ def execution_order(
             by_id[cell["id"]] = i
             if cell["id"] == prompt_cell_id:
                 prompt_index = i
+    prompt_uuid = _prompt_uuid(cells[prompt_index]) if prompt_index is not None else None
 
     def usable(i: int) -> bool:
         cell = cells[i]
-        return _is_code(cell) and i != prompt_index and not _linked_to(cell, prompt_cell_id)
+        return (
+            _is_code(cell)
+            and i != prompt_index
+            and not _linked_to(cell, prompt_cell_id, prompt_uuid)
+        )
 
     meta = nb.get("metadata")
     revive = meta.get("revive") if isinstance(meta, Mapping) else None

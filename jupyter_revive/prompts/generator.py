@@ -155,19 +155,30 @@ class Generator(LoggingConfigurable):
         if client is not None:
             await client.close()
 
-    def request_params(self, system: str, messages: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-        """Keyword arguments for ``messages.stream``; never contains the key."""
+    def request_params(
+        self,
+        system: str,
+        messages: Sequence[Mapping[str, Any]],
+        options: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Keyword arguments for ``messages.stream``; never contains the key.
+
+        ``options`` are the user's choices from JupyterLab settings (model, max_tokens,
+        temperature), already checked by ``client_options``; never a base URL or key.
+        """
+        options = options or {}
+        temperature = options.get("temperature", self.temperature)
         params: dict[str, Any] = {
-            "model": self.model,
-            "max_tokens": self.max_tokens,
+            "model": options.get("model") or self.model,
+            "max_tokens": options.get("max_tokens") or self.max_tokens,
             "system": self._scrub(system),
             "messages": [self._scrub_message(m) for m in messages],
         }
         if self.effort is not None:
             params["output_config"] = {"effort": self.effort}
-        if self.temperature is not None:
+        if temperature is not None:
             # Not a parameter of the 2.x SDK any more; models that still take it get it raw.
-            params["extra_body"] = {"temperature": self.temperature}
+            params["extra_body"] = {"temperature": temperature}
         return params
 
     def _scrub(self, text: str) -> str:
@@ -195,6 +206,7 @@ class Generator(LoggingConfigurable):
         messages: Sequence[Mapping[str, Any]],
         *,
         cancel: asyncio.Event | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> AsyncIterator[Event]:
         """Stream one reply as events; see the module docstring for their order.
 
@@ -204,7 +216,7 @@ class Generator(LoggingConfigurable):
         if not self.api_key:
             yield dict(no_key_event())
             return
-        params = self.request_params(system, messages)
+        params = self.request_params(system, messages, options)
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         started = time.monotonic()
         client = self.client()
@@ -292,3 +304,35 @@ async def _pump(
 async def _watch(cancel: asyncio.Event, queue: asyncio.Queue[tuple[str, Any]]) -> None:
     await cancel.wait()
     queue.put_nowait(("cancelled", None))
+
+
+def client_options(raw: Any) -> dict[str, Any]:
+    """The LLM choices a browser may make, checked; anything else is a ValueError.
+
+    Only model, max_tokens and temperature: a client-chosen base URL could send the server's
+    API key to another host, so it is never accepted from a request.
+    """
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise ValueError("options must be an object")
+    unknown = set(raw) - {"model", "max_tokens", "temperature"}
+    if unknown:
+        raise ValueError(f"options not accepted from the browser: {', '.join(sorted(unknown))}")
+    options: dict[str, Any] = {}
+    model = raw.get("model")
+    if model is not None:
+        if not isinstance(model, str) or not model.strip() or len(model) > 200:
+            raise ValueError("options.model must be a model name")
+        options["model"] = model.strip()
+    max_tokens = raw.get("max_tokens")
+    if max_tokens is not None:
+        if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
+            raise ValueError("options.max_tokens must be a positive integer")
+        options["max_tokens"] = max_tokens
+    temperature = raw.get("temperature")
+    if temperature is not None:
+        if not isinstance(temperature, (int, float)) or not 0 <= temperature <= 1:
+            raise ValueError("options.temperature must be between 0 and 1")
+        options["temperature"] = float(temperature)
+    return options

@@ -1,0 +1,47 @@
+"""A real Jupyter server with jupyter-revive enabled, real kernels, and the fake Anthropic API."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
+
+import pytest
+from jupyter_client.provisioning import KernelProvisionerFactory
+
+# pytest-jupyter's fixtures (jp_serverapp, jp_fetch, …); see tests/kernel_manager/conftest.py.
+from pytest_jupyter.jupyter_server import *  # noqa: F403
+
+from tests.fake_anthropic import FakeAnthropic
+
+T = TypeVar("T")
+API_KEY = "sk-ant-test-key-never-leaves-the-server"
+
+
+@pytest.fixture
+def fake_anthropic() -> Iterator[FakeAnthropic]:
+    with FakeAnthropic(api_key=API_KEY) as fake:
+        yield fake
+
+
+@pytest.fixture
+def jp_server_config(fake_anthropic: FakeAnthropic) -> dict[str, Any]:
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyter_revive": True}},
+        "KernelQuery": {"timeout": 2.0},
+        "Generator": {"api_key": API_KEY, "base_url": fake_anthropic.url, "timeout": 5.0},
+    }
+
+
+@pytest.fixture
+def run(jp_asyncio_loop: asyncio.AbstractEventLoop) -> Callable[[Awaitable[T]], T]:
+    """Run a coroutine in the loop the pytest-jupyter server listens on."""
+    return jp_asyncio_loop.run_until_complete
+
+
+@pytest.fixture(autouse=True)
+def restore_default_provisioner() -> Iterator[None]:
+    factory = KernelProvisionerFactory.instance()
+    before = factory.default_provisioner_name
+    yield
+    factory.default_provisioner_name = before

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import nbformat
+from jupyter_client.asynchronous import AsyncKernelClient
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+
+def notebook(sources: list[str], *, prompt: str | None = None) -> nbformat.NotebookNode:
+    cells = [new_code_cell(s) for s in sources]
+    for i, cell in enumerate(cells):
+        cell.id = f"c{i + 1}"
+    if prompt is not None:
+        cell = new_markdown_cell(prompt, metadata={"revive": {"prompt": {"id": "p-1"}}})
+        cell.id = "prompt"
+        cells.append(cell)
+    return new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+    )
+
+
+async def execute(kc: AsyncKernelClient, code: str, cell_id: str) -> dict[str, Any]:
+    """Run code as JupyterLab does (cellId in the request metadata); return the reply."""
+    msg = kc.session.msg(
+        "execute_request",
+        {
+            "code": code,
+            "silent": False,
+            "store_history": True,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": True,
+        },
+    )
+    msg["metadata"]["cellId"] = cell_id
+    kc.shell_channel.send(msg)
+    while True:
+        reply = await kc.get_shell_msg(timeout=30)
+        if reply["parent_header"].get("msg_id") == msg["header"]["msg_id"]:
+            return reply
+
+
+def stamp(nb: nbformat.NotebookNode, replies: list[dict[str, Any]]) -> None:
+    """What the frontend does with each reply's `revive` record (the metadata contract)."""
+    history = []
+    context = None
+    for reply in replies:
+        record = reply["metadata"]["revive"]
+        context = record["context"]
+        cell = next(c for c in nb.cells if c.id == record["cell"])
+        cell.metadata["revive"] = {
+            k: record[k] for k in ("context", "seq", "code", "status", "ms", "defined", "deleted")
+        }
+        history.append([record["cell"], record["code"]])
+    nb.metadata["revive"] = {"context": context, "history": history}
+
+
+def ndjson(body: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in body.decode().splitlines() if line.strip()]
