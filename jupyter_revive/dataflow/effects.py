@@ -75,6 +75,14 @@ def _closure(start: set[str], env: dict[str, FunctionInfo]) -> list[FunctionInfo
     return infos
 
 
+def _closures(start: set[str], envs: list[dict[str, FunctionInfo]]) -> list[FunctionInfo]:
+    found: dict[int, FunctionInfo] = {}
+    for env in envs:
+        for info in _closure(start, env):
+            found[id(info)] = info
+    return list(found.values())
+
+
 def _param_mutations(site: CallSite, info: FunctionInfo) -> set[str]:
     out: set[str] = set()
     for i, param in enumerate(info.params):
@@ -106,15 +114,20 @@ def resolve(history: History) -> list[Effect]:
         side_effects = list(analysis.side_effects)
         dynamic = list(analysis.dynamic)
 
+        # A cell may call a function before redefining it: resolve against the definitions
+        # from before the cell and from the cell itself, and take both.
+        envs = [env, local_env] if local_env is not env else [env]
+
         # Referencing a notebook function may run it: its globals are read here.
-        for info in _closure(reads | {c.name for c in analysis.calls}, local_env):
+        called = reads | {c.name for c in analysis.calls}
+        for info in _closures(called, envs):
             reads |= info.global_reads
             side_effects += info.side_effects
         for site in analysis.calls:
-            if site.name not in local_env:
-                continue
-            mutates |= _param_mutations(site, local_env[site.name])
-            for info in _closure({site.name}, local_env):
+            for scope in envs:
+                if site.name in scope:
+                    mutates |= _param_mutations(site, scope[site.name])
+            for info in _closures({site.name}, envs):
                 # `global` writes happen only if the call reaches them: maybe-bindings
                 maybe |= info.global_writes
                 maybe_deleted |= info.global_deletes
@@ -139,6 +152,10 @@ def resolve(history: History) -> list[Effect]:
             maybe_deleted = set()
             dynamic = []
 
+        # rebound to its own object (`x = x`, `x += …` on a list): the others sharing it may
+        # have changed with it
+        kept = {name for name, source in analysis.aliases if name == source}
+        mutates |= aliases.expand(kept & creates) - kept
         before = aliases.expand(mutates)
         for name in creates | removes:
             if (name, name) not in analysis.aliases or name in removes:

@@ -60,7 +60,9 @@ class History:
 
 def cell_source(cell: Mapping[str, Any]) -> str:
     source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
+    if isinstance(source, list):
+        return "".join(s for s in source if isinstance(s, str))
+    return source if isinstance(source, str) else ""
 
 
 def cell_id(cell: Mapping[str, Any], index: int) -> CellId:
@@ -99,7 +101,12 @@ def _ledger(cell: Mapping[str, Any], context: str | None) -> LedgerRecord | None
 
 
 def read_history(nb: Mapping[str, Any]) -> History:
-    cells: Sequence[Mapping[str, Any]] = nb.get("cells") or []
+    # Lenient on structure: the server hands over whatever JSON the client posted.
+    raw_cells = nb.get("cells")
+    cells: Sequence[Mapping[str, Any]] = [
+        cell if isinstance(cell, Mapping) else {}
+        for cell in (raw_cells if isinstance(raw_cells, list) else [])
+    ]
     meta = _revive(nb.get("metadata"))
     context = meta.get("context") if isinstance(meta.get("context"), str) else None
     by_id = {cell_id(cell, i): i for i, cell in enumerate(cells)}

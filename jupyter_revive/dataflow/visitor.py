@@ -237,9 +237,15 @@ class CellVisitor(ast.NodeVisitor):
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         if isinstance(node.target, ast.Name):
-            self._read(node.target.id)
+            name = node.target.id
+            outer = self.local_alias.get(name, set()) if self._is_bound(name) else {name}
+            self._read(name)
             self.visit(node.value)
-            self._bind(node.target.id)
+            # `x += …` changes a mutable x in place, and with it every name sharing x's object
+            for shared in outer - {name}:
+                self._mutate_outer(shared, by_call=False)
+            self._bind(name)
+            self._record_aliases([(name, {name}, outer)] if outer else [])
         else:
             self.visit(node.value)
             self._target(node.target)

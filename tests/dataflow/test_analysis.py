@@ -489,3 +489,11 @@ def test_mutating_a_loop_variable_mutates_the_iterable() -> None:
 
 def test_rebinding_a_name_to_itself_keeps_the_object() -> None:
     assert ("x", "x") in a("y = x\nx = y").aliases
+
+
+def test_augmented_assignment_keeps_the_object() -> None:
+    assert ("xs", "xs") in a("xs += [1]").aliases
+
+
+def test_augmented_assignment_on_a_new_name_for_an_old_object_mutates_it() -> None:
+    assert a("b = a\nb += [1]").mutates == {"a"}

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
-from jupyter_revive.dataflow import code_sha, read_history
+import pytest
+
+from jupyter_revive.dataflow import code_sha, plan_notebook, read_history
 
 from .notebooks import CONTEXT, notebook
 
@@ -75,3 +78,19 @@ def test_list_sources_from_raw_json_are_joined() -> None:
     execution = read_history(raw).executions[0]
     assert execution.source == "x = 1\ny = 2"
     assert not execution.edited
+
+
+@pytest.mark.parametrize(
+    "nb",
+    [
+        {},
+        {"cells": None, "metadata": None},
+        {"cells": [None, 3, {"cell_type": "code", "source": 5}], "metadata": {"revive": 1}},
+        {"cells": [{"cell_type": "code", "source": ["x = 1"], "id": 7}]},
+        {"cells": [], "metadata": {"revive": {"history": "nope", "context": 4}}},
+        {"cells": [{"cell_type": "code", "source": "x = 1", "metadata": {"revive": []}}]},
+    ],
+)
+def test_malformed_notebook_json_never_raises(nb: dict[str, Any]) -> None:
+    plan = plan_notebook(nb)
+    assert plan.to_json()["unrestorable"] == []

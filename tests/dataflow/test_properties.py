@@ -77,6 +77,7 @@ def _statement(rnd: random.Random, ns: dict[str, Any]) -> tuple[str, set[str]]:
         options += [
             lambda: (f"{lst} = {la}", {la}),
             lambda: (f"{la}.append({c})", {la}),
+            lambda: (f"{la} += [{c}]", {la}),
             lambda: (f"{la}[0:0] = [{c}]", {la}),
             lambda: (f"{lst} = list({la})", {la}),
             lambda: (f"len({la})", {la}),
