@@ -42,7 +42,7 @@ class NotebookError(Exception):
 def read_notebook(path: str) -> nbformat.NotebookNode:
     try:
         with open(path, encoding="utf-8") as f:
-            nb = nbformat.read(f, as_version=4)
+            nb: nbformat.NotebookNode = nbformat.read(f, as_version=4)  # type: ignore[no-untyped-call]
         nbformat.validate(nb)
     except Exception as exc:  # nbformat raises a zoo of types for bad input; all mean "invalid"
         raise NotebookError.from_exception(path, exc) from exc

@@ -15,7 +15,7 @@ _MAGIC_LINE = re.compile(r"^[ \t]*[%!]", re.MULTILINE)
 
 @lru_cache(maxsize=1)
 def _transformer() -> TransformerManager:
-    return TransformerManager()
+    return TransformerManager()  # type: ignore[no-untyped-call]
 
 
 def to_python(source: str) -> str:

@@ -309,7 +309,7 @@ class CellVisitor(ast.NodeVisitor):
         self.functions[node.name] = scan_function(node, node.name)
         self._bind(node.name)
 
-    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+    visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         self._visit_all([*node.decorator_list, *node.bases, *(k.value for k in node.keywords)])
@@ -361,7 +361,7 @@ class CellVisitor(ast.NodeVisitor):
             self._block(node.body, bind=target_names(node.target), aliases=pairs)
         self._block(node.orelse)
 
-    visit_AsyncFor = visit_For  # type: ignore[assignment]
+    visit_AsyncFor = visit_For
 
     def visit_While(self, node: ast.While) -> None:
         self.visit(node.test)
@@ -375,7 +375,7 @@ class CellVisitor(ast.NodeVisitor):
                 self._target(item.optional_vars)
         self._visit_all(node.body)
 
-    visit_AsyncWith = visit_With  # type: ignore[assignment]
+    visit_AsyncWith = visit_With
 
     def visit_Try(self, node: ast.Try) -> None:
         self._block(node.body)
@@ -428,7 +428,7 @@ class CellVisitor(ast.NodeVisitor):
     def visit_ListComp(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp) -> None:
         self._comprehension(node, [node.elt])
 
-    visit_SetComp = visit_GeneratorExp = visit_ListComp  # type: ignore[assignment]
+    visit_SetComp = visit_GeneratorExp = visit_ListComp
 
     def visit_DictComp(self, node: ast.DictComp) -> None:
         self._comprehension(node, [node.key, node.value])
