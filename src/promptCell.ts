@@ -166,7 +166,8 @@ export class PromptCells implements IDisposable {
         time: new Date().toISOString(),
         variables
       };
-      target.model.setMetadata(METADATA_KEY, { generated });
+      const existing = target.model.getMetadata(METADATA_KEY) as Record<string, unknown> | undefined;
+      target.model.setMetadata(METADATA_KEY, { ...(existing ?? {}), generated: { ...generated } });
       await this._afterGenerate(cell, target.model, last.missing ?? [], last.plan ?? null);
       return last;
     }

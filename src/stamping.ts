@@ -74,7 +74,9 @@ export class MetadataStamper implements IDisposable {
       defined: record.defined,
       deleted: record.deleted
     };
-    cell.setMetadata(METADATA_KEY, cellRecord);
+    // Keep keys other parts own (prompt-cell provenance) beside the run record.
+    const existing = cell.getMetadata(METADATA_KEY) as Record<string, unknown> | undefined;
+    cell.setMetadata(METADATA_KEY, { ...(existing ?? {}), ...cellRecord });
 
     const previous = model.getMetadata(METADATA_KEY) as
       | Partial<INotebookRecord>

@@ -38,7 +38,13 @@ def free_port() -> int:
 class LabServer:
     """`jupyter lab` with jupyter-revive enabled, isolated in its own dirs; can be restarted."""
 
-    def __init__(self, home: Path, log_dir: Path, extra_args: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        log_dir: Path,
+        extra_args: list[str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.home = home
         self.root = home / "notebooks"
         self.root.mkdir(parents=True, exist_ok=True)
@@ -46,6 +52,7 @@ class LabServer:
         self.port = free_port()
         self.token = secrets.token_hex(16)
         self.extra_args = extra_args or []
+        self.extra_env = env or {}
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
@@ -65,6 +72,8 @@ class LabServer:
             (self.home / sub).mkdir(exist_ok=True)
             env[name] = str(self.home / sub)
         env.pop("ANTHROPIC_API_KEY", None)
+        env.pop("ANTHROPIC_BASE_URL", None)
+        env.update(self.extra_env)
         cmd = [
             sys.executable,
             "-m",

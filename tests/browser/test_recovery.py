@@ -130,9 +130,7 @@ def test_new_error_during_restore_stops_and_names_the_cell(
 ) -> None:
     data = lab.root / "data.txt"
     data.write_text("42")
-    _run_and_save(
-        lab, page, "error.ipynb", ["text = open('data.txt').read()", "value = int(text)"]
-    )
+    _run_and_save(lab, page, "error.ipynb", ["text = open('data.txt').read()", "value = int(text)"])
     data.unlink()
     lab.restart()
     open_notebook(page, lab, "error.ipynb")
