@@ -229,3 +229,43 @@ def test_plans_add_few_cells_beyond_the_minimum() -> None:
     print(f"\nplan overhead: {sum(extra.values())} extra cells over {len(extra)} notebooks")
     print("\n".join(lines))
     assert sum(extra.values()) <= 3
+
+
+# (id, cells, order, names the kernel lost). In "aliasing" the lost names share objects with
+# live ones their cells mutate, so those are rebuilt too rather than mutated twice.
+PARTIAL_LOSSES = [
+    ("pandas-pipeline", PANDAS_PIPELINE, None, ["model", "predictions"], True),
+    ("mutation", MUTATION, None, ["d"], True),
+    ("rerun-cells", RERUN, [0, 1, 2, 3, 1, 3, 1], ["n"], True),
+    ("aliasing", ALIASING, None, ["b", "view"], False),
+    ("functions-and-globals", FUNCTIONS, None, ["cfg", "acc"], True),
+]
+
+
+@pytest.mark.parametrize(
+    ("cells", "order", "lost", "fewer"),
+    [case[1:] for case in PARTIAL_LOSSES],
+    ids=[case[0] for case in PARTIAL_LOSSES],
+)
+def test_restoring_into_a_kernel_that_kept_some_names(
+    cells: Sequence[str],
+    order: Sequence[int] | None,
+    lost: list[str],
+    fewer: bool,
+    recorder: Kernel,
+) -> None:
+    """Names the kernel still holds are not rebuilt, and end with their recorded values."""
+    nb, _ = record(recorder, cells, order if order is not None else range(len(cells)))
+    every = plan_notebook(nb).names
+    expected = recorder.fingerprint(every)
+    recorder.run("del " + ", ".join(lost), silent=True)
+    live = [n for n in every if n not in lost]
+
+    plan = plan_notebook(nb, live_names=live)
+    assert set(lost) <= set(plan.names)
+    for cell in plan.cells:
+        recorder.run(nb.cells[cell.index].source)
+    restored = recorder.fingerprint(every)
+    assert restored["values"] == expected["values"]
+    assert restored["shared"] == expected["shared"]
+    assert (len(plan.cells) < len(plan_notebook(nb).cells)) == fewer
