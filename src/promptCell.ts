@@ -303,7 +303,12 @@ export class PromptCells implements IDisposable {
         generate: () => void this.generate(cell),
         stop: () => this.stop(cell)
       });
-      (cell.layout as PanelLayout).addWidget(footer);
+      // Cells build their DOM lazily; add the footer after it so it sits below the prompt.
+      void cell.ready.then(() => {
+        if (!footer.isDisposed) {
+          (cell.layout as PanelLayout).addWidget(footer);
+        }
+      });
       this._footers.set(cell.model.id, footer);
     }
     for (const [id, footer] of this._footers) {
@@ -329,7 +334,7 @@ class PromptFooter extends Widget {
     label.textContent = 'Prompt';
     this._generate = button('Generate', 'jp-mod-accept', () => this._handlers.generate());
     this._stop = button('Stop', 'jp-mod-warn', () => this._handlers.stop());
-    this._stop.hidden = true;
+    this._stop.style.display = 'none';
     this._status = document.createElement('span');
     this._status.className = 'jp-revive-PromptFooter-status';
     this._status.setAttribute('role', 'status');
@@ -339,8 +344,9 @@ class PromptFooter extends Widget {
   }
 
   setRunning(running: boolean): void {
-    this._generate.hidden = running;
-    this._stop.hidden = !running;
+    // Not `hidden`: .jp-Button's display rule would override the attribute.
+    this._generate.style.display = running ? 'none' : '';
+    this._stop.style.display = running ? '' : 'none';
     this._generate.textContent = 'Regenerate';
     this._actions.textContent = '';
     this.node.dataset.running = String(running);
