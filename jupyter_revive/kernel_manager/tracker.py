@@ -38,7 +38,7 @@ import time
 import uuid
 from collections import deque
 from itertools import compress
-from operator import ne
+from operator import is_, itemgetter, ne
 from typing import Any
 
 TRACKER_VERSION = "1"
@@ -97,30 +97,82 @@ def _capped(names: list[str]) -> tuple[list[str], bool]:
     return names, False
 
 
-def _snapshot(ns: dict[str, Any]) -> tuple[list[str], list[int]]:
-    """Names and value ids in namespace order, built in C (no Python loop per name).
+# (all names in namespace order, the names that may be the user's, ids of their values)
+_Snapshot = tuple[list[str], list[str], list[int]]
 
-    ids, not references: holding the old values would keep objects the cell unbinds (``del df``)
-    alive until the cell ends, raising its peak memory.
+
+class _Watch:
+    """Cheap namespace snapshots: ids of the names that may be the user's, built in C.
+
+    * IPython adds ``_iN`` (and ``_N``) names for every cell, so after a few hundred cells most
+      of the namespace is its history: we keep the filtered list of other names between cells
+      and extend it with the names appended since (dicts keep insertion order).
+    * ids, not references, during a cell: holding the old values would keep objects the cell
+      unbinds (``del df``) alive until it ends, raising its peak memory.
+    * Between cells we do hold the values seen at the end of the last cell, so that the next
+      cell's "before" snapshot is a cheap identity check instead of a new one. Cost: an object
+      unbound *between* cells (by a widget callback, a thread, a silent execution) is freed when
+      the next cell starts rather than at once.
     """
-    return list(ns), list(map(id, ns.values()))
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self.watched: list[str] = []
+        self._get: Any = lambda ns: ()
+        self._held: tuple[Any, ...] | None = None
+        self._held_ids: list[int] = []
+
+    def _refresh(self, keys: list[str]) -> None:
+        n = len(self.keys)
+        if keys[:n] == self.keys:
+            added = [k for k in keys[n:] if not _is_ipython_name(k)]
+            if not added:
+                self.keys = keys
+                return
+            self.watched = self.watched + added  # a new list: snapshots share the old one
+        else:  # a name was deleted since: filter afresh
+            self.watched = [k for k in keys if not _is_ipython_name(k)]
+        self.keys = keys
+        w = self.watched
+        # itemgetter fetches all values in one C call; with one name it returns a bare value.
+        if len(w) > 1:
+            self._get = itemgetter(*w)
+        elif w:
+            self._get = lambda ns, k=w[0]: (ns[k],)
+        else:
+            self._get = lambda ns: ()
+
+    def snapshot(self, ns: dict[str, Any], keep: bool) -> _Snapshot:
+        """``keep``: hold the values until the next snapshot (end of a cell)."""
+        keys = list(ns)
+        held = self._held
+        self._held = None
+        if keys == self.keys and held is not None:
+            values = self._get(ns)
+            # Nothing rebound since the last cell ended: its ids still hold.
+            same = all(map(is_, values, held))
+            ids = self._held_ids if same else list(map(id, values))
+        else:
+            self._refresh(keys)
+            values = self._get(ns)
+            ids = list(map(id, values))
+        if keep:
+            self._held, self._held_ids = values, ids
+        return self.keys, self.watched, ids
 
 
-def _diff(
-    before: tuple[list[str], list[int]], after: tuple[list[str], list[int]]
-) -> tuple[list[str], list[str]]:
+def _diff(before: _Snapshot, after: _Snapshot) -> tuple[list[str], list[str]]:
     """(names bound or rebound, names deleted) between two snapshots."""
-    keys, ids = before
-    keys2, ids2 = after
-    n = len(keys)
-    if keys2[:n] == keys:
-        # Common case: no name deleted, so dict order keeps old names in place and new ones
-        # come after them; rebinding keeps a name's position. Compare ids pairwise in C.
-        changed = list(compress(keys, map(ne, ids, ids2)))
-        changed.extend(keys2[n:])
+    keys, watched, ids = before
+    keys2, watched2, ids2 = after
+    if keys2[: len(keys)] == keys:
+        # Common case, no name deleted: old names keep their positions (rebinding does not
+        # move a key) and new ones come after them. Compare ids pairwise in C.
+        changed = list(compress(watched, map(ne, ids, ids2)))
+        changed.extend(watched2[len(watched) :])
         return changed, []
-    old = dict(zip(keys, ids))  # noqa: B905
-    new = dict(zip(keys2, ids2))  # noqa: B905
+    old = dict(zip(watched, ids))  # noqa: B905
+    new = dict(zip(watched2, ids2))  # noqa: B905
     changed = [k for k, v in new.items() if old.get(k) != v]
     return changed, [k for k in old if k not in new]
 
@@ -128,9 +180,7 @@ def _diff(
 class _Pending:
     __slots__ = ("info", "msg_id", "snapshot", "t0")
 
-    def __init__(
-        self, info: Any, msg_id: str | None, snapshot: tuple[list[str], list[int]] | None
-    ) -> None:
+    def __init__(self, info: Any, msg_id: str | None, snapshot: _Snapshot | None) -> None:
         self.info = info
         self.msg_id = msg_id
         self.snapshot = snapshot
@@ -151,6 +201,7 @@ class Tracker:
         # Outermost run first; nested run_cell calls (a cell calling ip.run_cell) are folded
         # into the outer record because its namespace diff already covers them.
         self._stack: list[_Pending] = []
+        self._watch = _Watch()
         self._request: str | None = None  # msg_id of the execute_request being handled
         self._replies: dict[str, dict[str, Any]] = {}  # msg_id -> record, until the reply
 
@@ -161,7 +212,9 @@ class Tracker:
             if self._stack:
                 self._stack.append(_Pending(info, None, None))
                 return
-            self._stack.append(_Pending(info, self._request, _snapshot(self.ip.user_ns)))
+            self._stack.append(
+                _Pending(info, self._request, self._watch.snapshot(self.ip.user_ns, False))
+            )
         except Exception:
             _log.debug("pre_run_cell failed", exc_info=True)
 
@@ -187,7 +240,7 @@ class Tracker:
     def _record(self, pending: _Pending, result: Any) -> None:
         ms = (time.perf_counter() - pending.t0) * 1000.0
         ns = self.ip.user_ns
-        changed, gone = _diff(pending.snapshot or ([], []), _snapshot(ns))
+        changed, gone = _diff(pending.snapshot or ([], [], []), self._watch.snapshot(ns, True))
         hidden = getattr(self.ip, "user_ns_hidden", {})
         defined = []
         for name in changed:

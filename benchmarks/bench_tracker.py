@@ -1,0 +1,329 @@
+"""Tracker overhead: a 500-cell replay of small cells through real kernels, with and without it.
+
+Run: ``.venv/bin/python benchmarks/bench_tracker.py`` (from the repository root). Prints figures;
+never run as a test. Goals (issue 2): at most 1 ms median added per cell and at most 2% on the
+replay; plus (issue on variables) a summary of 1,000 variables, one a 1 GB DataFrame, in 50 ms.
+
+Two kernels are started in one run: one through the revive provisioner (tracker loaded), one
+through jupyter_client's LocalProvisioner (no tracker). Both get the same few hundred user names
+first, then the same cells are sent to both *interleaved* (A, B, A, B, ...), so that machine
+noise hits both alike. A cell's time is the client's round trip: execute_request sent to
+execute_reply received. Also measured in-kernel: the tracker's own hooks per cell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from jupyter_client import AsyncKernelManager
+
+ARGV = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+TRACKER = "__import__('sys').modules['jupyter_revive_tracker']"
+# CPU seconds of the whole kernel process (all threads): unlike wall time, not inflated by
+# other processes competing for the machine.
+CPU = "__import__('time').process_time()"
+
+
+def small_cells(n: int) -> list[str]:
+    """Typical short notebook cells: assignments, arithmetic, small loops, defs, appends."""
+    shapes = [
+        "a{i} = {i}",
+        "total = a{j} + {i}",
+        "items.append({i})",
+        "table['k{i}'] = {i} * 2",
+        "squares = [k * k for k in range(50)]",
+        "def f{i}(x):\n    return x + {i}",
+        "text = 'row %d' % {i}",
+        "total",
+        "import math\nroot = math.sqrt({i})",
+        "flag = {i} % 3 == 0",
+    ]
+    # j: the a-name bound by the cell with the same tens (always run before this one)
+    return [shapes[i % len(shapes)].format(i=i, j=i - i % 10) for i in range(n)]
+
+
+SETUP = (
+    "items = []\ntable = {}\n"
+    "for _n in range(300):\n    globals()[f'user_{_n}'] = _n\n"  # a few hundred user names
+    "del _n\n"
+)
+
+
+def write_spec(root: Path, name: str, provisioner: str) -> None:
+    spec = {
+        "argv": ARGV,
+        "display_name": name,
+        "language": "python",
+        "metadata": {"kernel_provisioner": {"provisioner_name": provisioner}},
+    }
+    (root / name).mkdir(parents=True, exist_ok=True)
+    (root / name / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+
+
+class Bench:
+    def __init__(self, kernel_name: str) -> None:
+        self.km = AsyncKernelManager(kernel_name=kernel_name)
+        self.client: Any = None
+
+    async def start(self) -> None:
+        await self.km.start_kernel()
+        self.client = self.km.client()
+        self.client.start_channels(iopub=False, stdin=False, hb=False, control=False)
+        await self.client.wait_for_ready(timeout=60)
+
+    async def run(self, code: str, silent: bool = False, **extra: Any) -> tuple[float, dict]:
+        content = {
+            "code": code,
+            "silent": silent,
+            "store_history": not silent,
+            "user_expressions": extra.get("user_expressions", {}),
+            "allow_stdin": False,
+            "stop_on_error": False,
+        }
+        msg = self.client.session.msg("execute_request", content, metadata={"cellId": "bench"})
+        t0 = time.perf_counter()
+        self.client.shell_channel.send(msg)
+        while True:
+            reply = await self.client.shell_channel.get_msg(timeout=60)
+            if reply["parent_header"].get("msg_id") == msg["header"]["msg_id"]:
+                return (time.perf_counter() - t0) * 1000.0, reply
+
+    async def eval(self, expression: str) -> Any:
+        import ast
+
+        _, reply = await self.run("", silent=True, user_expressions={"e": expression})
+        result = reply["content"]["user_expressions"]["e"]
+        if result["status"] != "ok":
+            raise RuntimeError(result)
+        return ast.literal_eval(result["data"]["text/plain"])
+
+    async def stop(self) -> None:
+        self.client.stop_channels()
+        await self.km.shutdown_kernel(now=True)
+
+
+TOGGLE_OFF = (
+    "_t = __import__('sys').modules['jupyter_revive_tracker']._tracker\n"
+    "_ip = get_ipython()\n"
+    "_ip.events.unregister('pre_run_cell', _t.pre_run_cell)\n"
+    "_ip.events.unregister('post_run_cell', _t.post_run_cell)\n"
+    "del _ip.kernel.init_metadata, _ip.kernel.finish_metadata  # back to the class's methods\n"
+    "del _t, _ip\n"
+)
+TOGGLE_ON = (
+    "_t = __import__('sys').modules['jupyter_revive_tracker']._tracker\n"
+    "_ip = get_ipython()\n"
+    "_ip.events.register('pre_run_cell', _t.pre_run_cell)\n"
+    "_ip.events.register('post_run_cell', _t.post_run_cell)\n"
+    "_t.wrap_kernel()\n"
+    "del _t, _ip\n"
+)
+
+
+async def same_kernel(cells: int, block: int) -> None:
+    """One tracked kernel, tracker switched off and on (silently) in alternating blocks."""
+    kernel = Bench("bench-tracker")
+    await kernel.start()
+    try:
+        await kernel.run(SETUP)
+        code = small_cells(cells * 2 + 20)
+        for source in code[:20]:
+            await kernel.run(source)
+        times: dict[bool, list[float]] = {True: [], False: []}
+        cpu: dict[bool, float] = {True: 0.0, False: 0.0}
+        on = True
+        for start in range(20, len(code), block):
+            want = (start // block) % 2 == 0
+            if want != on:
+                _, reply = await kernel.run(TOGGLE_ON if want else TOGGLE_OFF, silent=True)
+                if reply["content"]["status"] != "ok":
+                    raise SystemExit(f"toggle failed: {reply['content']}")
+                on = want
+            before = await kernel.eval(CPU)
+            for source in code[start : start + block]:
+                ms, _ = await kernel.run(source)
+                times[on].append(ms)
+            cpu[on] += await kernel.eval(CPU) - before
+        n = min(len(times[True]), len(times[False]))
+        print(
+            f"Same kernel, tracker on/off in alternating blocks of {block} cells ({n} cells each):"
+        )
+        report(times[True][:n], times[False][:n], paired=False)
+        cpu_on, cpu_off = (cpu[s] * 1000.0 / len(times[s]) for s in (True, False))
+        print(
+            f"  kernel CPU per cell: {cpu_on:.3f} ms on, {cpu_off:.3f} ms off: "
+            f"{cpu_on - cpu_off:+.3f} ms, ratio {cpu_on / cpu_off:.4f}"
+        )
+    finally:
+        await kernel.stop()
+
+
+HOOK_TIMING = """
+def _revive_hook_timing(n):
+    import time
+    from types import SimpleNamespace
+    t = __import__('sys').modules['jupyter_revive_tracker']._tracker
+    ip = get_ipython()
+    saved = (t._request, t.seq, list(t.ledger), t.dropped)
+    samples = []
+    for i in range(n):
+        info = SimpleNamespace(raw_cell='x = 1', cell_id='c')
+        result = SimpleNamespace(info=info, success=True, execution_count=1)
+        t0 = time.perf_counter()
+        t.pre_run_cell(info)
+        ip.user_ns['bench_name'] = object()  # one rebinding per "cell"
+        t.post_run_cell(result)
+        samples.append((time.perf_counter() - t0) * 1e6)
+    t._request, t.seq, t.dropped = saved[0], saved[1], saved[3]
+    t.ledger.clear(); t.ledger.extend(saved[2])
+    ip.user_ns.pop('bench_name', None)
+    samples.sort()
+    return samples[len(samples) // 2], samples[int(len(samples) * 0.9)]
+exec_result = _revive_hook_timing(%d)
+del _revive_hook_timing
+"""
+
+
+async def main(cells: int, warmup: int, frame_gb: float) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        kernels = Path(tmp) / "kernels"
+        write_spec(kernels, "bench-tracker", "revive-local-provisioner")
+        write_spec(kernels, "bench-plain", "local-provisioner")
+        os.environ["JUPYTER_PATH"] = tmp + os.pathsep + os.environ.get("JUPYTER_PATH", "")
+        tracked, plain = Bench("bench-tracker"), Bench("bench-plain")
+        await asyncio.gather(tracked.start(), plain.start())
+        try:
+            if not await tracked.eval("'jupyter_revive_tracker' in __import__('sys').modules"):
+                raise SystemExit(
+                    "the tracker did not load: is jupyter-revive installed (pip -e .)?"
+                )
+            if await plain.eval("'jupyter_revive_tracker' in __import__('sys').modules"):
+                raise SystemExit("the plain kernel has a tracker")
+            for k in (tracked, plain):
+                await k.run(SETUP)
+            names = await tracked.eval("len(get_ipython().user_ns)")
+            print(f"Replay: {cells} small cells (+{warmup} warm-up) per kernel, interleaved;")
+            code = small_cells(cells + warmup)
+            for source in code[:warmup]:
+                for kernel in (tracked, plain):
+                    await kernel.run(source)
+            cpu_before = [await k.eval(CPU) for k in (tracked, plain)]
+            times: dict[str, list[float]] = {"tracker": [], "plain": []}
+            for i, source in enumerate(code[warmup:]):
+                # Alternate which kernel goes first so neither always runs on a "cold" turn.
+                order = [("tracker", tracked), ("plain", plain)]
+                if i % 2:
+                    order.reverse()
+                for label, kernel in order:
+                    ms, reply = await kernel.run(source)
+                    if reply["content"]["status"] != "ok":
+                        raise SystemExit(f"cell failed in {label}: {source!r}: {reply['content']}")
+                    times[label].append(ms)
+            cpu_after = [await k.eval(CPU) for k in (tracked, plain)]
+            recorded = await tracked.eval(f"{TRACKER}._tracker.seq")
+            names_after = await tracked.eval("len(get_ipython().user_ns)")
+            print(
+                f"  namespace: {names} names before, {names_after} after (IPython adds _iN per "
+                f"cell); tracker recorded {recorded} executions"
+            )
+
+            report(times["tracker"], times["plain"])
+            cpu_t, cpu_p = ((a - b) * 1000.0 / cells for a, b in zip(cpu_after, cpu_before))  # noqa: B905
+            print(
+                f"  kernel CPU per cell: {cpu_t:.3f} ms with, {cpu_p:.3f} ms without tracker: "
+                f"{cpu_t - cpu_p:+.3f} ms, ratio {cpu_t / cpu_p:.4f}"
+            )
+            await tracked.run(HOOK_TIMING % 2000, silent=True)
+            names = names_after
+            median_us, p90_us = await tracked.eval("exec_result")
+            await tracked.run("del exec_result", silent=True)
+            print(
+                f"  in-kernel hook cost (pre+post, {names} names): median {median_us:.1f} us, "
+                f"p90 {p90_us:.1f} us"
+            )
+
+            if frame_gb > 0:
+                await variables_figure(tracked, frame_gb)
+        finally:
+            await asyncio.gather(tracked.stop(), plain.stop())
+        await same_kernel(cells, block=10)
+
+
+def trimmed_mean(values: list[float], cut: float = 0.1) -> float:
+    ordered = sorted(values)
+    k = int(len(ordered) * cut)
+    return statistics.fmean(ordered[k : len(ordered) - k])
+
+
+def report(tracked: list[float], plain: list[float], paired: bool = True) -> None:
+    med_t, med_p = statistics.median(tracked), statistics.median(plain)
+    tm_t, tm_p = trimmed_mean(tracked), trimmed_mean(plain)
+    total_t, total_p = sum(tracked), sum(plain)
+    print(f"  median round trip, with tracker      {med_t:8.3f} ms")
+    print(f"  median round trip, without tracker   {med_p:8.3f} ms")
+    print(f"  median added per cell                {med_t - med_p:+8.3f} ms  (goal <= 1 ms)")
+    if paired:
+        diffs = [t - p for t, p in zip(tracked, plain, strict=True)]
+        print(f"  median of paired differences         {statistics.median(diffs):+8.3f} ms")
+    print(f"  ratio of medians                     {med_t / med_p:8.4f}   (goal <= 1.02)")
+    print(f"  ratio of 10%-trimmed means           {tm_t / tm_p:8.4f}")
+    print(f"  ratio of replay totals               {total_t / total_p:8.4f}   (outliers included)")
+
+
+async def variables_figure(kernel: Bench, frame_gb: float) -> None:
+    rows = int(frame_gb * 1e9 / (8 * 12))
+    t0 = time.perf_counter()
+    _, reply = await kernel.run(
+        "import numpy as _np, pandas as _pd\n"
+        f"big = _pd.DataFrame(_np.random.default_rng(0).random(({rows}, 12)),"
+        " columns=[f'metric_{i}' for i in range(12)])\n"
+        "for _n in range(1000 - 300 - 1):\n    globals()[f'more_{_n}'] = [_n] * 3\n",
+        silent=True,
+    )
+    built = time.perf_counter() - t0
+    if reply["content"]["status"] != "ok":
+        raise SystemExit(f"could not build the frame: {reply['content']}")
+    size = await kernel.eval("big.memory_usage(deep=False).sum() / 1e9")
+    samples_in, samples_rt = [], []
+    answer: dict[str, Any] = {}
+    for _ in range(7):
+        t0 = time.perf_counter()
+        answer = json.loads(await kernel.eval(f"{TRACKER}.variables_json()"))
+        samples_rt.append((time.perf_counter() - t0) * 1000.0)
+        samples_in.append(answer["elapsed_ms"])
+    t0 = time.perf_counter()
+    detail = json.loads(await kernel.eval(f"{TRACKER}.variables_json(names=['big'], detail=True)"))
+    detail_ms = (time.perf_counter() - t0) * 1000.0
+    print(
+        f"Variables summary: {answer['total']} user variables, one a {size:.2f} GB DataFrame "
+        f"(built in {built:.1f} s); {len(answer['variables'])} listed"
+    )
+    print(
+        f"  in-kernel variables_json()  median {statistics.median(samples_in):7.2f} ms  "
+        f"(goal <= 50 ms)"
+    )
+    print(f"  round trip (silent execute) median {statistics.median(samples_rt):7.2f} ms")
+    print(
+        f"  detail=True for the frame   {detail_ms:7.1f} ms round trip "
+        f"({len(detail['variables'][0].get('detail', ''))} chars)"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cells", type=int, default=500, help="measured cells per kernel")
+    parser.add_argument("--warmup", type=int, default=20, help="unmeasured cells first")
+    parser.add_argument(
+        "--frame-gb", type=float, default=1.0, help="DataFrame size for the summary (0: skip)"
+    )
+    args = parser.parse_args()
+    asyncio.run(main(args.cells, args.warmup, args.frame_gb))
