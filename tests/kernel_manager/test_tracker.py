@@ -170,3 +170,15 @@ async def test_variables_do_not_import_libraries_and_cap_the_count(kernel: Kerne
     assert len(answer["variables"]) == 500
     assert answer["total"] == 601 and answer["truncated"] is True  # x0..x599 and i
     assert await kernel.eval("'pandas' in __import__('sys').modules") is False
+
+
+async def test_changes_between_cells_are_not_charged_to_the_next_cell(kernel: Kernel) -> None:
+    await kernel.record("a = [1]\nb = [1]\nc = [1]")
+    # Silent executions (another extension, a widget callback) change the namespace between
+    # cells: rebind, delete, add.
+    await kernel.run("a = [2]\ndel b\nextra = 1", silent=True)
+    record = await kernel.record("d = 1")
+    assert record is not None and record["defined"] == ["d"] and record["deleted"] == []
+    await kernel.run("c = [3]", silent=True)
+    record = await kernel.record("c.append(4)\ne = c")
+    assert record is not None and record["defined"] == ["e"]
