@@ -151,6 +151,11 @@ def resolve(history: History) -> list[Effect]:
             maybe = set()
             maybe_deleted = set()
             dynamic = []
+        elif ledger is not None and ledger.status == "error":
+            # It stopped part-way and nobody saw where: any binding may not have happened.
+            maybe |= creates
+            maybe_deleted |= removes
+            creates, removes = set(), set()
 
         # rebound to its own object (`x = x`, `x += …` on a list): the others sharing it may
         # have changed with it

@@ -84,30 +84,36 @@ def test_human_output_is_a_table(env: dict[str, str], pipeline: Path) -> None:
     assert "restores: math, n, x, y" in result.stdout
 
 
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        (None, "no such file"),
-        ("{not json", "not JSON"),
-        ('{"cells": [], "metadata": {}, "nbformat": 4}', "not a valid notebook"),
-        (
-            '{"cells": [{"cell_type": "code", "source": "", "metadata": {}, "outputs": [],'
-            ' "execution_count": "x", "id": "a"}], "metadata": {}, "nbformat": 4,'
-            ' "nbformat_minor": 5}',
-            "not a valid notebook",
-        ),
-        (b"\xff\xfe\x00", "not UTF-8"),
-    ],
-    ids=["missing", "bad-json", "no-minor-version", "schema-violation", "binary"],
-)
-def test_bad_input_exits_2_with_one_line(
-    env: dict[str, str], tmp_path: Path, content: str | bytes | None, message: str
-) -> None:
-    path = tmp_path / "bad.ipynb"
+BAD_INPUTS = [
+    pytest.param(None, "no such file", id="missing"),
+    pytest.param("{not json", "not JSON", id="bad-json"),
+    pytest.param(
+        '{"cells": [], "metadata": {}, "nbformat": 4}', "not a valid notebook", id="no-minor"
+    ),
+    pytest.param(
+        '{"cells": [{"cell_type": "code", "source": "", "metadata": {}, "outputs": [],'
+        ' "execution_count": "x", "id": "a"}], "metadata": {}, "nbformat": 4,'
+        ' "nbformat_minor": 5}',
+        "not a valid notebook",
+        id="schema-violation",
+    ),
+    pytest.param(b"\xff\xfe\x00", "not UTF-8", id="binary"),
+]
+
+
+def _write(path: Path, content: str | bytes | None) -> None:
     if isinstance(content, bytes):
         path.write_bytes(content)
     elif content is not None:
         path.write_text(content)
+
+
+@pytest.mark.parametrize(("content", "message"), [BAD_INPUTS[0], BAD_INPUTS[3]])
+def test_bad_input_exits_2_with_one_line(
+    env: dict[str, str], tmp_path: Path, content: str | bytes | None, message: str
+) -> None:
+    path = tmp_path / "bad.ipynb"
+    _write(path, content)
     before = sorted(tmp_path.iterdir())
     result = run(env, "plan", str(path), "--json")
     assert result.returncode == 2
@@ -117,9 +123,26 @@ def test_bad_input_exits_2_with_one_line(
     assert sorted(tmp_path.iterdir()) == before  # nothing written
 
 
-def test_directory_is_bad_input(env: dict[str, str], tmp_path: Path) -> None:
-    result = run(env, "plan", str(tmp_path))
-    assert result.returncode == 2 and "is a directory" in result.stderr
+@pytest.mark.parametrize(("content", "message"), BAD_INPUTS)
+def test_every_kind_of_bad_input_is_one_line_in_process(
+    tmp_path: Path, content: str | bytes | None, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from jupyter_revive.cli import main
+
+    path = tmp_path / "bad.ipynb"
+    _write(path, content)
+    assert main(["plan", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1 and message in err
+    assert err.startswith("jupyter revive: error: ")
+
+
+def test_directory_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from jupyter_revive.cli import main
+
+    assert main(["plan", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
 
 
 def test_main_is_callable_in_process(pipeline: Path, capsys: pytest.CaptureFixture[str]) -> None:

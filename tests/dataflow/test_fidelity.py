@@ -163,6 +163,7 @@ FIXTURES = [
     Fixture("n-plus-one-twice", RERUN[:2], minimal=3, order=[0, 1, 1]),
     Fixture("magics", MAGICS, minimal=4),
     Fixture("failing-cell", FAILING, minimal=3),
+    Fixture("failing-cell-static-only", FAILING, minimal=3, ledger=False),
     Fixture("dynamic-definitions", DYNAMIC, minimal=5),
     Fixture("dynamic-definitions-static-only", DYNAMIC, minimal=5, ledger=False),
     Fixture("aliasing", ALIASING, minimal=8),

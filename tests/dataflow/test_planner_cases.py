@@ -129,6 +129,13 @@ CASES = [
         ledger={1: {"status": "error", "defined": ["a"]}},
     ),
     Case(
+        "failed-cell-without-bindings-keeps-earlier-definers",
+        ["b = 5", "a = 1\nraise ValueError\nb = 2"],
+        [0, 1],
+        order=[0, 1],
+        ledger={1: {"status": "error"}},
+    ),
+    Case(
         "seeded-random-replays-earlier-draws",
         ["import numpy as np", "np.random.seed(0)", "a = np.random.rand()", "b = np.random.rand()"],
         [0, 1, 2, 3],
