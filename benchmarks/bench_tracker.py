@@ -292,7 +292,7 @@ async def variables_figure(kernel: Bench, frame_gb: float) -> None:
     built = time.perf_counter() - t0
     if reply["content"]["status"] != "ok":
         raise SystemExit(f"could not build the frame: {reply['content']}")
-    size = await kernel.eval("big.memory_usage(deep=False).sum() / 1e9")
+    size = await kernel.eval("float(big.memory_usage(deep=False).sum() / 1e9)")
     samples_in, samples_rt = [], []
     answer: dict[str, Any] = {}
     for _ in range(7):
