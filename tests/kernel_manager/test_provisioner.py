@@ -108,3 +108,21 @@ def test_becomes_the_default_provisioner_unless_the_user_chose_one(
     monkeypatch.setenv("JUPYTER_DEFAULT_PROVISIONER_NAME", "local-provisioner")
     assert use_revive_provisioner(log, Config()) is False
     assert factory.default_provisioner_name == "local-provisioner"
+
+
+async def test_tracker_works_where_jupyter_revive_cannot_be_imported(
+    kernelspecs: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A kernel environment without jupyter_revive: shadow the installed package with one
+    # that fails to import.
+    poisoned = tmp_path / "poisoned" / "jupyter_revive"
+    poisoned.mkdir(parents=True)
+    (poisoned / "__init__.py").write_text("raise ImportError('not in this environment')\n")
+    monkeypatch.setenv("PYTHONPATH", str(poisoned.parent))
+    k = await start_kernel(kernelspecs["revive"])
+    try:
+        reply = await k.run("try:\n    import jupyter_revive\nexcept ImportError:\n    ok = 1")
+        assert reply["metadata"]["revive"]["defined"] == ["ok"]
+        assert await k.eval("'jupyter_revive' in __import__('sys').modules") is False
+    finally:
+        await k.stop()
