@@ -97,6 +97,7 @@ def _param_mutations(site: CallSite, info: FunctionInfo) -> set[str]:
 def resolve(history: History) -> list[Effect]:
     env: dict[str, FunctionInfo] = {}
     modules: set[str] = set()
+    instance_of: dict[str, str] = {}  # name -> notebook class it was constructed from
     aliases = _Aliases()
     effects: list[Effect] = []
     for execution in history.executions:
@@ -119,7 +120,12 @@ def resolve(history: History) -> list[Effect]:
         envs = [env, local_env] if local_env is not env else [env]
 
         # Referencing a notebook function may run it: its globals are read here.
-        called = reads | {c.name for c in analysis.calls}
+        # Using an instance of a notebook class may run its methods (`ctr.bump()`).
+        classes = {instance_of[n] for n in reads | mutates if n in instance_of}
+        called = reads | classes | {c.name for c in analysis.calls}
+        for info in _closures(classes, envs):
+            mutates |= info.global_mutates
+            maybe |= info.global_writes
         for info in _closures(called, envs):
             reads |= info.global_reads
             side_effects += info.side_effects
@@ -196,4 +202,9 @@ def resolve(history: History) -> list[Effect]:
                 env[info.name] = info
         modules -= creates | removes
         modules |= analysis.imports & creates
+        for name in creates | removes:
+            instance_of.pop(name, None)
+        for name, callee in analysis.constructions:
+            if name in creates and callee in env and env[callee].is_class:
+                instance_of[name] = callee
     return effects

@@ -273,4 +273,5 @@ def merge_infos(name: str, infos: Sequence[FunctionInfo]) -> FunctionInfo:
         calls=union("calls"),
         side_effects=tuple(dict.fromkeys(e for info in infos for e in info.side_effects)),
         dynamic=any(info.dynamic for info in infos),
+        is_class=True,
     )

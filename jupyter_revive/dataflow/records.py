@@ -40,6 +40,7 @@ class FunctionInfo:
     calls: frozenset[str]
     side_effects: tuple[SideEffect, ...]
     dynamic: bool
+    is_class: bool = False  # methods' effects, charged to every use of its instances
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class CellAnalysis:
     aliases: tuple[tuple[str, str], ...] = ()  # (name, name whose object it may share)
     functions: tuple[FunctionInfo, ...] = ()
     calls: tuple[CallSite, ...] = ()
+    constructions: tuple[tuple[str, str], ...] = ()  # `x = Name(...)`: (x, Name)
     dynamic: tuple[str, ...] = ()  # why the cell may bind names we cannot see
     side_effects: tuple[SideEffect, ...] = ()
     unseeded_rng: tuple[str, ...] = ()  # generators constructed without a seed

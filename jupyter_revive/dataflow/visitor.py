@@ -65,6 +65,7 @@ class CellVisitor(ast.NodeVisitor):
         self.local_alias: dict[str, set[str]] = {}
         self.functions: dict[str, FunctionInfo] = {}
         self.calls: list[CallSite] = []
+        self.constructions: list[tuple[str, str]] = []
         self.dynamic: list[str] = []
         self.side_effects: list[SideEffect] = []
         self.unseeded: list[str] = []
@@ -83,6 +84,7 @@ class CellVisitor(ast.NodeVisitor):
             aliases=tuple(dict.fromkeys(self.aliases)),
             functions=tuple(self.functions.values()),
             calls=tuple(self.calls),
+            constructions=tuple(self.constructions),
             dynamic=tuple(dict.fromkeys(self.dynamic)),
             side_effects=tuple(dict.fromkeys(self.side_effects)),
             unseeded_rng=tuple(dict.fromkeys(self.unseeded)),
@@ -202,6 +204,11 @@ class CellVisitor(ast.NodeVisitor):
             self._bind(name)
             return
         self.visit(node.value)
+        value = node.value
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
+            self.constructions += [
+                (t.id, value.func.id) for t in node.targets if isinstance(t, ast.Name)
+            ]
         for target in node.targets:
             pairs = self._alias_pairs(target, node.value)
             self._target(target)

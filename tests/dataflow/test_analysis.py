@@ -497,3 +497,7 @@ def test_augmented_assignment_keeps_the_object() -> None:
 
 def test_augmented_assignment_on_a_new_name_for_an_old_object_mutates_it() -> None:
     assert a("b = a\nb += [1]").mutates == {"a"}
+
+
+def test_construction_from_a_plain_name_is_recorded() -> None:
+    assert a("acct = Account(10)").constructions == (("acct", "Account"),)

@@ -151,6 +151,18 @@ CLASSES = [
     "step = 100",
 ]
 
+CLASS_GLOBALS_CHANGE = [
+    "class Account:\n    def __init__(self):\n        self.balance = 0\n"
+    "    def deposit(self):\n        self.balance += rate * 100",
+    "rate = 1",
+    "acct = Account()",
+    "rate = 2",
+    "acct.deposit()",
+    "rate = 5",
+    "acct.deposit()",
+    "rate = 0",
+]
+
 FIXTURES = [
     Fixture("pandas-pipeline", PANDAS_PIPELINE, minimal=6),
     Fixture("pandas-pipeline-predictions-only", PANDAS_PIPELINE, minimal=6, names=["predictions"]),
@@ -177,6 +189,9 @@ FIXTURES = [
     Fixture("conditional-static-only", CONDITIONAL, minimal=3, ledger=False),
     Fixture("conditional-with-ledger", CONDITIONAL, minimal=3),
     Fixture("class-instances", CLASSES, minimal=6),
+    Fixture(
+        "class-methods-read-globals-when-called", CLASS_GLOBALS_CHANGE, minimal=7, names=["acct"]
+    ),
 ]
 
 OVERHEAD: dict[str, tuple[int, int]] = {}  # fixture -> (planned, minimal)

@@ -136,6 +136,19 @@ CASES = [
         ledger={1: {"status": "error"}},
     ),
     Case(
+        "method-call-reads-class-globals-at-call-time",
+        [
+            "class C:\n    def bump(self):\n        self.n = step",
+            "step = 1",
+            "c = C()",
+            "step = 2",
+            "c.bump()",
+            "step = 3",
+        ],
+        [0, 1, 2, 3, 4],
+        names=["c"],
+    ),
+    Case(
         "seeded-random-replays-earlier-draws",
         ["import numpy as np", "np.random.seed(0)", "a = np.random.rand()", "b = np.random.rand()"],
         [0, 1, 2, 3],
