@@ -19,6 +19,8 @@ class CallEffect:
     side_effects: list[SideEffect] = field(default_factory=list)
     dynamic: str | None = None
     dynamic_defines: list[str] = field(default_factory=list)  # setattr(main module, "x", ...)
+    changes_cwd: bool = False
+    reads_files: bool = False
 
 
 def dotted(node: ast.expr) -> str | None:
@@ -135,6 +137,11 @@ def classify_call(call: ast.Call, *, statement: bool) -> CallEffect:
     name = dotted(func)
     method = func.attr if isinstance(func, ast.Attribute) else None
     effect.side_effects = _side_effects(call, name, method)
+    short_name = name.rpartition(".")[2] if name else method or ""
+    effect.changes_cwd = name in rules.CWD_FUNCTIONS
+    effect.reads_files = bool(call.args) and (
+        name in rules.FILE_READ_FUNCTIONS or short_name.startswith(rules.FILE_READ_PREFIXES)
+    )
 
     if name in {"exec", "execfile"}:
         effect.dynamic = "exec() of code the analysis cannot read"

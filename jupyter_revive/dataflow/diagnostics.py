@@ -79,7 +79,7 @@ def plan_warnings(
     seeded_at: dict[int, frozenset[str]] = {}
     for pos, effect in enumerate(effects):
         seeded_at[pos] = frozenset(seeded)
-        seeded |= {n for n in effect.creates if rules.is_pseudo(n)}
+        seeded |= effect.creates & rules.RNG_STATES
 
     reported: set[tuple[str, int]] = set()
 
@@ -104,7 +104,7 @@ def plan_warnings(
         unseeded = [
             f"{n[1:-1]} without a seed"
             for n in effect.reads
-            if rules.is_pseudo(n) and n not in seeded_at[pos]
+            if n in rules.RNG_STATES and n not in seeded_at[pos]
         ] + list(effect.analysis.unseeded_rng)
         if unseeded and once("unseeded-random", index):
             yield PlanWarning(

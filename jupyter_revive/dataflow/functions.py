@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Sequence
 
+from . import rules
 from .calls import classify_call, const_str, is_namespace_call, root_name
 from .records import FunctionInfo, SideEffect
 
@@ -224,6 +225,10 @@ class _BodyScanner(ast.NodeVisitor):
         self.reads |= effect.rng_used
         self.mutates |= effect.rng_used
         self.writes |= effect.rng_seeded | set(effect.dynamic_defines)
+        if effect.changes_cwd:
+            self.writes.add(rules.CWD)
+        if effect.reads_files:
+            self.reads.add(rules.CWD)
         self.side_effects += effect.side_effects
         self.dynamic = self.dynamic or effect.dynamic is not None
         if isinstance(node.func, ast.Name) and not self._local(node.func.id):

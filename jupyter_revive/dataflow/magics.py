@@ -61,8 +61,11 @@ def _line_magic(visitor: CellVisitor, name: str, line: str) -> None:
         _run_code(visitor, line)
     elif name == "timeit":
         _run_code(visitor, line, reads_only=True)
+    elif name in rules.LINE_MAGICS_CWD:
+        visitor.change_cwd()
     elif name == "run":
         visitor.dynamic.append(f"%run {line}".strip())
+        visitor._read(rules.CWD)
     elif name == "store" and "-r" in line.split():
         visitor.dynamic.append(f"%store {line}")
 

@@ -59,8 +59,10 @@ class _Chains:
             if name in effect.creates:
                 return out, True
             bound = bound or name in effect.maybe_binds
-        if not bound:
-            # Nothing visibly binds it: cells that bind names dynamically may have.
+        # Nothing visibly binds it: cells that bind names dynamically may have. Builtins and
+        # hidden state are assumed not to come from them (else every `print` after an `exec`
+        # would pull the `exec` in).
+        if not bound and not rules.is_pseudo(name) and name not in rules.BUILTIN_NAMES:
             fallback = [i for i in self.dynamic if floor < i < pos]
             if fallback:
                 return sorted({*out, *fallback}, reverse=True), True
@@ -183,8 +185,10 @@ def _reason(effects: Sequence[Effect], pos: int, why: _Why) -> str:
         parts.append("updates " + ", ".join(touches))
     if why.removes:
         parts.append("deletes " + ", ".join(sorted(why.removes)))
-    if any(rules.is_pseudo(n) for n in why.touches | why.creates):
+    if (why.touches | why.creates) & rules.RNG_STATES:
         parts.append("advances the random state")
+    if rules.CWD in why.touches | why.creates:
+        parts.append("changes the working directory")
     own = effects[pos].execution.cell_index
     labels = {
         "its next run" if effects[c].execution.cell_index == own else _cell_label(effects, c): c

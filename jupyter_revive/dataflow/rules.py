@@ -12,6 +12,10 @@ import builtins
 # planning like variables but are never restore targets.
 PY_RANDOM = "<random>"
 NP_RANDOM = "<numpy.random>"
+CWD = "<cwd>"  # the working directory relative paths resolve against
+
+
+RNG_STATES = frozenset({PY_RANDOM, NP_RANDOM})
 
 
 def is_pseudo(name: str) -> bool:
@@ -284,6 +288,24 @@ RNG_CONSTRUCTORS = frozenset(
         "SystemRandom",
     }
 )
+
+CWD_FUNCTIONS = frozenset({"os.chdir", "chdir"})
+LINE_MAGICS_CWD = frozenset({"cd", "pushd", "popd"})
+# Calls that read files by (possibly relative) path.
+FILE_READ_FUNCTIONS = frozenset(
+    {
+        "open",
+        "np.load",
+        "np.loadtxt",
+        "np.genfromtxt",
+        "numpy.load",
+        "pickle.load",
+        "joblib.load",
+        "json.load",
+        "Image.open",
+    }
+)
+FILE_READ_PREFIXES = ("read_", "load")
 
 LINE_MAGICS_INSTALL = frozenset({"pip", "conda", "mamba", "micromamba", "uv"})
 LINE_MAGICS_SHELL = frozenset({"system", "sx", "sc"})

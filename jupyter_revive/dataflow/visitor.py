@@ -470,6 +470,10 @@ class CellVisitor(ast.NodeVisitor):
             self._mutate(pseudo)
         for name in (*effect.rng_seeded, *effect.dynamic_defines):
             self._bind(name)
+        if effect.changes_cwd:
+            self.change_cwd()
+        if effect.reads_files:
+            self._read(rules.CWD)
         if effect.unseeded:
             self.unseeded.append(effect.unseeded)
         self.side_effects += effect.side_effects
@@ -484,6 +488,11 @@ class CellVisitor(ast.NodeVisitor):
                     conditional=self.cond > 0,
                 )
             )
+
+    def change_cwd(self) -> None:
+        # `%cd ..` is relative to where it ran: a maybe-binding keeps earlier changes in play
+        self._read(rules.CWD)
+        self._bind(rules.CWD, maybe=True)
 
     def _inline_exec(self, node: ast.Call) -> bool:
         """`exec("x = 1")` in the cell's namespace: analyse the string as code."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from jupyter_revive.dataflow import analyze_cell
 from jupyter_revive.dataflow.records import CellAnalysis
-from jupyter_revive.dataflow.rules import NP_RANDOM, PY_RANDOM
+from jupyter_revive.dataflow.rules import CWD, NP_RANDOM, PY_RANDOM
 
 
 def a(source: str) -> CellAnalysis:
@@ -501,3 +501,11 @@ def test_augmented_assignment_on_a_new_name_for_an_old_object_mutates_it() -> No
 
 def test_construction_from_a_plain_name_is_recorded() -> None:
     assert a("acct = Account(10)").constructions == (("acct", "Account"),)
+
+
+def test_cd_magic_changes_hidden_working_directory() -> None:
+    assert CWD in a("%cd data").maybe_defines
+
+
+def test_relative_file_read_depends_on_working_directory() -> None:
+    assert CWD in a("df = pd.read_csv('train.csv')").reads

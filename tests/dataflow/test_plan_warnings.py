@@ -121,3 +121,9 @@ def test_repeated_cell_reason_numbers_its_runs() -> None:
 def test_internal_names_are_never_targets() -> None:
     plan = plan_notebook(notebook(["_ = 1", "_i3 = 'x'", "x = 2"], order=[0, 1, 2]))
     assert plan.names == ("x",)
+
+
+def test_working_directory_change_is_explained_not_warned() -> None:
+    plan = plan_notebook(notebook(["%cd /tmp", "text = open('f.txt').read()"]))
+    assert plan.warnings == ()
+    assert plan.cells[0].reason == "changes the working directory; read by cell 2"

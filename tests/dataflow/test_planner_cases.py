@@ -149,6 +149,18 @@ CASES = [
         names=["c"],
     ),
     Case(
+        "working-directory-changes-precede-relative-reads",
+        ["import os", "%cd /tmp", "x = 1", "os.chdir('sub')", "text = open('f.txt').read()"],
+        [0, 1, 3, 4],
+        names=["text"],
+    ),
+    Case(
+        "builtins-never-pull-in-dynamic-cells",
+        ["exec(src)", "n = len([1])\nprint(n)"],
+        [1],
+        names=["n"],
+    ),
+    Case(
         "seeded-random-replays-earlier-draws",
         ["import numpy as np", "np.random.seed(0)", "a = np.random.rand()", "b = np.random.rand()"],
         [0, 1, 2, 3],
