@@ -91,6 +91,7 @@ class _Channel:
         self.client = client
         self.generation = generation
         self.language: str | None = None
+        self.broken = False
         self.pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.idle = asyncio.Event()
         self.idle.set()
@@ -98,14 +99,22 @@ class _Channel:
         self.reader = asyncio.ensure_future(self._read())
 
     async def _read(self) -> None:
-        while True:
-            msg = await self.client.shell_channel.get_msg(timeout=None)
-            parent = (msg.get("parent_header") or {}).get("msg_id")
-            future = self.pending.pop(parent, None)
-            if future is not None and not future.done():
-                future.set_result(msg)
-            if not self.pending:
-                self.idle.set()
+        try:
+            while True:
+                msg = await self.client.shell_channel.get_msg(timeout=None)
+                parent = (msg.get("parent_header") or {}).get("msg_id")
+                future = self.pending.pop(parent, None)
+                if future is not None and not future.done():
+                    future.set_result(msg)
+                if not self.pending:
+                    self.idle.set()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # A socket that failed (closed context, bad message): this channel is done; the
+            # next query builds a new one instead of waiting for replies that cannot come.
+            self.broken = True
+            self.close()
 
     async def request(
         self, msg_type: str, content: dict[str, Any], timeout: float, kernel_busy: bool
@@ -131,13 +140,15 @@ class _Channel:
         try:
             # shield: on timeout the future stays pending so that the late reply clears it.
             return await asyncio.wait_for(asyncio.shield(future), max(0.0, deadline - loop.time()))
-        except asyncio.TimeoutError:
+        except (asyncio.TimeoutError, ConnectionError):
             return None
 
     def close(self) -> None:
         self.reader.cancel()
         for future in self.pending.values():
-            future.cancel()
+            if not future.done():  # waiters see "no reply", not a CancelledError of their own
+                future.set_exception(ConnectionError("kernel client closed"))
+                future.exception()  # retrieved: orphans must not log "never retrieved"
         self.pending.clear()
         self.idle.set()
         with contextlib.suppress(Exception):  # a client of a kernel that is already gone
@@ -254,7 +265,7 @@ class KernelQuery(LoggingConfigurable):
                 self._drop(known)
         generation = _generation(kernel)
         channel = self._channels.get(kernel_id)
-        if channel is not None and channel.generation != generation:
+        if channel is not None and (channel.broken or channel.generation != generation):
             self._drop(kernel_id)
             channel = None
         if channel is None:
