@@ -122,17 +122,19 @@ def resolve(history: History) -> list[Effect]:
         # Referencing a notebook function may run it: its globals are read here.
         # Using an instance of a notebook class may run its methods (`ctr.bump()`).
         classes = {instance_of[n] for n in reads | mutates if n in instance_of}
-        called = reads | classes | {c.name for c in analysis.calls}
-        for info in _closures(classes, envs):
+        for info in _closures(classes, envs) if classes else ():
             mutates |= info.global_mutates
             maybe |= info.global_writes
-        for info in _closures(called, envs):
+        called = reads | classes | {c.name for c in analysis.calls}
+        for info in _closures(called, envs) if env or local_env else ():
             reads |= info.global_reads
             side_effects += info.side_effects
         for site in analysis.calls:
-            for scope in envs:
-                if site.name in scope:
-                    mutates |= _param_mutations(site, scope[site.name])
+            scopes = [scope for scope in envs if site.name in scope]
+            if not scopes:
+                continue  # not a notebook function (a builtin, an imported one)
+            for scope in scopes:
+                mutates |= _param_mutations(site, scope[site.name])
             for info in _closures({site.name}, envs):
                 # `global` writes happen only if the call reaches them: maybe-bindings
                 maybe |= info.global_writes
