@@ -22,6 +22,8 @@ dropped and counted in ``dropped``); each record lists at most ``MAX_NAMES`` (10
 100 deleted names and sets ``truncated`` when it cut a list. A record costs about 0.5-2 KB, so
 the ledger stays under ~20 MB even at its cap. Variable summaries are capped too (see
 ``variables_json``). Nothing here ever breaks a user execution: every hook swallows its errors.
+
+One file by design (it is copied alone into kernels), hence longer than the repo's usual module.
 """
 
 from __future__ import annotations
