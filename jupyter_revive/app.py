@@ -48,7 +48,7 @@ class ReviveApp(ExtensionApp):
 
     def initialize_settings(self) -> None:
         if self.track_kernels:
-            use_revive_provisioner(self.log)
+            use_revive_provisioner(self.log, self.serverapp.config)
         self.kernel_query = KernelQuery(kernel_manager=self.serverapp.kernel_manager, parent=self)
         self.settings["revive_kernel_query"] = self.kernel_query
         # Built once: the generator keeps one SDK client (and connection pool) for all requests.
@@ -62,6 +62,8 @@ class ReviveApp(ExtensionApp):
         self.handlers.extend(routes())
 
     async def stop_extension(self) -> None:
+        for task in list(getattr(self, "_event_tasks", ())):
+            task.cancel()
         if self.kernel_query is not None:
             await self.kernel_query.close()
         if self.generator is not None:

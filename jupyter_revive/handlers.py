@@ -39,10 +39,9 @@ def _http_errors() -> Iterator[None]:
         raise web.HTTPError(404, str(e)) from e
     except NoTracker as e:
         raise web.HTTPError(409, str(e)) from e
-    except KernelBusy as e:
+    except (KernelBusy, KernelDead) as e:
+        # Both pass: a busy kernel goes idle, a dead one is usually being restarted.
         raise web.HTTPError(503, str(e)) from e
-    except KernelDead as e:
-        raise web.HTTPError(409, str(e)) from e
 
 
 class ReviveHandler(ExtensionHandlerMixin, APIHandler):

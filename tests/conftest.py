@@ -16,3 +16,8 @@ def artifacts_dir() -> Path:
     path = Path(os.environ.get("REVIVE_ARTIFACTS", ROOT / "artifacts"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Fast tests first, browser tests last (they are slow, and own an event loop while open)."""
+    items.sort(key=lambda item: "/tests/browser/" in str(item.fspath).replace(os.sep, "/"))

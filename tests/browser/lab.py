@@ -150,14 +150,18 @@ def write_notebook(server: LabServer, name: str, sources: list[str]) -> Path:
 
 def open_notebook(page: Page, server: LabServer, name: str) -> None:
     page.goto(server.lab_url(name))
-    panel = page.locator(".jp-NotebookPanel").first
-    expect(panel).to_be_visible(timeout=60_000)
+    # The notebook is current, its kernel idle, and jupyter-revive has given its verdict
+    # (it asked the server about the kernel) — other open notebooks don't count.
+    page.wait_for_function(
+        """(path) => {
+            const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+            return !!w && w.context && w.context.path === path && !!w.node.dataset.reviveVerdict;
+        }""",
+        arg=name,
+        timeout=60_000,
+    )
+    expect(active_panel(page)).to_be_visible()
     wait_idle(page)
-    # The verdict appears once jupyter-revive has asked the server about the kernel.
-    expect(panel).to_have_attribute("data-revive-verdict", _ANY, timeout=30_000)
-
-
-_ANY = __import__("re").compile(".+")
 
 
 def wait_idle(page: Page, timeout: float = 60_000) -> None:
