@@ -53,8 +53,21 @@ class _Aliases:
         if members is not None:
             members.discard(name)
 
+    def members(self, name: str) -> set[str]:
+        """The (live) group of `name`'s current object."""
+        return self.group.setdefault(name, {name})
+
     def join(self, name: str, source: str) -> None:
-        members = self.group.setdefault(source, {source})
+        self.join_group(name, self.members(source))
+
+    def join_group(self, name: str, members: set[str]) -> None:
+        current = self.group.get(name)
+        if current is not None and current is not members:
+            # joined twice in one cell (`b = c = []; b = a`): statement order is not kept, so
+            # merge, which can only over-approximate
+            members |= current
+            for member in current:
+                self.group[member] = members
         members.add(name)
         self.group[name] = members
 
@@ -170,11 +183,23 @@ def resolve(history: History) -> list[Effect]:
         kept = {name for name, source in analysis.aliases if name == source}
         mutates |= aliases.expand(kept & creates) - kept
         before = aliases.expand(mutates)
+        bound = creates | maybe
+        # `b = a; a = []`: b joins the object a had before the cell, not a's new one
+        prior = set(analysis.prior_aliases)
+        earlier = [
+            (name, aliases.members(source))
+            for name, source in prior
+            if name != source and name in bound
+        ]
         for name in creates | removes:
             if (name, name) not in analysis.aliases or name in removes:
                 aliases.rebind(name)
+        for name, members in earlier:
+            aliases.join_group(name, members)
         for name, source in analysis.aliases:
-            if name != source and (name in creates or name in maybe):
+            # an alias of an object made in this cell (`a = b = []`)
+            inner = (name, source) not in prior or source in bound
+            if name != source and name in bound and inner:
                 aliases.join(name, source)
         mutates = before | aliases.expand(mutates)
 

@@ -62,6 +62,8 @@ class CellAnalysis:
     maybe_deletes: frozenset[str] = frozenset()
     imports: frozenset[str] = frozenset()
     aliases: tuple[tuple[str, str], ...] = ()  # (name, name whose object it may share)
+    # the subset whose object existed before the cell ran (`b = a` with `a` from earlier)
+    prior_aliases: tuple[tuple[str, str], ...] = ()
     functions: tuple[FunctionInfo, ...] = ()
     calls: tuple[CallSite, ...] = ()
     constructions: tuple[tuple[str, str], ...] = ()  # `x = Name(...)`: (x, Name)

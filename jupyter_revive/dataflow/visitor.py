@@ -61,6 +61,7 @@ class CellVisitor(ast.NodeVisitor):
         self.call_mutates: set[str] = set()
         self.imports: set[str] = set()
         self.aliases: list[tuple[str, str]] = []
+        self.prior_aliases: list[tuple[str, str]] = []
         # names bound in this cell to objects that existed before it
         self.local_alias: dict[str, set[str]] = {}
         self.functions: dict[str, FunctionInfo] = {}
@@ -82,6 +83,7 @@ class CellVisitor(ast.NodeVisitor):
             maybe_deletes=frozenset(n for n, sure in self.deletes.items() if not sure),
             imports=frozenset(self.imports),
             aliases=tuple(dict.fromkeys(self.aliases)),
+            prior_aliases=tuple(dict.fromkeys(self.prior_aliases)),
             functions=tuple(self.functions.values()),
             calls=tuple(self.calls),
             constructions=tuple(self.constructions),
@@ -213,6 +215,9 @@ class CellVisitor(ast.NodeVisitor):
             pairs = self._alias_pairs(target, node.value)
             self._target(target)
             self._record_aliases(pairs)
+        # `a = b = []`: one new object under several names
+        names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+        self.aliases += [(name, names[0]) for name in names[1:]]
 
     def _alias_pairs(self, target: ast.expr, value: ast.expr) -> list[_AliasPair]:
         """Computed before the assignment binds, so `x = x` still sees the outer `x`."""
@@ -241,6 +246,7 @@ class CellVisitor(ast.NodeVisitor):
                 self.local_alias[name] = set(outer)
             # (x, x) is kept: `x = x` rebinds x to the object it already had
             self.aliases += [(name, source) for source in sorted(sources | outer)]
+            self.prior_aliases += [(name, source) for source in sorted(outer)]
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         if isinstance(node.target, ast.Name):

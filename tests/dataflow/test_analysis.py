@@ -509,3 +509,7 @@ def test_cd_magic_changes_hidden_working_directory() -> None:
 
 def test_relative_file_read_depends_on_working_directory() -> None:
     assert CWD in a("df = pd.read_csv('train.csv')").reads
+
+
+def test_chained_assignment_names_share_one_object() -> None:
+    assert ("b", "a") in a("a = b = []").aliases

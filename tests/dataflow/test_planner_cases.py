@@ -96,6 +96,12 @@ CASES = [
         names=["a"],
     ),
     Case(
+        "chained-assignment-shares-the-object",
+        ["a = b = []", "b.append(1)", "c = 1"],
+        [0, 1],
+        names=["a"],
+    ),
+    Case(
         "deleted-name-is-not-a-target",
         ["tmp = 1", "keep = tmp + 1", "del tmp"],
         [0, 1],

@@ -58,6 +58,7 @@ def _statement(rnd: random.Random, ns: dict[str, Any]) -> tuple[str, set[str]]:
     options: list[Callable[[], tuple[str, set[str]]]] = [
         lambda: (f"{v} = {c}", set()),
         lambda: (f"{lst} = [{c}]", set()),
+        lambda: (f"{lst} = L{(int(lst[1]) + 1) % 3} = [{c}]", set()),
     ]
     if ints:
         a, b = rnd.choice(ints), rnd.choice(ints)
