@@ -27,6 +27,7 @@ export class ReviveBanner extends Widget {
 
   /** Show what was lost and what the plan would run. */
   showPlan(plan: IPlan, headline = 'Kernel state was lost'): void {
+    performance.mark('revive:banner');
     this._plan = plan;
     this._progress = null;
     this._error = null;

@@ -32,7 +32,11 @@ export class ContextWatcher implements IDisposable {
   ) {
     _sessionContext.kernelChanged.connect(this._onKernelChanged, this);
     _sessionContext.statusChanged.connect(this._onStatusChanged, this);
-    void _sessionContext.ready.then(() => this.refresh());
+    void _sessionContext.ready.then(() => {
+      // Marks for benchmarks/bench_verdict.py: open → verdict.
+      performance.mark('revive:ready');
+      return this.refresh();
+    });
   }
 
   get verdict(): Verdict {
@@ -114,6 +118,9 @@ export class ContextWatcher implements IDisposable {
       record,
       this._kernelContext?.context ?? null
     );
+    if (verdict !== 'unknown' && this._verdict === 'unknown') {
+      performance.mark('revive:verdict');
+    }
     if (verdict !== this._verdict && !this._isDisposed) {
       this._verdict = verdict;
       this._verdictChanged.emit(verdict);
