@@ -181,7 +181,11 @@ def classify_call(call: ast.Call, *, statement: bool) -> CallEffect:
         mutating = (
             method in rules.MUTATING_METHODS
             or _is_true(_kw(call, "inplace"))
-            or (statement and method not in rules.PURE_STATEMENT_METHODS)
+            or (
+                statement
+                and method not in rules.PURE_STATEMENT_METHODS
+                and method not in rules.FILE_WRITE_METHODS  # writes a file, not the receiver
+            )
         )
         if receiver and mutating and not _rng_owner(name):
             effect.receiver_mutated = receiver

@@ -28,6 +28,7 @@ class _Why:
     creates: set[str] = field(default_factory=set)
     touches: set[str] = field(default_factory=set)
     removes: set[str] = field(default_factory=set)
+    dynamic: set[str] = field(default_factory=set)  # may define them in ways we cannot see
     consumers: set[int] = field(default_factory=set)  # history positions that read its result
 
 
@@ -143,6 +144,8 @@ class _Planner:
                     entry.removes.add(name)
                 elif name in effect.touches:
                     entry.touches.add(name)
+                elif effect.dynamic:
+                    entry.dynamic.add(name)
                 if pos < end:
                     entry.consumers.add(pos)
             if fresh:
@@ -185,6 +188,8 @@ def _reason(effects: Sequence[Effect], pos: int, why: _Why) -> str:
         parts.append("updates " + ", ".join(touches))
     if why.removes:
         parts.append("deletes " + ", ".join(sorted(why.removes)))
+    if why.dynamic:
+        parts.append("may define " + ", ".join(sorted(why.dynamic)) + " dynamically")
     if (why.touches | why.creates) & rules.RNG_STATES:
         parts.append("advances the random state")
     if rules.CWD in why.touches | why.creates:

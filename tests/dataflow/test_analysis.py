@@ -513,3 +513,9 @@ def test_relative_file_read_depends_on_working_directory() -> None:
 
 def test_chained_assignment_names_share_one_object() -> None:
     assert ("b", "a") in a("a = b = []").aliases
+
+
+def test_writing_a_file_does_not_mutate_the_receiver() -> None:
+    r = a("df.to_csv('out.csv')")
+    assert r.call_mutates == frozenset()
+    assert r.side_effects[0].kind == "file-write"

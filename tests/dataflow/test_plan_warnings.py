@@ -127,3 +127,8 @@ def test_working_directory_change_is_explained_not_warned() -> None:
     plan = plan_notebook(notebook(["%cd /tmp", "text = open('f.txt').read()"]))
     assert plan.warnings == ()
     assert plan.cells[0].reason == "changes the working directory; read by cell 2"
+
+
+def test_dynamic_cell_reason_names_what_it_may_define() -> None:
+    plan = plan_notebook(notebook(["exec(src)", "y = x"]), ["y"])
+    assert plan.cells[0].reason == "may define x dynamically; read by cell 2"
