@@ -20,6 +20,7 @@ class CallEffect:
     dynamic: str | None = None
     dynamic_defines: list[str] = field(default_factory=list)  # setattr(main module, "x", ...)
     changes_cwd: bool = False
+    changes_sys_path: bool = False
     reads_files: bool = False
 
 
@@ -139,6 +140,9 @@ def classify_call(call: ast.Call, *, statement: bool) -> CallEffect:
     effect.side_effects = _side_effects(call, name, method)
     short_name = name.rpartition(".")[2] if name else method or ""
     effect.changes_cwd = name in rules.CWD_FUNCTIONS
+    effect.changes_sys_path = (
+        bool(name) and name.startswith("sys.path.") and (method in rules.MUTATING_METHODS)
+    )
     effect.reads_files = bool(call.args) and (
         name in rules.FILE_READ_FUNCTIONS or short_name.startswith(rules.FILE_READ_PREFIXES)
     )

@@ -194,6 +194,8 @@ def _reason(effects: Sequence[Effect], pos: int, why: _Why) -> str:
         parts.append("advances the random state")
     if rules.CWD in why.touches | why.creates:
         parts.append("changes the working directory")
+    if rules.SYS_PATH in why.touches | why.creates:
+        parts.append("changes sys.path")
     own = effects[pos].execution.cell_index
     labels = {
         "its next run" if effects[c].execution.cell_index == own else _cell_label(effects, c): c

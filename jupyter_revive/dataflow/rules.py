@@ -13,6 +13,7 @@ import builtins
 PY_RANDOM = "<random>"
 NP_RANDOM = "<numpy.random>"
 CWD = "<cwd>"  # the working directory relative paths resolve against
+SYS_PATH = "<sys.path>"  # where imports look
 
 
 RNG_STATES = frozenset({PY_RANDOM, NP_RANDOM})
@@ -270,6 +271,7 @@ ARG_MUTATING_FUNCTIONS = frozenset(
         "heapq.heapreplace",
         "heapq.heappushpop",
         "bisect.insort",
+        "next",  # advances an iterator
     }
 )
 

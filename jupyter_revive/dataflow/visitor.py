@@ -298,12 +298,14 @@ class CellVisitor(ast.NodeVisitor):
             self._target(target)
 
     def visit_Import(self, node: ast.Import) -> None:
+        self._read(rules.SYS_PATH)
         for alias in node.names:
             name = alias.asname or alias.name.split(".")[0]
             self._bind(name)
             self.imports.add(name)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        self._read(rules.SYS_PATH)
         for alias in node.names:
             if alias.name == "*":
                 self.dynamic.append(f"from {node.module} import *")
@@ -478,6 +480,9 @@ class CellVisitor(ast.NodeVisitor):
             self._bind(name)
         if effect.changes_cwd:
             self.change_cwd()
+        if effect.changes_sys_path:
+            self._read(rules.SYS_PATH)
+            self._bind(rules.SYS_PATH, maybe=True)
         if effect.reads_files:
             self._read(rules.CWD)
         if effect.unseeded:

@@ -161,6 +161,18 @@ CASES = [
         names=["text"],
     ),
     Case(
+        "sys-path-changes-precede-imports",
+        ["import sys", "sys.path.append('src')", "x = 1", "import helpers"],
+        [0, 1, 3],
+        names=["helpers"],
+    ),
+    Case(
+        "next-advances-an-iterator",
+        ["it = iter([1, 2, 3])", "a = next(it)", "b = next(it)"],
+        [0, 1, 2],
+        names=["b"],
+    ),
+    Case(
         "builtins-never-pull-in-dynamic-cells",
         ["exec(src)", "n = len([1])\nprint(n)"],
         [1],
