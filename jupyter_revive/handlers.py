@@ -103,8 +103,8 @@ class PlanHandler(ReviveHandler):
         if kernel_id:
             try:
                 with _http_errors():
-                    answer = await self.kernel_query.variables(kernel_id)
-                live = {v["name"] for v in answer.get("variables", [])}
+                    answer = await self.kernel_query.names(kernel_id)
+                live = set(answer.get("names", []))
             except web.HTTPError as e:
                 if e.status_code == 404:
                     raise

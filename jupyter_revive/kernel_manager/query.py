@@ -197,6 +197,10 @@ class KernelQuery(LoggingConfigurable):
         expression = f"{_TRACKER_REF}.variables_json(names={names!r}, detail={bool(detail)!r})"
         return await self._ask(kernel_id, expression)
 
+    async def names(self, kernel_id: str) -> dict[str, Any]:
+        """Every user name in the kernel (no values): ``{"context","names","truncated"}``."""
+        return await self._ask(kernel_id, f"{_TRACKER_REF}.names_json()")
+
     async def close(self) -> None:
         for channel in self._channels.values():
             channel.close()

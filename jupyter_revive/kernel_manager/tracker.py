@@ -661,6 +661,24 @@ def context_json(since: int = 0) -> str:
     return json.dumps(_require().context_dict(since), separators=(",", ":"))
 
 
+# Names only, for planning: a kernel may hold more names than a summary lists.
+MAX_NAME_LIST = 100_000
+
+
+def names_json() -> str:
+    """``{"context","names":[...],"truncated"}``: every user name (no values), sorted."""
+    tracker = _require()
+    names = sorted(tracker.user_names())
+    return json.dumps(
+        {
+            "context": tracker.context,
+            "names": names[:MAX_NAME_LIST],
+            "truncated": len(names) > MAX_NAME_LIST,
+        },
+        separators=(",", ":"),
+    )
+
+
 def variables_json(names: list[str] | None = None, detail: bool = False) -> str:
     """Bounded summary of user variables (at most ``MAX_VARIABLES``, ~120-char reprs).
 

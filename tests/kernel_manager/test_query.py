@@ -178,3 +178,19 @@ def test_restart_and_auto_restart_give_new_contexts(
             await query.context(kernel_id)
 
     run(check())
+
+
+def test_names_lists_every_user_name_beyond_the_summary_cap(
+    run: Any, jp_serverapp: Any, query: KernelQuery
+) -> None:
+    async def check() -> None:
+        kernel_id, user = await start(jp_serverapp)
+        await user.run("for i in range(700):\n    globals()[f'v{i}'] = i")
+        summary = await query.variables(kernel_id)
+        names = await query.names(kernel_id)
+        assert summary["truncated"] and len(summary["variables"]) == 500
+        assert {f"v{i}" for i in range(700)} <= set(names["names"])
+        assert names["context"] == summary["context"] and not names["truncated"]
+        user.client.stop_channels()
+
+    run(check())
