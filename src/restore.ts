@@ -64,19 +64,21 @@ export class RestoreRunner {
         }
         const index = this._panel.content.widgets.indexOf(cell);
         this._emit({ state: 'running', done: i, total, index });
-        const ok = await this._runOne(cell);
+        const { ok, died } = await this._runOne(cell);
         if (this._cancelled) {
           result = this._emit({ state: 'cancelled', done: i, total, index });
           return result;
         }
-        const status = this._panel.sessionContext.session?.kernel?.status;
-        if (status === 'dead' || status === 'restarting' || status === 'autorestarting') {
+        if (died) {
           result = this._emit({
             state: 'failed',
             done: i,
             total,
             index,
-            message: `The kernel died while cell ${index + 1} ran (${status}).`
+            kernelDied: true,
+            message:
+              `The kernel died while cell ${index + 1} ran, and its state is gone again. ` +
+              'Resume restores it once the kernel is back.'
           });
           return result;
         }
@@ -98,9 +100,26 @@ export class RestoreRunner {
     }
   }
 
-  private async _runOne(cell: Cell): Promise<boolean> {
+  /** Run one cell; `died` says whether the kernel died or restarted meanwhile. */
+  private async _runOne(cell: Cell): Promise<{ ok: boolean; died: boolean }> {
     const sessionContext: ISessionContext = this._panel.sessionContext;
-    return NotebookActions.runCells(this._panel.content, [cell], sessionContext);
+    let died = false;
+    const onStatus = (_: ISessionContext, status: string) => {
+      if (status === 'dead' || status === 'restarting' || status === 'autorestarting') {
+        died = true;
+      }
+    };
+    sessionContext.statusChanged.connect(onStatus);
+    try {
+      const ok = await NotebookActions.runCells(this._panel.content, [cell], sessionContext);
+      if (!ok && !died) {
+        // The restart notice can trail the failed reply by a moment.
+        await new Promise(resolve => setTimeout(resolve, 1000));
+      }
+      return { ok, died };
+    } finally {
+      sessionContext.statusChanged.disconnect(onStatus);
+    }
   }
 
   private _findCell(id: string): Cell | undefined {

@@ -154,6 +154,14 @@ export class NotebookReviver implements IDisposable {
     if (!plan || plan.names.length === 0) {
       return;
     }
+    // The kernel died during our own restore: say that, offer Resume, no dialog.
+    if (this._interrupted) {
+      const message = this._interrupted;
+      this._interrupted = null;
+      this.banner.showPlan(plan);
+      this.banner.showMessage(message);
+      return;
+    }
     if (mode === 'always') {
       this.banner.showPlan(plan);
       await this.restore();
@@ -198,6 +206,9 @@ export class NotebookReviver implements IDisposable {
     if (progress.state === 'done') {
       return;
     }
+    if (progress.kernelDied) {
+      this._interrupted = `Restore stopped: ${progress.message ?? 'the kernel died.'}`;
+    }
     this.banner.showProgress(progress);
   }
 
@@ -209,6 +220,8 @@ export class NotebookReviver implements IDisposable {
   /** The notebook record of the context that was lost, kept until restored. */
   private _lost: INotebookRecord | null = null;
   private _lastVerdict: Verdict = 'unknown';
+  /** Set when the kernel died during a restore, until the next verdict shows it. */
+  private _interrupted: string | null = null;
   private _restoring = false;
   private _isDisposed = false;
 }

@@ -92,6 +92,8 @@ export interface IRestoreProgress {
   /** Position (0-based) in the notebook of the cell running or that failed. */
   index?: number;
   message?: string;
+  /** The restore failed because the kernel died or restarted under it. */
+  kernelDied?: boolean;
 }
 
 /** `metadata.revive.prompt` of a prompt (markdown) cell. */

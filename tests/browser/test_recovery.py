@@ -175,3 +175,55 @@ def test_banner_in_jupyter_notebook_7(lab: LabServer, page: Page, artifacts_dir:
     expect(bar).to_be_visible(timeout=60_000)
     expect(bar).to_contain_text("cleaned_df")
     page.screenshot(path=str(artifacts_dir / "notebook7-banner.png"))
+
+
+def test_kernel_dying_mid_restore_says_so_and_can_resume(
+    lab: LabServer, page: Page, artifacts_dir: Path
+) -> None:
+    flag = lab.root / "die"
+    _run_and_save(
+        lab,
+        page,
+        "die.ipynb",
+        ["a = 1", "import os\nif os.path.exists('die'):\n    os._exit(1)\nb = a + 1", "c = b * 2"],
+    )
+    flag.write_text("")
+    lab.restart()
+    open_notebook(page, lab, "die.ipynb")
+    bar = banner(page)
+    expect(bar).to_be_visible(timeout=30_000)
+    bar.locator("button[data-action=restore]").click()
+    expect(bar).to_contain_text("Restore stopped", timeout=60_000)
+    expect(bar).to_contain_text("kernel died")
+    page.screenshot(path=str(artifacts_dir / "banner-kernel-died.png"))
+
+    # JupyterLab's own "Kernel Restarting" notice; then, once the cause is gone, Resume
+    # rebuilds what is missing again.
+    page.locator(".jp-Dialog").get_by_role("button", name="Ok").click()
+    flag.unlink()
+    wait_idle(page)
+    resume = bar.locator("button[data-action=restore]")
+    expect(resume).to_contain_text("Resume")
+    resume.click()
+    expect(bar).to_be_hidden(timeout=60_000)
+    wait_idle(page)
+    assert kernel_names(lab, current_kernel_id(page)) >= {"a", "b", "c"}
+
+
+def test_setting_always_on_restart_restores_after_a_kernel_restart(
+    lab: LabServer, page: Page
+) -> None:
+    write_settings(lab, {"onRestart": "always"})
+    _run_and_save(lab, page, "always-restart.ipynb", SEED[:2])
+    kernel = current_kernel_id(page)
+    lab.api("POST", f"/api/kernels/{kernel}/restart")
+    page.wait_for_function(
+        """(kernel) => fetch(`/jupyter-revive/kernels/${kernel}/variables?name=cleaned_df`, {
+              headers: {Authorization: 'token ' + new URLSearchParams(location.search)
+                .get('token')}}).then(r => r.ok ? r.json() : {variables: []})
+              .then(a => a.variables.length === 1)""",
+        arg=kernel,
+        timeout=60_000,
+        polling=1000,
+    )
+    expect(page.locator(".jp-Dialog")).to_have_count(0)
