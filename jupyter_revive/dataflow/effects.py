@@ -140,7 +140,7 @@ def resolve(history: History) -> list[Effect]:
             maybe |= info.global_writes
         called = reads | classes | {c.name for c in analysis.calls}
         for info in _closures(called, envs) if env or local_env else ():
-            reads |= info.global_reads
+            reads |= info.global_reads | info.state_reads
             side_effects += info.side_effects
         for site in analysis.calls:
             scopes = [scope for scope in envs if site.name in scope]
@@ -152,7 +152,7 @@ def resolve(history: History) -> list[Effect]:
                 # `global` writes happen only if the call reaches them: maybe-bindings
                 maybe |= info.global_writes
                 maybe_deleted |= info.global_deletes
-                mutates |= info.global_mutates
+                mutates |= info.global_mutates | info.state_changes
                 reads |= info.global_mutates
                 if info.dynamic:
                     dynamic.append(f"{info.name}() sets globals dynamically")
@@ -177,6 +177,10 @@ def resolve(history: History) -> list[Effect]:
             maybe |= creates
             maybe_deleted |= removes
             creates, removes = set(), set()
+
+        reads |= analysis.state_reads
+        mutates |= analysis.state_changes
+        creates |= analysis.state_sets
 
         # rebound to its own object (`x = x`, `x += …` on a list): the others sharing it may
         # have changed with it

@@ -93,17 +93,25 @@ class _BodyScanner(ast.NodeVisitor):
         self._statement_call: ast.Call | None = None
 
     def info(self) -> FunctionInfo:
+        def names(items: set[str]) -> frozenset[str]:
+            return frozenset(n for n in items if not rules.is_pseudo(n))
+
+        def state(items: set[str]) -> frozenset[str]:
+            return frozenset(n for n in items if rules.is_pseudo(n))
+
         return FunctionInfo(
             name=self.name,
             params=self.params,
-            global_reads=frozenset(self.reads),
-            global_writes=frozenset(self.writes),
+            global_reads=names(self.reads),
+            global_writes=names(self.writes),
             global_deletes=frozenset(self.deletes),
-            global_mutates=frozenset(self.mutates),
+            global_mutates=names(self.mutates),
             mutated_params=frozenset(self.mutated_params),
             calls=frozenset(self.calls),
             side_effects=tuple(dict.fromkeys(self.side_effects)),
             dynamic=self.dynamic,
+            state_reads=state(self.reads),
+            state_changes=state(self.writes | self.mutates),
         )
 
     def _local(self, name: str) -> bool:
@@ -279,4 +287,6 @@ def merge_infos(name: str, infos: Sequence[FunctionInfo]) -> FunctionInfo:
         side_effects=tuple(dict.fromkeys(e for info in infos for e in info.side_effects)),
         dynamic=any(info.dynamic for info in infos),
         is_class=True,
+        state_reads=union("state_reads"),
+        state_changes=union("state_changes"),
     )

@@ -41,6 +41,8 @@ class FunctionInfo:
     side_effects: tuple[SideEffect, ...]
     dynamic: bool
     is_class: bool = False  # methods' effects, charged to every use of its instances
+    state_reads: frozenset[str] = frozenset()  # hidden state, as in CellAnalysis
+    state_changes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,11 @@ class CellAnalysis:
     side_effects: tuple[SideEffect, ...] = ()
     unseeded_rng: tuple[str, ...] = ()  # generators constructed without a seed
     error: str | None = None  # set when the code does not parse; the cell is then opaque
+    # Hidden interpreter state (rules.PY_RANDOM, NP_RANDOM, CWD, SYS_PATH), kept out of the
+    # name sets above so that they hold variable names only.
+    state_reads: frozenset[str] = frozenset()
+    state_changes: frozenset[str] = frozenset()  # advanced or changed relative to before
+    state_sets: frozenset[str] = frozenset()  # set outright (`np.random.seed(0)`)
 
     @property
     def parsed(self) -> bool:

@@ -73,14 +73,22 @@ class CellVisitor(ast.NodeVisitor):
         self._statement_call: ast.Call | None = None
 
     def result(self) -> CellAnalysis:
+        def names(items: Iterable[str]) -> frozenset[str]:
+            return frozenset(n for n in items if not rules.is_pseudo(n))
+
+        def state(items: Iterable[str]) -> frozenset[str]:
+            return frozenset(n for n in items if rules.is_pseudo(n))
+
+        sure = [n for n, definite in self.defines.items() if definite]
+        maybe = [n for n, definite in self.defines.items() if not definite]
         return CellAnalysis(
-            defines=frozenset(n for n, sure in self.defines.items() if sure),
-            maybe_defines=frozenset(n for n, sure in self.defines.items() if not sure),
-            reads=frozenset(self.reads),
-            mutates=frozenset(self.mutates),
-            call_mutates=frozenset(self.call_mutates - self.mutates),
-            deletes=frozenset(n for n, sure in self.deletes.items() if sure),
-            maybe_deletes=frozenset(n for n, sure in self.deletes.items() if not sure),
+            defines=names(sure),
+            maybe_defines=names(maybe),
+            reads=names(self.reads),
+            mutates=names(self.mutates),
+            call_mutates=names(self.call_mutates - self.mutates),
+            deletes=frozenset(n for n, definite in self.deletes.items() if definite),
+            maybe_deletes=frozenset(n for n, definite in self.deletes.items() if not definite),
             imports=frozenset(self.imports),
             aliases=tuple(dict.fromkeys(self.aliases)),
             prior_aliases=tuple(dict.fromkeys(self.prior_aliases)),
@@ -90,6 +98,9 @@ class CellVisitor(ast.NodeVisitor):
             dynamic=tuple(dict.fromkeys(self.dynamic)),
             side_effects=tuple(dict.fromkeys(self.side_effects)),
             unseeded_rng=tuple(dict.fromkeys(self.unseeded)),
+            state_reads=state(self.reads),
+            state_changes=state([*maybe, *self.mutates, *self.call_mutates]),
+            state_sets=state(sure),
         )
 
     # -- bookkeeping ---------------------------------------------------------------------------

@@ -167,6 +167,18 @@ CASES = [
         names=["helpers"],
     ),
     Case(
+        "random-draws-inside-called-functions-count",
+        [
+            "import numpy as np",
+            "np.random.seed(3)",
+            "def draw():\n    return np.random.rand()",
+            "a = draw()",
+            "b = draw()",
+        ],
+        [0, 1, 2, 3, 4],
+        names=["b"],
+    ),
+    Case(
         "next-advances-an-iterator",
         ["it = iter([1, 2, 3])", "a = next(it)", "b = next(it)"],
         [0, 1, 2],
