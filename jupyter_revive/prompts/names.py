@@ -70,9 +70,10 @@ def _with_dataflow(code: str) -> CodeNames | None:
             written |= fn.global_writes
         # A name bound only on some paths (a loop body) or by a called function's `global` is
         # given the benefit of the doubt: a guard that cries wolf gets ignored.
+        # Pseudo-names (`<cwd>`, `<random>`) are hidden state, not variables a user could lose.
         return CodeNames(
-            reads=frozenset(a.reads - a.maybe_defines - written),
-            late_reads=frozenset(late),
+            reads=frozenset(n for n in a.reads - a.maybe_defines - written if n.isidentifier()),
+            late_reads=frozenset(n for n in late if n.isidentifier()),
             defines=frozenset(a.defines | a.maybe_defines | a.imports | written),
         )
     except Exception:
