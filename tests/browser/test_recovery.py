@@ -11,6 +11,7 @@ from .lab import (
     active_panel,
     append_and_run,
     banner,
+    command,
     current_kernel_id,
     kernel_names,
     open_notebook,
@@ -227,3 +228,29 @@ def test_setting_always_on_restart_restores_after_a_kernel_restart(
         polling=1000,
     )
     expect(page.locator(".jp-Dialog")).to_have_count(0)
+
+
+def test_commands_in_kernel_menu_and_dark_theme(
+    lab: LabServer, page: Page, artifacts_dir: Path
+) -> None:
+    _run_and_save(lab, page, "menu.ipynb", SEED[:2])
+    lab.restart()
+    open_notebook(page, lab, "menu.ipynb")
+    expect(banner(page)).to_be_visible(timeout=30_000)
+    command(page, "apputils:change-theme", {"theme": "JupyterLab Dark"})
+    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'")
+    banner(page).locator("button[data-action=details]").click()
+    page.screenshot(path=str(artifacts_dir / "banner-dark.png"))
+
+    page.get_by_role("menuitem", name="Kernel", exact=True).click()
+    page.get_by_role("menuitem", name="Show Restore Plan").click()
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog).to_contain_text("Restore plan")
+    expect(dialog).to_contain_text("cleaned_df")
+    dialog.get_by_role("button", name="Close").click()
+
+    page.get_by_role("menuitem", name="Kernel", exact=True).click()
+    page.get_by_role("menuitem", name="Restore Kernel State").click()
+    expect(banner(page)).to_be_hidden(timeout=30_000)
+    wait_idle(page)
+    assert kernel_names(lab, current_kernel_id(page)) >= {"df", "cleaned_df"}
