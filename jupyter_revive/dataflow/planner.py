@@ -251,11 +251,28 @@ def plan_history(
     warnings += plan_warnings(effects, order, why, replanned)
     return Plan(
         cells=tuple(cells),
-        names=tuple(sorted(targets - missing)),
+        names=_display_order(targets - missing, effects, order),
         unrestorable=tuple(sorted(missing)),
         warnings=tuple(warnings),
         history_source=history.source,
     )
+
+
+def _display_order(names: set[str], effects: Sequence[Effect], order: list[int]) -> tuple[str, ...]:
+    """Names as a person reads the pipeline: in the order the plan creates them, imports last.
+
+    The banner shows the first few ("df, cleaned_df, model (+3)"); modules are the least
+    interesting thing to lose.
+    """
+    rank: dict[str, int] = {}
+    imported: set[str] = set()
+    for step, pos in enumerate(order):
+        effect = effects[pos]
+        for name in sorted(effect.creates | effect.touches | effect.maybe_binds):
+            if name in names and name not in rank:
+                rank[name] = step
+        imported |= effect.analysis.imports
+    return tuple(sorted(names, key=lambda n: (n in imported, rank.get(n, len(order)), n)))
 
 
 def plan_notebook(

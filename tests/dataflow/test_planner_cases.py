@@ -273,6 +273,19 @@ def test_planner_case(case: Case) -> None:
     plan = plan_notebook(nb, case.names, live_names=case.live)
     assert [c.index for c in plan.cells] == list(case.expected)
     if case.restorable is not None:
-        assert list(plan.names) == sorted(case.restorable)
+        assert sorted(plan.names) == sorted(case.restorable)
     if case.names is not None and case.restorable is None:
         assert set(case.names) <= set(plan.names)
+
+
+def test_names_come_in_pipeline_order_with_imports_last() -> None:
+    nb = notebook(
+        [
+            "import math\ndf = [1, 4]",
+            "cleaned_df = [math.sqrt(x) for x in df]",
+            "model = sum(cleaned_df)",
+            "predictions = [model * x for x in df]",
+        ],
+        [0, 1, 2, 3],
+    )
+    assert plan_notebook(nb).names == ("df", "cleaned_df", "model", "predictions", "math")
