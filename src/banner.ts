@@ -90,7 +90,8 @@ export class ReviveBanner extends Widget {
     node.dataset.state = this._error ? 'error' : 'stale';
     if (plan) {
       const cells = distinctCells(plan);
-      const lost = summarizeNames(this._names(plan));
+      // The planner lists names in pipeline order, imports last.
+      const lost = summarizeNames(plan.names);
       text.textContent =
         `${this._headline}: ${lost} came from ${cells} ` +
         `cell${cells === 1 ? '' : 's'}.`;
@@ -146,16 +147,6 @@ export class ReviveBanner extends Widget {
     });
   }
 
-  /** Lost names in the order their cells ran, modules last. */
-  private _names(plan: IPlan): string[] {
-    return this._order ? this._order(plan) : plan.names;
-  }
-
-  /** How to order the lost names for display (set by the owner, who knows the notebook). */
-  setNameOrder(order: (plan: IPlan) => string[]): void {
-    this._order = order;
-  }
-
   private _details(plan: IPlan): HTMLElement {
     const box = el('div', 'jp-revive-Banner-details');
     const list = el('ol', 'jp-revive-Banner-cells');
@@ -198,7 +189,6 @@ export class ReviveBanner extends Widget {
   private _error: string | null = null;
   private _headline = 'Kernel state was lost';
   private _expanded = false;
-  private _order: ((plan: IPlan) => string[]) | null = null;
   private _action = new Signal<this, RecoveryAction>(this);
 }
 

@@ -43,29 +43,3 @@ export function warningText(warning: IPlanWarning | string): string {
 export function distinctCells(plan: IPlan): number {
   return new Set(plan.cells.map(c => c.id)).size;
 }
-
-/**
- * The plan's names in the order the planned cells define them (per the cells'
- * recorded `defined` lists), so "df, cleaned_df, model" reads like the pipeline.
- */
-export function namesInRunOrder(plan: IPlan, panel: NotebookPanel): string[] {
-  const wanted = new Set(plan.names);
-  const ordered: string[] = [];
-  const cells = panel.context.model.cells;
-  for (const step of plan.cells) {
-    for (let i = 0; i < cells.length; i++) {
-      const cell = cells.get(i);
-      if (cell.id !== step.id) {
-        continue;
-      }
-      const record = cell.getMetadata(METADATA_KEY) as { defined?: unknown } | undefined;
-      const defined = Array.isArray(record?.defined) ? (record!.defined as string[]) : [];
-      for (const name of defined) {
-        if (wanted.delete(name)) {
-          ordered.push(name);
-        }
-      }
-    }
-  }
-  return [...ordered, ...plan.names.filter(n => wanted.has(n))];
-}

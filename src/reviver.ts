@@ -2,7 +2,7 @@ import { NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 import { IDisposable } from '@lumino/disposable';
 
 import { RecoveryAction, ReviveBanner } from './banner';
-import { fetchPlan, namesInRunOrder } from './plan';
+import { fetchPlan } from './plan';
 import { showRecoveryDialog } from './recoveryDialog';
 import { RestoreRunner } from './restore';
 import { MetadataStamper } from './stamping';
@@ -34,7 +34,6 @@ export class NotebookReviver implements IDisposable {
     this.runner = new RestoreRunner(panel);
     this.banner = new ReviveBanner();
     panel.contentHeader.addWidget(this.banner);
-    this.banner.setNameOrder(plan => namesInRunOrder(plan, panel));
     this.stamper.stamped.connect(this._onStamped, this);
     this.watcher.verdictChanged.connect(this._onVerdict, this);
     this.banner.action.connect(this._onAction, this);
@@ -172,10 +171,7 @@ export class NotebookReviver implements IDisposable {
       onRestart ? 'The kernel restarted and lost its state' : 'Kernel state was lost'
     );
     if (onRestart) {
-      const choice = await showRecoveryDialog({
-        ...plan,
-        names: namesInRunOrder(plan, this.panel)
-      });
+      const choice = await showRecoveryDialog(plan);
       if (choice === 'restore') {
         await this.restore();
       } else if (choice === 'rerun') {
