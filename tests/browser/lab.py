@@ -254,3 +254,19 @@ def append_and_run(page: Page, source: str, timeout: float = 30_000) -> str:
     )
     wait_idle(page)
     return last.locator(".jp-OutputArea").inner_text()
+
+
+def wait_for_names(server: LabServer, kernel_id: str, names: set[str], timeout: float = 60) -> None:
+    """Poll the kernel's variables until `names` are all there (a restore may still be running)."""
+    deadline = time.monotonic() + timeout
+    present: set[str] = set()
+    while time.monotonic() < deadline:
+        try:
+            present = kernel_names(server, kernel_id)
+        except urllib.error.HTTPError as e:
+            if e.code != 503:  # busy: the restore is still running
+                raise
+        if names <= present:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"kernel never held {sorted(names - present)}")

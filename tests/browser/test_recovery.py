@@ -13,10 +13,10 @@ from .lab import (
     banner,
     command,
     current_kernel_id,
-    kernel_names,
     open_notebook,
     run_all,
     save,
+    wait_for_names,
     wait_idle,
     write_notebook,
     write_settings,
@@ -74,7 +74,7 @@ def test_seed_scenario_server_restart_banner_restore(
     wait_idle(page)
 
     kernel = current_kernel_id(page)
-    assert kernel_names(lab, kernel) >= LOST
+    wait_for_names(lab, kernel, LOST)
     # The next cell that uses `predictions` runs instead of raising NameError.
     output = append_and_run(page, "assert predictions[-1] == model * 8\n'ok'")
     assert "'ok'" in output
@@ -104,7 +104,7 @@ def test_recovery_dialog_after_restart_from_another_client(
     dialog.get_by_role("button", name="Restore").click()
     expect(banner(page)).to_be_hidden(timeout=30_000)
     wait_idle(page)
-    assert {"df", "cleaned_df"} <= kernel_names(lab, kernel)
+    wait_for_names(lab, kernel, {"df", "cleaned_df"})
 
 
 def test_cancel_mid_restore(lab: LabServer, page: Page, artifacts_dir: Path) -> None:
@@ -151,12 +151,8 @@ def test_setting_always_restores_without_asking(lab: LabServer, page: Page) -> N
     write_settings(lab, {"onOpen": "always"})
     lab.restart()
     open_notebook(page, lab, "always.ipynb")
-    page.wait_for_function(
-        "() => document.querySelector('.jp-NotebookPanel')?.dataset.reviveVerdict === 'live'",
-        timeout=60_000,
-    )
-    wait_idle(page)
-    assert {"df", "cleaned_df"} <= kernel_names(lab, current_kernel_id(page))
+    wait_for_names(lab, current_kernel_id(page), {"df", "cleaned_df"})
+    expect(active_panel(page)).to_have_attribute("data-revive-verdict", "live")
 
 
 def test_setting_never_shows_nothing(lab: LabServer, page: Page) -> None:
@@ -209,7 +205,7 @@ def test_kernel_dying_mid_restore_says_so_and_can_resume(
     resume.click()
     expect(bar).to_be_hidden(timeout=60_000)
     wait_idle(page)
-    assert kernel_names(lab, current_kernel_id(page)) >= {"a", "b", "c"}
+    wait_for_names(lab, current_kernel_id(page), {"a", "b", "c"})
 
 
 def test_setting_always_on_restart_restores_after_a_kernel_restart(
@@ -219,15 +215,7 @@ def test_setting_always_on_restart_restores_after_a_kernel_restart(
     _run_and_save(lab, page, "always-restart.ipynb", SEED[:2])
     kernel = current_kernel_id(page)
     lab.api("POST", f"/api/kernels/{kernel}/restart")
-    page.wait_for_function(
-        """(kernel) => fetch(`/jupyter-revive/kernels/${kernel}/variables?name=cleaned_df`, {
-              headers: {Authorization: 'token ' + new URLSearchParams(location.search)
-                .get('token')}}).then(r => r.ok ? r.json() : {variables: []})
-              .then(a => a.variables.length === 1)""",
-        arg=kernel,
-        timeout=60_000,
-        polling=1000,
-    )
+    wait_for_names(lab, kernel, {"df", "cleaned_df"})
     expect(page.locator(".jp-Dialog")).to_have_count(0)
 
 
@@ -254,4 +242,4 @@ def test_commands_in_kernel_menu_and_dark_theme(
     page.get_by_role("menuitem", name="Restore Kernel State").click()
     expect(banner(page)).to_be_hidden(timeout=30_000)
     wait_idle(page)
-    assert kernel_names(lab, current_kernel_id(page)) >= {"df", "cleaned_df"}
+    wait_for_names(lab, current_kernel_id(page), {"df", "cleaned_df"})
