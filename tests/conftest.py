@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from jupyter_client.provisioning import KernelProvisionerFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,3 +23,12 @@ def artifacts_dir() -> Path:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Fast tests first, browser tests last (they are slow, and own an event loop while open)."""
     items.sort(key=lambda item: "/tests/browser/" in str(item.fspath).replace(os.sep, "/"))
+
+
+@pytest.fixture(autouse=True)
+def restore_default_provisioner() -> Iterator[None]:
+    """Loading the extension makes the revive provisioner the process-wide default: undo it."""
+    factory = KernelProvisionerFactory.instance()
+    before = factory.default_provisioner_name
+    yield
+    factory.default_provisioner_name = before

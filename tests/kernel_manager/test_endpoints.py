@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from jupyter_client.provisioning import KernelProvisionerFactory
 from tornado.httpclient import HTTPClientError
 
 from .conftest import Kernel
@@ -19,15 +17,6 @@ def jp_server_config() -> dict[str, Any]:
         "ServerApp": {"jpserver_extensions": {"jupyter_revive": True}},
         "KernelQuery": {"timeout": 1.0},
     }
-
-
-@pytest.fixture(autouse=True)
-def restore_default_provisioner() -> Iterator[None]:
-    # Loading the extension makes the revive provisioner the process-wide default.
-    factory = KernelProvisionerFactory.instance()
-    before = factory.default_provisioner_name
-    yield
-    factory.default_provisioner_name = before
 
 
 async def get_error(jp_fetch: Any, *parts: str, **kw: Any) -> tuple[int, dict[str, Any]]:

@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
-from jupyter_client.provisioning import KernelProvisionerFactory
 
 # pytest-jupyter's fixtures (jp_serverapp, jp_fetch, …); see tests/kernel_manager/conftest.py.
 from pytest_jupyter.jupyter_server import *  # noqa: F403
@@ -37,11 +36,3 @@ def jp_server_config(fake_anthropic: FakeAnthropic) -> dict[str, Any]:
 def run(jp_asyncio_loop: asyncio.AbstractEventLoop) -> Callable[[Awaitable[T]], T]:
     """Run a coroutine in the loop the pytest-jupyter server listens on."""
     return jp_asyncio_loop.run_until_complete
-
-
-@pytest.fixture(autouse=True)
-def restore_default_provisioner() -> Iterator[None]:
-    factory = KernelProvisionerFactory.instance()
-    before = factory.default_provisioner_name
-    yield
-    factory.default_provisioner_name = before
