@@ -56,13 +56,14 @@ class ReviveApp(ExtensionApp):
         self.generator = Generator(parent=self)
         self.settings["revive_context_builder"] = self.context_builder
         self.settings["revive_generator"] = self.generator
+        self._event_tasks: set[asyncio.Task[None]] = set()
         self._register_events()
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(routes())
 
     async def stop_extension(self) -> None:
-        for task in list(getattr(self, "_event_tasks", ())):
+        for task in list(self._event_tasks):
             task.cancel()
         if self.kernel_query is not None:
             await self.kernel_query.close()
@@ -77,7 +78,6 @@ class ReviveApp(ExtensionApp):
             return
         logger.register_event_schema(_SCHEMA)
         logger.add_listener(schema_id=KERNEL_ACTIONS_EVENT, listener=self._on_kernel_action)
-        self._event_tasks: set[asyncio.Task[None]] = set()
 
     async def _on_kernel_action(
         self, logger: EventLogger, schema_id: str, data: dict[str, Any]
