@@ -144,3 +144,23 @@ def test_two_notebooks_with_same_names_do_not_interfere(lab: LabServer, page: Pa
     (xb,) = [v for v in vars_b["variables"] if v["name"] == "x"]
     assert "from a" in xa["repr"]
     assert "from b" in xb["repr"]
+
+
+def test_demo_notebook_runs_and_records_every_cell(
+    lab: LabServer, page: Page, artifacts_dir: Path
+) -> None:
+    demo = Path(__file__).resolve().parents[2] / "examples" / "demo.ipynb"
+    (lab.root / "demo.ipynb").write_bytes(demo.read_bytes())
+    open_notebook(page, lab, "demo.ipynb")
+    code_cells = [c for c in nbformat.read(demo, as_version=4).cells if c.cell_type == "code"]
+    run_all(page, len(code_cells))
+    save(page)
+    page.screenshot(path=str(artifacts_dir / "demo-notebook.png"))
+    nb = nbformat.read(lab.root / "demo.ipynb", as_version=4)
+    nbformat.validate(nb)
+    records = [c.metadata["revive"] for c in nb.cells if c.cell_type == "code"]
+    assert all(r["status"] == "ok" for r in records)
+    assert {"df", "cleaned_df", "model", "predictions"} <= {
+        n for r in records for n in r["defined"]
+    }
+    assert len(nb.metadata.revive["history"]) == len(code_cells)
