@@ -4,11 +4,16 @@ Run: ``.venv/bin/python benchmarks/bench_tracker.py`` (from the repository root)
 never run as a test. Goals (issue 2): at most 1 ms median added per cell and at most 2% on the
 replay; plus (issue on variables) a summary of 1,000 variables, one a 1 GB DataFrame, in 50 ms.
 
-Two kernels are started in one run: one through the revive provisioner (tracker loaded), one
+Two kernels are started per round: one through the revive provisioner (tracker loaded), one
 through jupyter_client's LocalProvisioner (no tracker). Both get the same few hundred user names
-first, then the same cells are sent to both *interleaved* (A, B, A, B, ...), so that machine
-noise hits both alike. A cell's time is the client's round trip: execute_request sent to
-execute_reply received. Also measured in-kernel: the tracker's own hooks per cell.
+first, then the same cells are sent to both *interleaved* (A, B, A, B, ...; which goes first
+alternates), so that machine noise hits both alike. A cell's time is the client's round trip:
+execute_request sent to execute_reply received. ``--rounds`` (default 3) repeats this on fresh
+kernel pairs (a pair of processes can be a little faster or slower by chance) and pools the
+cells: the headline figure stays the ratio of the medians of all per-cell times with and
+without the tracker, from this one run; the per-round ratios are printed beside it. Also
+measured: kernel CPU per cell (all threads), the tracker's own hooks in-kernel, and a second
+figure from one kernel with the tracker switched off and on in alternating blocks.
 """
 
 from __future__ import annotations
@@ -193,68 +198,95 @@ del _revive_hook_timing
 """
 
 
-async def main(cells: int, warmup: int, frame_gb: float) -> None:
+async def replay(
+    tracked: Bench, plain: Bench, code: list[str], warmup: int
+) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """One interleaved replay on a fresh kernel pair: per-cell round trips and kernel CPU."""
+    for k in (tracked, plain):
+        await k.run(SETUP)
+    for source in code[:warmup]:
+        for kernel in (tracked, plain):
+            await kernel.run(source)
+    cpu_before = [await k.eval(CPU) for k in (tracked, plain)]
+    times: dict[str, list[float]] = {"tracker": [], "plain": []}
+    for i, source in enumerate(code[warmup:]):
+        # Alternate which kernel goes first so neither always runs on a "cold" turn.
+        order = [("tracker", tracked), ("plain", plain)]
+        if i % 2:
+            order.reverse()
+        for label, kernel in order:
+            ms, reply = await kernel.run(source)
+            if reply["content"]["status"] != "ok":
+                raise SystemExit(f"cell failed in {label}: {source!r}: {reply['content']}")
+            times[label].append(ms)
+    cpu_after = [await k.eval(CPU) for k in (tracked, plain)]
+    cpu = {
+        label: after - before
+        for label, after, before in zip(("tracker", "plain"), cpu_after, cpu_before)  # noqa: B905
+    }
+    return times, cpu
+
+
+async def main(cells: int, warmup: int, frame_gb: float, rounds: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         kernels = Path(tmp) / "kernels"
         write_spec(kernels, "bench-tracker", "revive-local-provisioner")
         write_spec(kernels, "bench-plain", "local-provisioner")
         os.environ["JUPYTER_PATH"] = tmp + os.pathsep + os.environ.get("JUPYTER_PATH", "")
-        tracked, plain = Bench("bench-tracker"), Bench("bench-plain")
-        await asyncio.gather(tracked.start(), plain.start())
-        try:
-            if not await tracked.eval("'jupyter_revive_tracker' in __import__('sys').modules"):
-                raise SystemExit(
-                    "the tracker did not load: is jupyter-revive installed (pip -e .)?"
+        code = small_cells(cells + warmup)
+        times: dict[str, list[float]] = {"tracker": [], "plain": []}
+        cpu = {"tracker": 0.0, "plain": 0.0}
+        ratios = []
+        print(
+            f"Replay: {cells} small cells (+{warmup} warm-up) per kernel, interleaved, "
+            f"{rounds} round(s) on fresh kernel pairs;"
+        )
+        for round_no in range(rounds):
+            tracked, plain = Bench("bench-tracker"), Bench("bench-plain")
+            await asyncio.gather(tracked.start(), plain.start())
+            try:
+                if not await tracked.eval("'jupyter_revive_tracker' in __import__('sys').modules"):
+                    raise SystemExit(
+                        "the tracker did not load: is jupyter-revive installed (pip -e .)?"
+                    )
+                if await plain.eval("'jupyter_revive_tracker' in __import__('sys').modules"):
+                    raise SystemExit("the plain kernel has a tracker")
+                round_times, round_cpu = await replay(tracked, plain, code, warmup)
+                for label in times:
+                    times[label] += round_times[label]
+                    cpu[label] += round_cpu[label]
+                ratios.append(
+                    statistics.median(round_times["tracker"])
+                    / statistics.median(round_times["plain"])
                 )
-            if await plain.eval("'jupyter_revive_tracker' in __import__('sys').modules"):
-                raise SystemExit("the plain kernel has a tracker")
-            for k in (tracked, plain):
-                await k.run(SETUP)
-            names = await tracked.eval("len(get_ipython().user_ns)")
-            print(f"Replay: {cells} small cells (+{warmup} warm-up) per kernel, interleaved;")
-            code = small_cells(cells + warmup)
-            for source in code[:warmup]:
-                for kernel in (tracked, plain):
-                    await kernel.run(source)
-            cpu_before = [await k.eval(CPU) for k in (tracked, plain)]
-            times: dict[str, list[float]] = {"tracker": [], "plain": []}
-            for i, source in enumerate(code[warmup:]):
-                # Alternate which kernel goes first so neither always runs on a "cold" turn.
-                order = [("tracker", tracked), ("plain", plain)]
-                if i % 2:
-                    order.reverse()
-                for label, kernel in order:
-                    ms, reply = await kernel.run(source)
-                    if reply["content"]["status"] != "ok":
-                        raise SystemExit(f"cell failed in {label}: {source!r}: {reply['content']}")
-                    times[label].append(ms)
-            cpu_after = [await k.eval(CPU) for k in (tracked, plain)]
-            recorded = await tracked.eval(f"{TRACKER}._tracker.seq")
-            names_after = await tracked.eval("len(get_ipython().user_ns)")
-            print(
-                f"  namespace: {names} names before, {names_after} after (IPython adds _iN per "
-                f"cell); tracker recorded {recorded} executions"
-            )
-
-            report(times["tracker"], times["plain"])
-            cpu_t, cpu_p = ((a - b) * 1000.0 / cells for a, b in zip(cpu_after, cpu_before))  # noqa: B905
-            print(
-                f"  kernel CPU per cell: {cpu_t:.3f} ms with, {cpu_p:.3f} ms without tracker: "
-                f"{cpu_t - cpu_p:+.3f} ms, ratio {cpu_t / cpu_p:.4f}"
-            )
-            await tracked.run(HOOK_TIMING % 2000, silent=True)
-            names = names_after
-            median_us, p90_us = await tracked.eval("exec_result")
-            await tracked.run("del exec_result", silent=True)
-            print(
-                f"  in-kernel hook cost (pre+post, {names} names): median {median_us:.1f} us, "
-                f"p90 {p90_us:.1f} us"
-            )
-
-            if frame_gb > 0:
-                await variables_figure(tracked, frame_gb)
-        finally:
-            await asyncio.gather(tracked.stop(), plain.stop())
+                if round_no < rounds - 1:
+                    continue
+                recorded = await tracked.eval(f"{TRACKER}._tracker.seq")
+                names = await tracked.eval("len(get_ipython().user_ns)")
+                print(
+                    f"  namespace: {names} names at the end (IPython adds _iN per cell); "
+                    f"tracker recorded {recorded} executions"
+                )
+                report(times["tracker"], times["plain"])
+                print(
+                    "  ratio of medians per round           " + " ".join(f"{r:.4f}" for r in ratios)
+                )
+                cpu_t, cpu_p = (cpu[label] * 1000.0 / (cells * rounds) for label in times)
+                print(
+                    f"  kernel CPU per cell: {cpu_t:.3f} ms with, {cpu_p:.3f} ms without tracker: "
+                    f"{cpu_t - cpu_p:+.3f} ms, ratio {cpu_t / cpu_p:.4f}"
+                )
+                await tracked.run(HOOK_TIMING % 2000, silent=True)
+                median_us, p90_us = await tracked.eval("exec_result")
+                await tracked.run("del exec_result", silent=True)
+                print(
+                    f"  in-kernel hook cost (pre+post, {names} names): median {median_us:.1f} us, "
+                    f"p90 {p90_us:.1f} us"
+                )
+                if frame_gb > 0:
+                    await variables_figure(tracked, frame_gb)
+            finally:
+                await asyncio.gather(tracked.stop(), plain.stop())
         await same_kernel(cells, block=10)
 
 
@@ -325,5 +357,8 @@ if __name__ == "__main__":
     parser.add_argument(
         "--frame-gb", type=float, default=1.0, help="DataFrame size for the summary (0: skip)"
     )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="replays on fresh kernel pairs, pooled"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.cells, args.warmup, args.frame_gb))
+    asyncio.run(main(args.cells, args.warmup, args.frame_gb, args.rounds))

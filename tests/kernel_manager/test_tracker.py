@@ -182,3 +182,45 @@ async def test_changes_between_cells_are_not_charged_to_the_next_cell(kernel: Ke
     await kernel.run("c = [3]", silent=True)
     record = await kernel.record("c.append(4)\ne = c")
     assert record is not None and record["defined"] == ["e"]
+
+
+async def test_thread_changes_between_cells_are_not_charged_to_the_next_cell(
+    kernel: Kernel,
+) -> None:
+    # The snapshot before a cell may reuse the one taken after the previous cell when the
+    # namespace did not change in between; a thread changing it between cells must be seen.
+    record = await kernel.record(
+        "import threading\n"
+        "a = [1]\n"
+        "_done = threading.Event()\n"
+        "def _later():\n"
+        "    global a, b\n"
+        "    _done.wait()\n"
+        "    a = [2]\n"
+        "    b = 1\n"
+        "_th = threading.Thread(target=_later)\n"
+        "_th.start()"
+    )
+    assert record is not None and "a" in record["defined"]
+    await kernel.run("_done.set(); _th.join()", silent=True)
+    assert await kernel.eval("(a, b)") == ([2], 1)
+    record = await kernel.record("c = 1")
+    assert record is not None and record["defined"] == ["c"] and record["deleted"] == []
+    # Nothing in between: the next cell still sees exactly its own changes.
+    record = await kernel.record("a.append(3)\nc = 2\ndel b")
+    assert record is not None and record["defined"] == ["c"] and record["deleted"] == ["b"]
+    record = await kernel.record("d = a")
+    assert record is not None and record["defined"] == ["d"]
+
+
+async def test_the_tracker_holds_no_user_objects(kernel: Kernel) -> None:
+    # `del big` frees it at once, also when deleted between cells (a silent execution).
+    await kernel.record(
+        "import weakref, gc\nclass Big: pass\nbig = Big()\nref = weakref.ref(big)\nother = Big()"
+    )
+    record = await kernel.record("del big\nfreed = ref() is None")
+    assert record is not None and record["deleted"] == ["big"]
+    assert await kernel.eval("freed") is True
+    await kernel.record("ref2 = weakref.ref(other)")
+    await kernel.run("del other", silent=True)
+    assert await kernel.eval("ref2() is None") is True
