@@ -129,13 +129,18 @@ def _tuple_ids_reader() -> Any:
 
 
 _ID_WIDTH = struct.calcsize("P")
+_MASK = (1 << 64) - 1
 
 
 def _pack_ids(values: tuple[Any, ...]) -> bytes:
-    return struct.pack(f"{len(values)}P", *map(id, values))
+    # Elsewhere an id need not be an address (PyPy): 64 bits of it, one fixed width.
+    return struct.pack(f"{len(values)}Q", *[i & _MASK for i in map(id, values)])
 
 
-_read_ids: Any = _tuple_ids_reader() or _pack_ids
+_read_ids: Any = _tuple_ids_reader()
+_ID_FORMAT = "P"
+if _read_ids is None:
+    _read_ids, _ID_FORMAT, _ID_WIDTH = _pack_ids, "Q", 8
 
 
 def _dict_version_reader() -> Any:
@@ -335,8 +340,8 @@ def _diff(before: _Snapshot, after: _Snapshot) -> tuple[list[str], list[str]]:
         changed = [] if same else [watched[i] for i in _mismatches(ids, ids2, n)]
         changed.extend(watched2[n:n2])
         return changed, []
-    old = dict(zip(watched[:n], struct.unpack(f"{n}P", ids)))  # noqa: B905
-    new = dict(zip(watched2[:n2], struct.unpack(f"{n2}P", ids2)))  # noqa: B905
+    old = dict(zip(watched[:n], struct.unpack(f"{n}{_ID_FORMAT}", ids)))  # noqa: B905
+    new = dict(zip(watched2[:n2], struct.unpack(f"{n2}{_ID_FORMAT}", ids2)))  # noqa: B905
     changed = [k for k, v in new.items() if old.get(k) != v]
     return changed, [k for k in old if k not in new]
 
