@@ -47,6 +47,7 @@ class ReviveApp(ExtensionApp):
     generator = Instance(Generator, allow_none=True)
 
     def initialize_settings(self) -> None:
+        assert self.serverapp is not None  # set by jupyter_server before this is called
         if self.track_kernels:
             use_revive_provisioner(self.log, self.serverapp.config)
         self.kernel_query = KernelQuery(kernel_manager=self.serverapp.kernel_manager, parent=self)

@@ -18,6 +18,7 @@ import hashlib
 import logging
 import os
 import tempfile
+from collections.abc import Mapping
 from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import Any
@@ -110,7 +111,7 @@ def _user_chose_provisioner(config: Config | None) -> bool:
     if config is None:
         return False
     section = config.get("KernelProvisionerFactory")
-    return bool(section) and "default_provisioner_name" in section
+    return isinstance(section, Mapping) and "default_provisioner_name" in section
 
 
 def use_revive_provisioner(log: logging.Logger, config: Config | None = None) -> bool:

@@ -103,7 +103,7 @@ class _Channel:
             while True:
                 msg = await self.client.shell_channel.get_msg(timeout=None)
                 parent = (msg.get("parent_header") or {}).get("msg_id")
-                future = self.pending.pop(parent, None)
+                future = self.pending.pop(parent, None) if isinstance(parent, str) else None
                 if future is not None and not future.done():
                     future.set_result(msg)
                 if not self.pending:

@@ -556,7 +556,7 @@ class Tracker:
 def _type_name(t: type) -> str:
     module = getattr(t, "__module__", None) or ""
     qualname = getattr(t, "__qualname__", None) or getattr(t, "__name__", "?")
-    return qualname if module == "builtins" else f"{module}.{qualname}"
+    return str(qualname) if module == "builtins" else f"{module}.{qualname}"
 
 
 def _kind_rank(value: Any) -> int:

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any
 
 import anthropic
@@ -207,7 +207,7 @@ class Generator(LoggingConfigurable):
         *,
         cancel: asyncio.Event | None = None,
         options: Mapping[str, Any] | None = None,
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event, None]:
         """Stream one reply as events; see the module docstring for their order.
 
         Setting ``cancel`` (the user pressed Stop) or closing this iterator (the browser went
