@@ -1,12 +1,12 @@
 import { NotebookPanel } from '@jupyterlab/notebook';
 
 import { requestAPI } from './api';
-import { INotebookRecord, IPlan, IPlanWarning, METADATA_KEY } from './tokens';
+import { ILostRecord, IPlan, IPlanWarning, METADATA_KEY } from './tokens';
 
 /** Ask the server's planner which cells rebuild the lost names of this notebook. */
 export async function fetchPlan(
   panel: NotebookPanel,
-  lost: INotebookRecord | null,
+  lost: ILostRecord | null,
   names?: string[]
 ): Promise<IPlan> {
   const notebook = panel.context.model.toJSON() as {

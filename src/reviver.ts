@@ -7,6 +7,7 @@ import { showRecoveryDialog } from './recoveryDialog';
 import { RestoreRunner } from './restore';
 import { MetadataStamper } from './stamping';
 import {
+  ILostRecord,
   INotebookRecord,
   IPlan,
   IRestoreProgress,
@@ -76,11 +77,12 @@ export class NotebookReviver implements IDisposable {
       return null;
     }
     this._restoring = true;
+    this._persistLost();
     try {
       const result = await this.runner.run(plan);
       if (result.state === 'done') {
         this._plan = null;
-        this._lost = null;
+        this._setLost(null);
         this.banner.clear();
       }
       return result;
@@ -108,7 +110,7 @@ export class NotebookReviver implements IDisposable {
 
   async rerunAll(): Promise<void> {
     this.banner.clear();
-    this._lost = null;
+    this._setLost(null);
     await NotebookActions.runAll(this.panel.content, this.panel.sessionContext);
   }
 
@@ -131,6 +133,16 @@ export class NotebookReviver implements IDisposable {
     }
     const previous = this._lastVerdict;
     this._lastVerdict = verdict;
+    if (verdict === 'live' && previous === 'unknown' && this._lost && !this._restoring) {
+      // Opened on a live kernel with a restore that never finished (cancelled, failed).
+      const plan = await this.refreshPlan();
+      if (plan && plan.names.length > 0 && plan.cells.length > 0) {
+        this.banner.showPlan(plan, 'A restore of lost kernel state did not finish');
+      } else {
+        this._setLost(null);
+      }
+      return;
+    }
     if (verdict !== 'stale') {
       if (!this._restoring && verdict === 'live') {
         this.banner.clear();
@@ -141,9 +153,16 @@ export class NotebookReviver implements IDisposable {
     const onRestart = previous === 'live';
     // Keep the first lost record until it is restored or dismissed: a kernel
     // that dies mid-restore must not make the partial restore the target.
-    this._lost ??=
-      (this.panel.context.model.getMetadata(METADATA_KEY) as INotebookRecord | undefined) ??
-      null;
+    if (!this._lost) {
+      const record = this._record();
+      if (record?.context && Array.isArray(record.history)) {
+        this._lostMemory = {
+          context: record.context,
+          history: record.history,
+          ...(record.truncated ? { truncated: true } : {})
+        };
+      }
+    }
     const mode = onRestart ? this._settings().onRestart : this._settings().onOpen;
     if (mode === 'never') {
       return;
@@ -189,7 +208,7 @@ export class NotebookReviver implements IDisposable {
         void this.rerunAll();
         break;
       case 'dismiss':
-        this._lost = null;
+        this._setLost(null);
         this.banner.clear();
         break;
       case 'cancel':
@@ -212,9 +231,46 @@ export class NotebookReviver implements IDisposable {
     this.watcher.noteContext(record.context);
   }
 
+  private _record(): Partial<INotebookRecord> | undefined {
+    return this.panel.context.model.getMetadata(METADATA_KEY) as
+      | Partial<INotebookRecord>
+      | undefined;
+  }
+
+  /**
+   * The record of the context that was lost, until restored or dismissed: in
+   * memory while only shown (opening a notebook must not dirty it), and in
+   * `metadata.revive.lost` once a restore starts, since its runs replace the
+   * notebook's history and a cancelled or failed restore must stay resumable
+   * after a save and reload.
+   */
+  private get _lost(): ILostRecord | null {
+    const lost = this._record()?.lost;
+    const saved =
+      lost && typeof lost.context === 'string' && Array.isArray(lost.history) ? lost : null;
+    return saved ?? this._lostMemory;
+  }
+
+  private _persistLost(): void {
+    const record = this._record();
+    if (this._lostMemory && record && !record.lost) {
+      this.panel.context.model.setMetadata(METADATA_KEY, { ...record, lost: this._lostMemory });
+    }
+  }
+
+  private _setLost(lost: ILostRecord | null): void {
+    this._lostMemory = lost;
+    const record = this._record();
+    if (!lost && record?.lost) {
+      const rest = { ...record };
+      delete rest.lost;
+      this.panel.context.model.setMetadata(METADATA_KEY, rest);
+    }
+  }
+
+  private _lostMemory: ILostRecord | null = null;
+
   private _plan: IPlan | null = null;
-  /** The notebook record of the context that was lost, kept until restored. */
-  private _lost: INotebookRecord | null = null;
   private _lastVerdict: Verdict = 'unknown';
   /** Set when the kernel died during a restore, until the next verdict shows it. */
   private _interrupted: string | null = null;

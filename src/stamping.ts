@@ -94,6 +94,9 @@ export class MetadataStamper implements IDisposable {
     } else if (sameContext && previous?.truncated) {
       next.truncated = true;
     }
+    if (previous?.lost) {
+      next.lost = previous.lost; // owned by the reviver until restored or dismissed
+    }
     model.setMetadata(METADATA_KEY, next);
     this._stamped.emit(record);
     return true;

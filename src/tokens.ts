@@ -38,6 +38,17 @@ export interface INotebookRecord {
   history: [string, string][];
   /** Set when old entries were dropped to keep the history bounded. */
   truncated?: boolean;
+  /**
+   * The record of a context whose state was lost and not yet restored (kept
+   * across saves, so a cancelled or failed restore can be resumed after a reload).
+   */
+  lost?: ILostRecord;
+}
+
+export interface ILostRecord {
+  context: string;
+  history: [string, string][];
+  truncated?: boolean;
 }
 
 /** `GET kernels/<id>/context`. */

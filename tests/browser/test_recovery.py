@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import nbformat
 from playwright.sync_api import Page, expect
 
 from .lab import (
@@ -127,6 +128,20 @@ def test_cancel_mid_restore(lab: LabServer, page: Page, artifacts_dir: Path) -> 
     expect(bar).to_contain_text("Restore cancelled", timeout=20_000)
     page.screenshot(path=str(artifacts_dir / "banner-cancelled.png"))
     expect(bar.locator("button[data-action=restore]")).to_contain_text("Resume")
+
+    # The unfinished restore survives a save and a reload: the banner offers the rest.
+    wait_idle(page)
+    save(page)
+    page.reload()
+    open_notebook(page, lab, "cancel.ipynb")
+    expect(bar).to_contain_text("A restore of lost kernel state did not finish", timeout=30_000)
+    expect(bar).to_contain_text("y came from 1 cell")
+    flag.write_text("")  # quick again
+    bar.locator("button[data-action=restore]").click()
+    expect(bar).to_be_hidden(timeout=30_000)
+    wait_for_names(lab, current_kernel_id(page), {"x", "y"})
+    save(page)
+    assert "lost" not in nbformat.read(lab.root / "cancel.ipynb", as_version=4).metadata.revive
 
 
 def test_new_error_during_restore_stops_and_names_the_cell(
