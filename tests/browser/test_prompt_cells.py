@@ -162,3 +162,26 @@ def test_missing_variable_guard_after_server_restart(
     code_cell = active_panel(page).locator(".jp-CodeCell").last
     expect(code_cell.locator(".jp-OutputArea")).to_contain_text("total 100", timeout=30_000)
     assert "NameError" not in code_cell.inner_text()
+
+
+def test_regenerate_replaces_the_linked_code_and_keeps_the_prompt(
+    lab_llm: LabServer, page: Page, fake: FakeAnthropic
+) -> None:
+    write_notebook(lab_llm, "regen.ipynb", ["values = [3, 1, 2]"])
+    open_notebook(page, lab_llm, "regen.ipynb")
+    run_all(page, 1)
+    fake.reply_text("```python\nprint('first', max(values))\n```")
+    fake.reply_text("```python\nprint('second', min(values))\n```")
+    _write_prompt(page, "show an extreme value")
+    _footer(page).get_by_role("button", name="Generate").click()
+    cells = active_panel(page).locator(".jp-CodeCell")
+    expect(_footer(page)).to_contain_text("Generated", timeout=20_000)
+    expect(cells.last.locator(".jp-OutputArea")).to_contain_text("first 3", timeout=20_000)
+
+    _footer(page).get_by_role("button", name="Regenerate").click()
+    expect(cells.last.locator(".jp-OutputArea")).to_contain_text("second 1", timeout=20_000)
+    expect(cells).to_have_count(2)  # the original cell and one generated cell, replaced
+    prompt = active_panel(page).locator(".jp-revive-PromptCell")
+    assert "show an extreme value" in prompt.inner_text()
+    # The earlier attempt is not fed back to the model as notebook code.
+    assert "print('first'" not in json.dumps(fake.requests[-1].body)
