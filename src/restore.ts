@@ -64,7 +64,13 @@ export class RestoreRunner {
         }
         const index = this._panel.content.widgets.indexOf(cell);
         this._emit({ state: 'running', done: i, total, index });
-        const { ok, died } = await this._runOne(cell);
+        let { ok, died } = await this._runOne(cell);
+        if (!ok && !died && !this._cancelled && !hasErrorOutput(cell)) {
+          // No error of its own: ipykernel aborted it in the short window after a previous
+          // cell's (expected) error. Run it once more.
+          await new Promise(resolve => setTimeout(resolve, 200));
+          ({ ok, died } = await this._runOne(cell));
+        }
         if (this._cancelled) {
           result = this._emit({ state: 'cancelled', done: i, total, index });
           return result;
@@ -134,6 +140,19 @@ export class RestoreRunner {
   private _running = false;
   private _cancelled = false;
   private _progress = new Signal<this, IRestoreProgress>(this);
+}
+
+function hasErrorOutput(cell: Cell): boolean {
+  if (!(cell instanceof CodeCell)) {
+    return false;
+  }
+  const outputs = cell.model.outputs;
+  for (let i = 0; i < outputs.length; i++) {
+    if (outputs.get(i).type === 'error') {
+      return true;
+    }
+  }
+  return false;
 }
 
 /** "NameError: name 'x' is not defined", from the cell's error output. */

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -270,3 +271,18 @@ def wait_for_names(server: LabServer, kernel_id: str, names: set[str], timeout: 
             return
         time.sleep(0.5)
     raise AssertionError(f"kernel never held {sorted(names - present)}")
+
+
+def run_cell(page: Page, index: int) -> None:
+    """Run one cell as the user would (select it, run-cell command) and wait until it is done."""
+    page.evaluate(
+        "(i) => { const nb = window.jupyterapp.shell.currentWidget.content;"
+        " nb.activeCellIndex = i; nb.mode = 'command'; }",
+        index,
+    )
+    command(page, "notebook:run-cell")
+    prompt = (
+        active_panel(page).locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-InputPrompt")
+    )
+    expect(prompt).to_have_text(re.compile(r"\[\d+\]"), timeout=30_000)
+    wait_idle(page)

@@ -16,6 +16,7 @@ from .lab import (
     current_kernel_id,
     open_notebook,
     run_all,
+    run_cell,
     save,
     wait_for_names,
     wait_idle,
@@ -258,3 +259,24 @@ def test_commands_in_kernel_menu_and_dark_theme(
     expect(banner(page)).to_be_hidden(timeout=30_000)
     wait_idle(page)
     wait_for_names(lab, current_kernel_id(page), {"df", "cleaned_df"})
+
+
+def test_error_the_cell_had_originally_does_not_stop_the_restore(
+    lab: LabServer, page: Page
+) -> None:
+    write_notebook(
+        lab, "expected-error.ipynb", ["a = 1\nraise ValueError('expected')", "b = a + 1"]
+    )
+    open_notebook(page, lab, "expected-error.ipynb")
+    run_cell(page, 0)
+    run_cell(page, 1)
+    save(page)
+    lab.restart()
+    open_notebook(page, lab, "expected-error.ipynb")
+    bar = banner(page)
+    expect(bar).to_be_visible(timeout=30_000)
+    bar.locator("button[data-action=restore]").click()
+    expect(bar).to_be_hidden(timeout=30_000)
+    wait_for_names(lab, current_kernel_id(page), {"a", "b"})
+    first = active_panel(page).locator(".jp-Notebook .jp-Cell").first
+    expect(first.locator(".jp-OutputArea")).to_contain_text("ValueError: expected")
