@@ -64,8 +64,11 @@ class ReviveApp(ExtensionApp):
         self.handlers.extend(routes())
 
     async def stop_extension(self) -> None:
-        for task in list(self._event_tasks):
+        tasks = list(self._event_tasks)
+        for task in tasks:
             task.cancel()
+        # Let the cancellations finish, or the loop closes on pending tasks.
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self.kernel_query is not None:
             await self.kernel_query.close()
         if self.generator is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from .lab import (
     LabServer,
@@ -41,6 +41,15 @@ def _run_and_save(lab: LabServer, page: Page, name: str, sources: list[str]) -> 
     run_all(page, len(sources))
     save(page)
     return path
+
+
+def _reopen_after_server_restart(lab: LabServer, page: Page, name: str) -> Locator:
+    """Restart the server (the kernel and its state are gone), reopen, return the banner."""
+    lab.restart()
+    open_notebook(page, lab, name)
+    bar = banner(page)
+    expect(bar).to_be_visible(timeout=30_000)
+    return bar
 
 
 def test_seed_scenario_server_restart_banner_restore(
@@ -119,10 +128,7 @@ def test_cancel_mid_restore(lab: LabServer, page: Page, artifacts_dir: Path) -> 
     flag.write_text("")
     _run_and_save(lab, page, "cancel.ipynb", sources)
     flag.unlink()
-    lab.restart()
-    open_notebook(page, lab, "cancel.ipynb")
-    bar = banner(page)
-    expect(bar).to_be_visible(timeout=30_000)
+    bar = _reopen_after_server_restart(lab, page, "cancel.ipynb")
     bar.locator("button[data-action=restore]").click()
     expect(bar).to_contain_text("Restoring kernel state", timeout=10_000)
     bar.locator("button[data-action=cancel]").click()
@@ -152,10 +158,7 @@ def test_new_error_during_restore_stops_and_names_the_cell(
     data.write_text("42")
     _run_and_save(lab, page, "error.ipynb", ["text = open('data.txt').read()", "value = int(text)"])
     data.unlink()
-    lab.restart()
-    open_notebook(page, lab, "error.ipynb")
-    bar = banner(page)
-    expect(bar).to_be_visible(timeout=30_000)
+    bar = _reopen_after_server_restart(lab, page, "error.ipynb")
     bar.locator("button[data-action=restore]").click()
     expect(bar).to_contain_text("Restore stopped", timeout=30_000)
     expect(bar).to_contain_text("Cell 1 failed: FileNotFoundError")
@@ -202,10 +205,7 @@ def test_kernel_dying_mid_restore_says_so_and_can_resume(
         ["a = 1", "import os\nif os.path.exists('die'):\n    os._exit(1)\nb = a + 1", "c = b * 2"],
     )
     flag.write_text("")
-    lab.restart()
-    open_notebook(page, lab, "die.ipynb")
-    bar = banner(page)
-    expect(bar).to_be_visible(timeout=30_000)
+    bar = _reopen_after_server_restart(lab, page, "die.ipynb")
     bar.locator("button[data-action=restore]").click()
     expect(bar).to_contain_text("Restore stopped", timeout=60_000)
     expect(bar).to_contain_text("kernel died")
@@ -271,10 +271,7 @@ def test_error_the_cell_had_originally_does_not_stop_the_restore(
     run_cell(page, 0)
     run_cell(page, 1)
     save(page)
-    lab.restart()
-    open_notebook(page, lab, "expected-error.ipynb")
-    bar = banner(page)
-    expect(bar).to_be_visible(timeout=30_000)
+    bar = _reopen_after_server_restart(lab, page, "expected-error.ipynb")
     bar.locator("button[data-action=restore]").click()
     expect(bar).to_be_hidden(timeout=30_000)
     wait_for_names(lab, current_kernel_id(page), {"a", "b"})
