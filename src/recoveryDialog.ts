@@ -12,10 +12,11 @@ export async function showRecoveryDialog(plan: IPlan): Promise<RecoveryChoice> {
   body.addClass('jp-revive-RecoveryDialog');
   const cells = distinctCells(plan);
   const text = document.createElement('p');
+  const runs = plan.cells.length;
+  const extra = runs > cells ? ` (${runs} runs: some ran more than once)` : '';
   text.textContent =
     `The kernel restarted and lost ${summarizeNames(plan.names, 5)}. ` +
-    `Restoring runs ${plan.cells.length} run${plan.cells.length === 1 ? '' : 's'} ` +
-    `of ${cells} cell${cells === 1 ? '' : 's'} in their original order.`;
+    `Restoring re-runs ${cells} cell${cells === 1 ? '' : 's'}${extra} in their original order.`;
   body.node.appendChild(text);
   if (plan.warnings.length) {
     const warn = document.createElement('p');

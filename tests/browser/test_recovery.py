@@ -193,6 +193,20 @@ def test_banner_in_jupyter_notebook_7(lab: LabServer, page: Page, artifacts_dir:
     expect(bar).to_contain_text("cleaned_df")
     page.screenshot(path=str(artifacts_dir / "notebook7-banner.png"))
 
+    # The recovery dialog too: restore from the banner, then a restart from elsewhere.
+    bar.locator("button[data-action=restore]").click()
+    expect(bar).to_be_hidden(timeout=30_000)
+    (kernel,) = [
+        s["kernel"]["id"] for s in lab.api("GET", "/api/sessions") if s["path"] == "nb7.ipynb"
+    ]
+    wait_for_names(lab, kernel, {"df", "cleaned_df"})
+    lab.api("POST", f"/api/kernels/{kernel}/restart")
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog).to_contain_text("Kernel restarted", timeout=30_000)
+    page.screenshot(path=str(artifacts_dir / "notebook7-dialog.png"))
+    dialog.get_by_role("button", name="Restore").click()
+    wait_for_names(lab, kernel, {"df", "cleaned_df"})
+
 
 def test_kernel_dying_mid_restore_says_so_and_can_resume(
     lab: LabServer, page: Page, artifacts_dir: Path
