@@ -105,7 +105,7 @@ export class ReviveBanner extends Widget {
     }
     const buttons = el('div', 'jp-revive-Banner-buttons');
     if (plan && plan.cells.length > 0) {
-      const n = plan.cells.length;
+      const n = distinctCells(plan);
       const label = this._error ? 'Resume' : 'Restore';
       buttons.appendChild(
         this._button(`${label} (${n} cell${n === 1 ? '' : 's'})`, 'restore', true)
