@@ -441,6 +441,9 @@ BUILTIN_NAMES = frozenset(dir(builtins))
 def is_kernel_internal(name: str) -> bool:
     if name in IPYTHON_NAMES:
         return True
+    # Interpreter-managed dunders (`__warningregistry__` appears when a warning fires).
+    if len(name) > 4 and name.startswith("__") and name.endswith("__"):
+        return True
     # IPython's output cache: _1, _i1, _ii, ...
     stripped = name.lstrip("_i") if name.startswith("_i") else name.lstrip("_")
     return name.startswith("_") and (stripped == "" or stripped.isdigit())

@@ -84,6 +84,9 @@ def _is_ipython_name(name: str) -> bool:
         return True
     if name[:1] != "_":
         return False
+    # Dunders belong to the interpreter: `__warningregistry__` appears when a warning fires.
+    if len(name) > 4 and name[:2] == "__" and name[-2:] == "__":
+        return True
     # _N (output cache) and _iN (input history)
     rest = name[2:] if name[:2] == "_i" else name[1:]
     return rest.isdigit()

@@ -289,3 +289,13 @@ def test_names_come_in_pipeline_order_with_imports_last() -> None:
         [0, 1, 2, 3],
     )
     assert plan_notebook(nb).names == ("df", "cleaned_df", "model", "predictions", "math")
+
+
+def test_interpreter_dunders_from_an_older_ledger_are_not_restored() -> None:
+    cells = ["text = open('data.txt').read()", "value = int(text)"]
+    nb = notebook(
+        cells, [0, 1], ledger={0: {"defined": ["__warningregistry__", "text"], "deleted": []}}
+    )
+    plan = plan_notebook(nb)
+    assert "__warningregistry__" not in plan.names
+    assert set(plan.names) == {"text", "value"}

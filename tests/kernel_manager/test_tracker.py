@@ -224,3 +224,11 @@ async def test_the_tracker_holds_no_user_objects(kernel: Kernel) -> None:
     await kernel.record("ref2 = weakref.ref(other)")
     await kernel.run("del other", silent=True)
     assert await kernel.eval("ref2() is None") is True
+
+
+async def test_interpreter_dunders_are_not_user_names(kernel: Kernel) -> None:
+    # A warning makes Python add __warningregistry__ to the cell's globals.
+    record = await kernel.record("import warnings\nwarnings.warn('careful')\nw = 1")
+    assert record is not None
+    assert "__warningregistry__" not in record["defined"]
+    assert record["defined"] == ["w", "warnings"]
