@@ -135,15 +135,18 @@ async def first_delta_raw(client: anthropic.AsyncAnthropic) -> float:
     return elapsed * 1000
 
 
-async def first_delta_generator(gen: Generator, system: str, messages: list[Any]) -> float:
-    start = time.perf_counter()
-    stream = gen.stream(system, messages)
+async def _ms_to_first_delta(stream: Any, start: float) -> float:
     async for event in stream:
         if event["type"] == "delta":
             elapsed = time.perf_counter() - start
             break
     await stream.aclose()
     return elapsed * 1000
+
+
+async def first_delta_generator(gen: Generator, system: str, messages: list[Any]) -> float:
+    start = time.perf_counter()
+    return await _ms_to_first_delta(gen.stream(system, messages), start)
 
 
 async def first_delta_end_to_end(
@@ -154,13 +157,7 @@ async def first_delta_end_to_end(
     ctx = builder.build(
         "plot predictions against actual values", nb, cell_id="prompt", variables=summary
     )
-    stream = gen.stream(ctx.system, ctx.messages)
-    async for event in stream:
-        if event["type"] == "delta":
-            elapsed = time.perf_counter() - start
-            break
-    await stream.aclose()
-    return elapsed * 1000
+    return await _ms_to_first_delta(gen.stream(ctx.system, ctx.messages), start)
 
 
 async def interleave(runs: int, *probes: Callable[[], Awaitable[float]]) -> list[list[float]]:

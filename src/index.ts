@@ -73,7 +73,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       notebooks.forEach(panel => {
         if (panel.sessionContext.session?.kernel?.id === emission.kernel_id) {
           const context = emission.context;
-          revivers.get(panel)?.watcher.kernelRestarted(
+          revivers.get(panel)?.watcher.noteContext(
             typeof context === 'string' ? context : null
           );
         }

@@ -76,19 +76,13 @@ export class NotebookReviver implements IDisposable {
       this.banner.clear();
       return null;
     }
-    this._restoring = true;
     this._persistLost();
-    try {
-      const result = await this.runner.run(plan);
-      if (result.state === 'done') {
-        this._plan = null;
-        this._setLost(null);
-        this.banner.clear();
-      }
-      return result;
-    } finally {
-      this._restoring = false;
+    const result = await this.runPlan(plan);
+    if (result.state === 'done') {
+      this._plan = null;
+      this._setLost(null);
     }
+    return result;
   }
 
   /** Run a given plan (e.g. for a prompt cell's missing names) with banner progress. */

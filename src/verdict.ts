@@ -92,21 +92,16 @@ export class ContextWatcher implements IDisposable {
   }
 
   /** A stamped execution proves which context the kernel has now. */
-  noteContext(context: string): void {
+  /** Also for the server's restart events; null: it could not read the context, so ask. */
+  noteContext(context: string | null): void {
+    if (context === null) {
+      void this.refresh();
+      return;
+    }
     if (this._kernelContext?.context !== context) {
       this._kernelContext = { context, executions: [] };
     }
     this._update();
-  }
-
-  /** The server announced a (re)started kernel; null when it could not read its context. */
-  kernelRestarted(context: string | null): void {
-    if (context === null) {
-      void this.refresh();
-    } else if (this._kernelContext?.context !== context) {
-      this._kernelContext = { context, executions: [] };
-      this._update();
-    }
   }
 
   private _update(): Verdict {
