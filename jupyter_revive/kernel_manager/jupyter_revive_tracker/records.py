@@ -1,0 +1,74 @@
+"""The per-execution record: what the tracker adds to execute_reply metadata under ``revive``.
+
+One record per outermost ``run_cell`` of a user execution::
+
+    {"seq", "cell", "code", "status", "ms", "defined", "deleted", "count", "context", "truncated"}
+
+``code`` is ``code_sha`` of the cell's source, the same function the server uses to match a
+notebook cell to its record. ``defined``/``deleted`` are sorted and capped at ``MAX_NAMES``;
+``truncated`` says a list was cut. A record costs about 0.5-2 KB.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Literal, TypedDict
+
+MAX_NAMES = 100
+
+
+class ExecutionRecord(TypedDict):
+    seq: int  # 1, 2, ... per kernel process
+    cell: str | None  # the frontend's cell id (execute_request metadata), if it sent one
+    code: str  # code_sha(source)
+    status: Literal["ok", "error"]
+    ms: float  # wall time of the cell, rounded to 0.01 ms
+    defined: list[str]  # names bound or rebound (by identity), sorted
+    deleted: list[str]
+    count: int | None  # execution_count
+    context: str  # the kernel process's context id
+    truncated: bool  # defined or deleted was cut at MAX_NAMES
+
+
+def code_sha(source: str) -> str:
+    """First 16 hex digits of the SHA-256 of ``source`` as UTF-8.
+
+    ``surrogatepass``: a lone surrogate (``'\\ud800'``, valid in a notebook's JSON) still hashes,
+    to its UTF-8-style bytes; any other text hashes exactly as plain UTF-8.
+    """
+    return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def capped(names: list[str]) -> tuple[list[str], bool]:
+    """``names`` sorted (in place) and cut at ``MAX_NAMES``; True when it was cut."""
+    names.sort()
+    if len(names) > MAX_NAMES:
+        return names[:MAX_NAMES], True
+    return names, False
+
+
+def execution_record(
+    seq: int,
+    cell: str | None,
+    source: str,
+    ok: bool,
+    ms: float,
+    defined: list[str],
+    deleted: list[str],
+    count: int | None,
+    context: str,
+) -> ExecutionRecord:
+    defined, cut_defined = capped(defined)
+    deleted, cut_deleted = capped(deleted)
+    return {
+        "seq": seq,
+        "cell": cell,
+        "code": code_sha(source),
+        "status": "ok" if ok else "error",
+        "ms": round(ms, 2),
+        "defined": defined,
+        "deleted": deleted,
+        "count": count,
+        "context": context,
+        "truncated": cut_defined or cut_deleted,
+    }
