@@ -210,11 +210,11 @@ async def latency(runs: int, nb: dict[str, Any], summary: dict[str, Any]) -> Non
 
 def real_frame_summary(gigabytes: float, repeat: int) -> dict[str, Any] | None:
     """Summarize a real DataFrame of ``gigabytes`` with the in-kernel tracker's code, in-process."""
+    from jupyter_revive.kernel_manager.jupyter_revive_tracker.summaries import summarize
+
     try:
         import numpy as np
         import pandas as pd
-
-        from jupyter_revive.kernel_manager.tracker import summarize
     except ImportError as e:
         print(f"  (real frame skipped: {e})")
         return None

@@ -116,22 +116,8 @@ class Bench:
         await self.km.shutdown_kernel(now=True)
 
 
-TOGGLE_OFF = (
-    "_t = __import__('sys').modules['jupyter_revive_tracker']._tracker\n"
-    "_ip = get_ipython()\n"
-    "_ip.events.unregister('pre_run_cell', _t.pre_run_cell)\n"
-    "_ip.events.unregister('post_run_cell', _t.post_run_cell)\n"
-    "del _ip.kernel.init_metadata, _ip.kernel.finish_metadata  # back to the class's methods\n"
-    "del _t, _ip\n"
-)
-TOGGLE_ON = (
-    "_t = __import__('sys').modules['jupyter_revive_tracker']._tracker\n"
-    "_ip = get_ipython()\n"
-    "_ip.events.register('pre_run_cell', _t.pre_run_cell)\n"
-    "_ip.events.register('post_run_cell', _t.post_run_cell)\n"
-    "_t.wrap_kernel()\n"
-    "del _t, _ip\n"
-)
+TOGGLE_OFF = "__import__('sys').modules['jupyter_revive_tracker'].api.current().stop()"
+TOGGLE_ON = "__import__('sys').modules['jupyter_revive_tracker'].api.current().start()"
 
 
 async def same_kernel(cells: int, block: int) -> None:
@@ -176,7 +162,7 @@ HOOK_TIMING = """
 def _revive_hook_timing(n):
     import time
     from types import SimpleNamespace
-    t = __import__('sys').modules['jupyter_revive_tracker']._tracker
+    t = __import__('sys').modules['jupyter_revive_tracker'].api.current()
     ip = get_ipython()
     saved = (t._request, t.seq, list(t.ledger), t.dropped)
     samples = []
@@ -261,7 +247,7 @@ async def main(cells: int, warmup: int, frame_gb: float, rounds: int) -> None:
                 )
                 if round_no < rounds - 1:
                     continue
-                recorded = await tracked.eval(f"{TRACKER}._tracker.seq")
+                recorded = await tracked.eval(f"{TRACKER}.api.current().seq")
                 names = await tracked.eval("len(get_ipython().user_ns)")
                 print(
                     f"  namespace: {names} names at the end (IPython adds _iN per cell); "

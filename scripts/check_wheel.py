@@ -11,7 +11,7 @@ REQUIRED = (
     "share/jupyter/labextensions/jupyter-revive/schemas/jupyter-revive/plugin.json",
     "share/jupyter/labextensions/jupyter-revive/install.json",
     "etc/jupyter/jupyter_server_config.d/jupyter_revive.json",
-    "jupyter_revive/kernel_manager/tracker.py",
+    "jupyter_revive/kernel_manager/jupyter_revive_tracker/__init__.py",
     "jupyter_revive/events/context.yaml",
 )
 

@@ -2,10 +2,10 @@
 
 ``ReviveProvisioner`` is a ``LocalProvisioner`` whose ``pre_launch`` (run on start, restart and
 auto-restart alike) adds ``--IPKernelApp.extra_extensions=jupyter_revive_tracker`` to ipykernel
-command lines and puts a private directory holding only ``jupyter_revive_tracker.py`` in front of
-the kernel's ``PYTHONPATH``. The tracker takes that directory off ``sys.path`` and ``PYTHONPATH``
-when it loads, so the user's environment looks untouched, and the kernel's environment does not
-need jupyter_revive installed.
+command lines and puts a private directory holding only the ``jupyter_revive_tracker`` package
+(``staging.stage_tracker``) in front of the kernel's ``PYTHONPATH``. The tracker takes that
+directory off ``sys.path`` and ``PYTHONPATH`` when it loads, so the user's environment looks
+untouched, and the kernel's environment does not need jupyter_revive installed.
 
 We set the provisioner as the *default* one instead of replacing ``kernel_manager_class``: that
 keeps Kernel Gateway mode and other extensions' kernel managers working, and kernelspecs that
@@ -14,59 +14,21 @@ name their own provisioner are left alone.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-import tempfile
 from collections.abc import Mapping
 from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import Any
 
 from jupyter_client.provisioning import KernelProvisionerFactory, LocalProvisioner
-from jupyter_core.paths import jupyter_runtime_dir
 from traitlets.config import Application, Config
 
+from .jupyter_revive_tracker import DIR_ENV, MODULE_NAME
+from .staging import stage_tracker
+
 PROVISIONER_NAME = "revive-local-provisioner"
-TRACKER_MODULE = "jupyter_revive_tracker"
-EXTENSION_ARG = f"--IPKernelApp.extra_extensions={TRACKER_MODULE}"
-DIR_ENV = "JUPYTER_REVIVE_TRACKER_DIR"  # must match tracker.DIR_ENV
-_TRACKER_SOURCE = Path(__file__).with_name("tracker.py")
-
-_staged: dict[str, Path] = {}
-
-
-def tracker_source() -> str:
-    return _TRACKER_SOURCE.read_text(encoding="utf-8")
-
-
-def stage_tracker(root: str | os.PathLike[str] | None = None) -> Path:
-    """Directory holding only ``jupyter_revive_tracker.py``, named by the content hash.
-
-    Written atomically (temp file + rename), so kernels starting concurrently, or from several
-    servers sharing a runtime dir, never import a half-written file.
-    """
-    source = tracker_source().encode("utf-8")
-    digest = hashlib.sha256(source).hexdigest()[:12]
-    base = Path(root) if root is not None else Path(jupyter_runtime_dir())
-    directory = base / f"revive-tracker-{digest}"
-    key = str(directory)
-    cached = _staged.get(key)
-    if cached is not None and (cached / f"{TRACKER_MODULE}.py").is_file():
-        return cached
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / f"{TRACKER_MODULE}.py"
-    if not target.is_file() or target.read_bytes() != source:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tracker-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(source)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    _staged[key] = directory
-    return directory
+EXTENSION_ARG = f"--IPKernelApp.extra_extensions={MODULE_NAME}"
 
 
 def is_ipykernel(kernel_spec: Any, cmd: list[str]) -> bool:
@@ -96,7 +58,7 @@ class ReviveProvisioner(LocalProvisioner):  # type: ignore[misc]
         try:
             directory = stage_tracker()
         except OSError as e:
-            # Without the file the kernel still starts; the query side can inject the tracker.
+            # Without the package the kernel still starts; the query side can inject the tracker.
             self.log.warning("jupyter-revive: could not stage the tracker: %s", e)
             return kwargs
         env = dict(kwargs.get("env") or os.environ)

@@ -24,10 +24,10 @@ from traitlets import Bool, Float, Instance
 from traitlets.config import LoggingConfigurable
 
 from .errors import KernelBusy, KernelDead, KernelNotFound, NoTracker
-from .provisioner import tracker_source
+from .jupyter_revive_tracker import MODULE_NAME
+from .staging import tracker_sources
 
-TRACKER_MODULE = "jupyter_revive_tracker"
-_TRACKER_REF = f"__import__('sys').modules[{TRACKER_MODULE!r}]"
+_TRACKER_REF = f"__import__('sys').modules[{MODULE_NAME!r}]"
 MAX_NAMES = 500  # names asked for in one variables query
 BUSY_GRACE_S = 0.25
 
@@ -61,27 +61,20 @@ def _own_client(kernel: Any) -> Any:
 
 @functools.cache
 def injection_code() -> str:
-    """One silent statement that loads the tracker source into the kernel.
+    """One silent statement that installs the tracker package from its sources.
 
-    It runs in a throwaway globals dict, so it binds no user names; the tracker registers itself
-    in ``sys.modules`` and IPython's events. A single line on purpose: IPython's input
-    transformers look at line starts and ends, never inside one string literal.
+    The kernel may share no files with the server: the package's own ``bootstrap`` module,
+    run in a throwaway globals dict (so it binds no user names), imports the package from the
+    sources sent along and loads it. A single line on purpose: IPython's input transformers look
+    at line starts and ends, never inside one string literal.
     """
-    bootstrap = (
-        "import sys, types\n"
-        "from IPython import get_ipython\n"
-        f"if {TRACKER_MODULE!r} not in sys.modules:\n"
-        f"    m = types.ModuleType({TRACKER_MODULE!r})\n"
-        f"    m.__file__ = '<{TRACKER_MODULE} (injected)>'\n"
-        f"    sys.modules[{TRACKER_MODULE!r}] = m\n"
-        "    try:\n"
-        "        exec(compile(SOURCE, m.__file__, 'exec', dont_inherit=True), m.__dict__)\n"
-        "        m.load_ipython_extension(get_ipython())\n"
-        "    except BaseException:\n"
-        f"        del sys.modules[{TRACKER_MODULE!r}]\n"
-        "        raise\n"
+    sources = tracker_sources()
+    program = (
+        sources["bootstrap.py"]
+        + "\ninstall(SOURCES).load_ipython_extension(__import__('IPython').get_ipython())\n"
     )
-    return f"exec({bootstrap!r}, {{'SOURCE': {tracker_source()!r}}})"
+    scope = {"__name__": f"{MODULE_NAME}.bootstrap", "SOURCES": sources}
+    return f"exec({program!r}, {scope!r})"
 
 
 class _Channel:

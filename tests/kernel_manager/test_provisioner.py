@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 
 import pytest
 from jupyter_client.provisioning import KernelProvisionerFactory
 from traitlets.config import Config
 
-from jupyter_revive.kernel_manager.provisioner import (
-    PROVISIONER_NAME,
-    stage_tracker,
-    tracker_source,
-    use_revive_provisioner,
-)
+from jupyter_revive.kernel_manager.provisioner import PROVISIONER_NAME, use_revive_provisioner
+from jupyter_revive.kernel_manager.staging import PACKAGE_DIR, stage_tracker, tracker_sources
 
 from .conftest import TRACKER, Kernel, start_kernel
 
@@ -41,7 +38,8 @@ async def test_user_namespace_and_environment_look_untouched(
         assert env == os.pathsep.join(["/opt/one", "/opt/two"])
         assert await k.eval("'JUPYTER_REVIVE_TRACKER_DIR' in __import__('os').environ") is False
         assert await k.eval("[p for p in __import__('sys').path if 'revive-tracker' in p]") == []
-        assert (await k.eval(f"{TRACKER}.__file__")).endswith("jupyter_revive_tracker.py")
+        staged = os.path.join("jupyter_revive_tracker", "__init__.py")
+        assert (await k.eval(f"{TRACKER}.__file__")).endswith(staged)
     finally:
         await k.stop()
 
@@ -75,12 +73,66 @@ async def test_kernelspecs_that_are_not_ours_are_left_alone(kernelspecs: dict[st
             await k.stop()
 
 
-def test_staged_tracker_is_versioned_by_content(tmp_path: Path) -> None:
+def staged_files(directory: Path) -> dict[str, str]:
+    package = directory / "jupyter_revive_tracker"
+    return {
+        p.relative_to(package).as_posix(): p.read_text(encoding="utf-8")
+        for p in package.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+def test_staged_tracker_is_the_whole_package_versioned_by_content(tmp_path: Path) -> None:
     directory = stage_tracker(tmp_path)
     assert directory.parent == tmp_path and directory.name.startswith("revive-tracker-")
-    assert [p.name for p in directory.iterdir()] == ["jupyter_revive_tracker.py"]
-    assert (directory / "jupyter_revive_tracker.py").read_text() == tracker_source()
+    assert [p.name for p in tmp_path.iterdir()] == [directory.name]  # no temporary left
+    assert [p.name for p in directory.iterdir()] == ["jupyter_revive_tracker"]
+    assert staged_files(directory) == tracker_sources()
+    assert {"__init__.py", "names.py", "records.py", "bootstrap.py"} <= set(tracker_sources())
     assert stage_tracker(tmp_path) == directory
+
+
+def test_tracker_sources_are_every_file_of_the_package() -> None:
+    files = {
+        p.relative_to(PACKAGE_DIR).as_posix()
+        for p in PACKAGE_DIR.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    assert files == set(tracker_sources())
+
+
+def test_concurrent_staging_never_shows_a_half_written_package(tmp_path: Path) -> None:
+    # Several servers (here threads, each without the per-process cache) staging at once into
+    # one runtime dir: each gets the complete package, and nothing else is left behind.
+    from jupyter_revive.kernel_manager import staging
+
+    start = threading.Barrier(8)
+    seen: list[dict[str, str]] = []
+
+    def stage() -> None:
+        start.wait()
+        staging._staged.clear()
+        seen.append(staged_files(stage_tracker(tmp_path)))
+
+    threads = [threading.Thread(target=stage) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == [tracker_sources()] * 8
+    assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_a_damaged_staged_package_is_replaced_whole(tmp_path: Path) -> None:
+    from jupyter_revive.kernel_manager import staging
+
+    directory = stage_tracker(tmp_path)
+    (directory / "jupyter_revive_tracker" / "ledger.py").write_text("broken = True\n")
+    (directory / "jupyter_revive_tracker" / "api.py").unlink()
+    staging._staged.clear()
+    assert stage_tracker(tmp_path) == directory
+    assert staged_files(directory) == tracker_sources()
+    assert [p.name for p in tmp_path.iterdir()] == [directory.name]
 
 
 @pytest.fixture

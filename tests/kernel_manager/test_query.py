@@ -19,7 +19,7 @@ from jupyter_revive.kernel_manager.errors import (
 )
 from jupyter_revive.kernel_manager.query import KernelQuery
 
-from .conftest import Kernel
+from .conftest import TRACKER, Kernel
 
 
 @pytest.fixture
@@ -129,6 +129,13 @@ def test_tracker_is_injected_into_kernels_we_did_not_launch(
         context = await query.context(kernel_id)
         assert context["executions"] == []  # what ran before the injection is unknown
         assert await user.eval(names) == namespace  # the injection bound no user names
+        # The package came from the sources sent over the channel, not from a file.
+        origin = await user.eval(f"{TRACKER}.__file__")
+        assert origin == "<jupyter_revive_tracker (injected)>/__init__.py"
+        modules = await user.eval(
+            "sorted(m for m in __import__('sys').modules if m.startswith('jupyter_revive_tracker'))"
+        )
+        assert "jupyter_revive_tracker.ledger" in modules and "jupyter_revive" not in modules
         record = await user.record("later = before + 1", cell_id="c2")
         assert record is not None and record["context"] == context["context"]
         assert (await query.context(kernel_id))["executions"] == [record]

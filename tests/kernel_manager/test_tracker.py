@@ -94,7 +94,7 @@ async def test_name_lists_and_ledger_are_capped(kernel: Kernel) -> None:
     assert len(record["defined"]) == 100 and record["truncated"] is True
     assert record["defined"][:2] == ["i", "v000"]
     # Shrink the ledger to see old records dropped and counted.
-    await kernel.run(f"{TRACKER}._tracker.ledger = __import__('collections').deque(maxlen=3)",
+    await kernel.run(f"{TRACKER}.api.current().ledger = __import__('collections').deque(maxlen=3)",
                      silent=True)  # fmt: skip
     for n in range(5):
         await kernel.record(f"n{n} = {n}")
@@ -104,7 +104,7 @@ async def test_name_lists_and_ledger_are_capped(kernel: Kernel) -> None:
 
 
 async def test_a_broken_tracker_never_breaks_user_code(kernel: Kernel) -> None:
-    await kernel.run(f"{TRACKER}._tracker.ip = None", silent=True)
+    await kernel.run(f"{TRACKER}.api.current().ip = None", silent=True)
     msg_id = kernel.send("ok = 41 + 1\nprint(ok)")
     reply = await kernel.reply(msg_id)
     assert reply["content"]["status"] == "ok"

@@ -6,11 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from jupyter_revive.kernel_manager.jupyter_revive_tracker import summaries as tracker
 from jupyter_revive.prompts import ContextBuilder
 
 from .notebooks import make_notebook
-
-tracker = pytest.importorskip("jupyter_revive.kernel_manager.tracker")
 
 KEY = "sk-ant-api03-" + "Q" * 40
 

@@ -1,7 +1,7 @@
 """Which names of a user namespace are IPython's or the interpreter's, not the user's.
 
 The one owner of this rule: the tracker (inside the kernel) and the server's planner and prompt
-builder import it. No imports at all, so that it runs unchanged in any kernel.
+builder import it. Standard library only, so that it runs unchanged in any kernel.
 
 Three kinds of names, from reading IPython's ``InteractiveShell.init_user_ns``, its display hook
 and ``system``:
@@ -20,6 +20,8 @@ namespace) while a cell runs, which ``dir(builtins)`` outside a kernel does not 
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 CACHE_NAMES = frozenset({"_", "__", "___", "_i", "_ii", "_iii", "_ih", "_oh", "_dh", "_exit_code"})
 MODULE_NAMES = frozenset(
@@ -50,3 +52,18 @@ def is_owned_name(name: str) -> bool:
 def is_interpreter_name(name: str) -> bool:
     """A name IPython or the interpreter puts into the user namespace (see the module doc)."""
     return name in SHELL_NAMES or is_owned_name(name)
+
+
+def user_names(ns: dict[str, Any], hidden: dict[str, Any]) -> list[str]:
+    """The user's names of ``ns``, in namespace order; ``hidden``: IPython's ``user_ns_hidden``.
+
+    A shell name counts once the user rebound it (its value is no longer the hidden one).
+    """
+    names = []
+    for name, value in ns.items():
+        if is_owned_name(name):
+            continue
+        if name in hidden and hidden[name] is value:
+            continue
+        names.append(name)
+    return names

@@ -1,0 +1,65 @@
+"""What the server asks for: JSON strings, read through silent ``user_expressions``.
+
+The server calls these as ``sys.modules['jupyter_revive_tracker'].context_json()`` (and so on),
+so they answer for the process's one tracker, whichever copy of the package loaded it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .ledger import Tracker
+from .names import user_names
+from .summaries import summarize_variables
+
+# Names only, for planning: a kernel may hold more names than a summary lists.
+MAX_NAME_LIST = 100_000
+
+_tracker: Tracker | None = None
+
+
+def current() -> Tracker | None:
+    """The tracker of this process, if one is loaded."""
+    return _tracker
+
+
+def _require() -> Tracker:
+    if _tracker is None:
+        raise RuntimeError("jupyter-revive tracker is not loaded")
+    return _tracker
+
+
+def context_json(since: int = 0) -> str:
+    """``{"context","pid","started","tracker","seq","dropped","executions":[record...]}``."""
+    return json.dumps(_require().context_dict(since), separators=(",", ":"))
+
+
+def names_json() -> str:
+    """``{"context","names":[...],"truncated"}``: every user name (no values), sorted."""
+    tracker = _require()
+    ip = tracker.ip
+    names = sorted(user_names(ip.user_ns, getattr(ip, "user_ns_hidden", {})))
+    return json.dumps(
+        {
+            "context": tracker.context,
+            "names": names[:MAX_NAME_LIST],
+            "truncated": len(names) > MAX_NAME_LIST,
+        },
+        separators=(",", ":"),
+    )
+
+
+def variables_json(names: list[str] | None = None, detail: bool = False) -> str:
+    """Bounded summary of user variables (at most ``MAX_VARIABLES``, ~120-char reprs).
+
+    ``{"context","variables":[{"name","type","shape"?,"len"?,"dtype"?,"columns"?,"repr"}],
+    "total","truncated","missing"? (when names are given),"partial"? (time budget hit)}``.
+    ``detail=True`` adds a ``detail`` text (at most 4 KB) per variable: head/describe for
+    DataFrames, a fuller repr otherwise, the source of functions and classes.
+    """
+    tracker = _require()
+    ip = tracker.ip
+    answer: dict[str, Any] = {"context": tracker.context}
+    answer.update(summarize_variables(ip.user_ns, getattr(ip, "user_ns_hidden", {}), names, detail))
+    return json.dumps(answer, separators=(",", ":"), default=str)

@@ -1,0 +1,205 @@
+"""The per-process state: context id, ledger of executions, and the IPython/ipykernel hooks.
+
+Every user execution fires IPython's ``pre_run_cell``/``post_run_cell`` (silent executions fire
+neither, so they are never recorded); the outermost ``run_cell`` of each gets one record
+(``records.execution_record``), kept in the ledger and added to its execute_reply metadata
+under ``revive`` by wrapping ``init_metadata``/``finish_metadata`` on ``ip.kernel``.
+
+Memory is bounded: the ledger keeps the last ``MAX_RECORDS`` (10,000) records (older ones are
+dropped and counted in ``dropped``), ~20 MB at most. Nothing here ever breaks a user
+execution: every hook swallows its errors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import logging
+import os
+import time
+import uuid
+from collections import deque
+from typing import Any
+
+from .names import is_owned_name
+from .records import ExecutionRecord, execution_record
+from .snapshots import EMPTY, Snapshot, Watch, diff
+
+TRACKER_VERSION = "1"
+MAX_RECORDS = 10_000
+
+_log = logging.getLogger(__name__)
+
+
+class _Pending:
+    __slots__ = ("info", "msg_id", "snapshot", "t0")
+
+    def __init__(self, info: Any, msg_id: str | None, snapshot: Snapshot | None) -> None:
+        self.info = info
+        self.msg_id = msg_id
+        self.snapshot = snapshot
+        self.t0 = time.perf_counter()
+
+
+class Tracker:
+    """Tracks one IPython shell: ``start()`` hooks it up, ``stop()`` takes the hooks off."""
+
+    def __init__(self, ip: Any) -> None:
+        self.ip = ip
+        self.context = str(uuid.uuid4())
+        self.pid = os.getpid()
+        self.started = datetime.datetime.now(datetime.timezone.utc).isoformat()
+        self.ledger: deque[ExecutionRecord] = deque(maxlen=MAX_RECORDS)
+        self.seq = 0
+        self.dropped = 0
+        # Outermost run first; nested run_cell calls (a cell calling ip.run_cell) are folded
+        # into the outer record because its namespace diff already covers them.
+        self._stack: list[_Pending] = []
+        self._watch = Watch()
+        self._request: str | None = None  # msg_id of the execute_request being handled
+        self._replies: dict[str, ExecutionRecord] = {}  # msg_id -> record, until the reply
+
+    def start(self) -> None:
+        self.ip.events.register("pre_run_cell", self.pre_run_cell)
+        self.ip.events.register("post_run_cell", self.post_run_cell)
+        try:
+            self.wrap_kernel()
+        except Exception:
+            _log.debug("could not wrap kernel metadata hooks", exc_info=True)
+
+    def stop(self) -> None:
+        for event, hook in (
+            ("pre_run_cell", self.pre_run_cell),
+            ("post_run_cell", self.post_run_cell),
+        ):
+            with contextlib.suppress(ValueError):  # not registered
+                self.ip.events.unregister(event, hook)
+        self.unwrap_kernel()
+        self._stack.clear()
+        self._replies.clear()
+
+    # -- IPython events -------------------------------------------------------------------------
+
+    def pre_run_cell(self, info: Any) -> None:
+        try:
+            if self._stack:
+                self._stack.append(_Pending(info, None, None))
+                return
+            self._stack.append(
+                _Pending(info, self._request, self._watch.snapshot(self.ip.user_ns, True))
+            )
+        except Exception:
+            _log.debug("pre_run_cell failed", exc_info=True)
+
+    def post_run_cell(self, result: Any) -> None:
+        try:
+            info = getattr(result, "info", None)
+            # Match the pending run: IPython fires post_run_cell without pre_run_cell for
+            # empty cells, so a post without its pre is ignored.
+            index = None
+            for i in range(len(self._stack) - 1, -1, -1):
+                if self._stack[i].info is info or (result is None and i == len(self._stack) - 1):
+                    index = i
+                    break
+            if index is None:
+                return
+            pending = self._stack[index]
+            del self._stack[index:]
+            if index == 0 and pending.snapshot is not None:
+                self._record(pending, result)
+        except Exception:
+            _log.debug("post_run_cell failed", exc_info=True)
+
+    def _record(self, pending: _Pending, result: Any) -> None:
+        ms = (time.perf_counter() - pending.t0) * 1000.0
+        ns = self.ip.user_ns
+        changed, gone = diff(pending.snapshot or EMPTY, self._watch.snapshot(ns))
+        hidden = getattr(self.ip, "user_ns_hidden", {})
+        defined = []
+        for name in changed:
+            if is_owned_name(name):
+                continue
+            if name in hidden and hidden[name] is ns.get(name):
+                continue
+            defined.append(name)
+        deleted = [n for n in gone if not is_owned_name(n)]
+        info = pending.info
+        self.seq += 1
+        record = execution_record(
+            seq=self.seq,
+            cell=getattr(info, "cell_id", None),
+            source=getattr(info, "raw_cell", "") or "",
+            ok=result is not None and result.success,
+            ms=ms,
+            defined=defined,
+            deleted=deleted,
+            count=getattr(result, "execution_count", None),
+            context=self.context,
+        )
+        if len(self.ledger) == self.ledger.maxlen:
+            self.dropped += 1
+        self.ledger.append(record)
+        if pending.msg_id is not None:
+            self._replies[pending.msg_id] = record
+
+    # -- ipykernel reply metadata ---------------------------------------------------------------
+
+    def wrap_kernel(self) -> bool:
+        """Wrap ``init_metadata``/``finish_metadata`` of ``ip.kernel`` (instance attributes)."""
+        kernel = getattr(self.ip, "kernel", None)
+        if kernel is None:
+            return False
+        init = getattr(kernel, "init_metadata", None)
+        finish = getattr(kernel, "finish_metadata", None)
+        if not callable(init) or not callable(finish):
+            return False
+        if getattr(finish, "_revive_wrapped", False):
+            return True
+        tracker = self
+
+        def init_metadata(parent: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                tracker._request = parent["header"]["msg_id"]
+            except Exception:
+                tracker._request = None
+            return init(parent, *args, **kwargs)
+
+        def finish_metadata(parent: Any, metadata: Any, *args: Any, **kwargs: Any) -> Any:
+            metadata = finish(parent, metadata, *args, **kwargs)
+            try:
+                record = tracker._replies.pop(parent["header"]["msg_id"], None)
+                if tracker._replies:  # a request that never got its reply: don't leak
+                    tracker._replies.clear()
+                if record is not None and isinstance(metadata, dict):
+                    metadata["revive"] = record
+            except Exception:
+                _log.debug("finish_metadata hook failed", exc_info=True)
+            return metadata
+
+        init_metadata._revive_wrapped = True  # type: ignore[attr-defined]
+        finish_metadata._revive_wrapped = True  # type: ignore[attr-defined]
+        kernel.init_metadata = init_metadata
+        kernel.finish_metadata = finish_metadata
+        return True
+
+    def unwrap_kernel(self) -> None:
+        """Back to the kernel's own methods, unless something wrapped ours since."""
+        kernel = getattr(self.ip, "kernel", None)
+        own = getattr(kernel, "__dict__", {})
+        for name in ("init_metadata", "finish_metadata"):
+            if getattr(own.get(name), "_revive_wrapped", False):
+                delattr(kernel, name)
+
+    # -- queries --------------------------------------------------------------------------------
+
+    def context_dict(self, since: int = 0) -> dict[str, Any]:
+        executions = [r for r in self.ledger if r["seq"] > since] if since else list(self.ledger)
+        return {
+            "context": self.context,
+            "pid": self.pid,
+            "started": self.started,
+            "tracker": TRACKER_VERSION,
+            "seq": self.seq,
+            "dropped": self.dropped,
+            "executions": executions,
+        }

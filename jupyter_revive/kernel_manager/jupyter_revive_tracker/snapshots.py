@@ -1,0 +1,263 @@
+"""Cheap namespace snapshots: the ids of the values of the names that may be the user's.
+
+A snapshot before and after a cell, and ``diff`` of the two, give the names the cell bound,
+rebound (by identity) or deleted. The hooks run on every cell, so this module is about cost:
+ids read in one C call (``ctypes`` where CPython's layout allows, checked on a probe first),
+compared as bytes, and a namespace whose PEP 509 version tag did not change is not read again.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+from itertools import islice
+from operator import itemgetter
+from typing import Any
+
+from .names import OWNED_NAMES, is_owned_name
+
+
+def _tuple_ids_reader() -> Any:
+    """A C-speed reader of the ids of a tuple's items, as one bytes object, or None.
+
+    On CPython an object's id is its address and a tuple stores its items' addresses in one
+    array after its header, so ``ctypes.string_at`` copies every id at once: ~1 us for 500
+    values, where ``list(map(id, values))`` makes one int object per value (~15 us) and
+    comparing those costs as much again. Checked on a probe tuple before use; elsewhere
+    (PyPy, an unexpected layout) the caller falls back to ``struct.pack`` of the ids.
+    """
+    try:
+        if sys.implementation.name != "cpython" or tuple.__itemsize__ != _ID_WIDTH:
+            return None
+        import ctypes
+
+        string_at = ctypes.string_at
+        header = tuple.__basicsize__
+
+        def read(values: tuple[Any, ...]) -> bytes:
+            return string_at(id(values) + header, len(values) * _ID_WIDTH)
+
+        probe = (object(), "probe", 12345678901234567890, None)
+        if read(probe) != struct.pack(f"{len(probe)}P", *map(id, probe)):
+            return None
+        return read
+    except Exception:
+        return None
+
+
+_ID_WIDTH = struct.calcsize("P")
+_MASK = (1 << 64) - 1
+
+
+def _pack_ids(values: tuple[Any, ...]) -> bytes:
+    # Elsewhere an id need not be an address (PyPy): 64 bits of it, one fixed width.
+    return struct.pack(f"{len(values)}Q", *[i & _MASK for i in map(id, values)])
+
+
+_read_ids: Any = _tuple_ids_reader()
+_ID_FORMAT = "P"
+if _read_ids is None:
+    _read_ids, _ID_FORMAT, _ID_WIDTH = _pack_ids, "Q", 8
+
+
+def _dict_version_reader() -> Any:
+    """A reader of a dict's version tag (PEP 509), or None where there is none.
+
+    CPython 3.6-3.13 give every dict a 64-bit tag that changes on each mutation (insert,
+    delete, rebinding to another object) and never comes back to an old value: an unchanged
+    tag proves an unchanged dict. It lets the snapshot before a cell reuse the one taken
+    after the previous cell when nothing touched the namespace in between, the common case,
+    instead of reading every watched value again. The field is read at its offset in the
+    dict's header (after the refcount, type and size), only after a probe showed that it
+    behaves so; otherwise (PyPy, 3.14+) every cell takes its own snapshot.
+    """
+    try:
+        if sys.implementation.name != "cpython" or not (3, 6) <= sys.version_info[:2] < (3, 14):
+            return None
+        import ctypes
+
+        offset = 2 * struct.calcsize("P") + struct.calcsize("n")
+        if dict.__basicsize__ < offset + 8:
+            return None
+        string_at = ctypes.string_at
+
+        def read(d: dict[str, Any]) -> bytes:
+            return string_at(id(d) + offset, 8)
+
+        probe: dict[str, Any] = {}
+        other: dict[str, Any] = {}
+        tags = [read(probe)]
+        for change in (
+            lambda: probe.__setitem__("a", object()),
+            lambda: probe.__setitem__("a", object()),  # rebinding, same size
+            lambda: probe.pop("a"),
+            lambda: probe.__setitem__("b", 1),
+        ):
+            change()
+            tags.append(read(probe))
+        still = read(probe)
+        other["x"] = 1  # another dict's change leaves this tag alone
+        if len(set(tags)) != len(tags) or read(probe) != still or tags[-1] != still:
+            return None
+        return read
+    except Exception:
+        return None
+
+
+_dict_version: Any = _dict_version_reader()
+
+
+def _mismatches(a: bytes, b: bytes, n: int) -> list[int]:
+    """Indices ``i < n`` whose ids differ between the packed id arrays ``a`` and ``b``.
+
+    Bisects with slice comparisons (memcmp): a cell rebinds a few names out of hundreds, so
+    this touches O(k log n) slices instead of n ints.
+    """
+    w = _ID_WIDTH
+    out: list[int] = []
+    stack = [(0, n)]
+    while stack:
+        lo, hi = stack.pop()
+        if a[lo * w : hi * w] == b[lo * w : hi * w]:
+            continue
+        if hi - lo <= 8:
+            for i in range(lo, hi):
+                if a[i * w : i * w + w] != b[i * w : i * w + w]:
+                    out.append(i)
+            continue
+        mid = (lo + hi) // 2
+        stack.append((mid, hi))
+        stack.append((lo, mid))
+    return out
+
+
+# (epoch, watched names, how many of them this snapshot covers, their values' ids packed)
+Snapshot = tuple[int, list[str], int, bytes]
+EMPTY: Snapshot = (-1, [], 0, b"")
+# The last keys of the namespace at a snapshot: the next snapshot finds them again just before
+# the keys added since, or it rebuilds its view from the whole namespace.
+_ANCHORS = 2
+
+
+def _getter(names: list[str]) -> Any:
+    """ns -> tuple of the values of ``names`` in one C call (itemgetter; a 1-tuple for one)."""
+    if len(names) > 1:
+        return itemgetter(*names)
+    if names:
+        return lambda ns, k=names[0]: (ns[k],)
+    return lambda ns: ()
+
+
+class Watch:
+    """Cheap namespace snapshots: the ids of the values of the names that may be the user's.
+
+    Cost is what counts here: the hooks run on every cell, and on real cells (cold caches)
+    every object they touch is a likely cache miss. So a snapshot touches the watched names
+    and their values, not the whole namespace:
+
+    * IPython adds ``_iN`` (and ``_N``) names for every cell, so after a few hundred cells most
+      of the namespace is its history. We keep the list of the other names (``watched``,
+      namespace order) and, between snapshots, look only at the keys appended since. Dicts
+      keep insertion order, so when ``len(ns)`` grew by k, the last k keys are all new (not
+      in ``_known``) and the previous snapshot's last keys (``_ANCHORS``) sit right before
+      them, then those k keys are the new ones and no older key was deleted: a deleted
+      watched name fails the value lookup, a deleted fixed IPython name (``_``, ``_i``, ...)
+      fails ``_present``, and a key deleted and bound again is not new. Anything else
+      rebuilds the view from ``list(ns)`` in a new epoch, and the diff of two snapshots of
+      different epochs compares names, not positions. (What this cannot see: a cell that
+      deletes an ``_N``/``_iN`` cache name, and also deletes and rebinds both previous last
+      keys, in order, before binding new names; its new names before those would be missed.)
+    * ids, never references: holding the values would keep objects the cell (or anything
+      between cells) unbinds (``del df``) alive, raising peak memory. The ids of all watched
+      values are read in one C call (``_read_ids``) and compared as bytes.
+    """
+
+    def __init__(self) -> None:
+        self.epoch = 0
+        self.watched: list[str] = []  # only appended to within an epoch
+        self._get: Any = _getter([])  # ns -> values of all watched names, one C call
+        self._present: Any = _getter([])  # fixed IPython names: KeyError when one is gone
+        self._fixed: list[str] = []
+        self._known: set[str] = set()  # every key at the last snapshot
+        self._ns: Any = None
+        self._size = 0
+        self._anchors: list[str] = []  # last keys at the last snapshot, last first
+        self._last: Snapshot | None = None  # the last snapshot, with the namespace's tag
+        self._version: bytes | None = None
+
+    def _rebuild(self, ns: dict[str, Any]) -> None:
+        keys = list(ns)
+        self.epoch += 1
+        self.watched = [k for k in keys if not is_owned_name(k)]
+        self._get = _getter(self.watched)
+        self._fixed = [k for k in keys if k in OWNED_NAMES]
+        self._present = _getter(self._fixed)
+        self._known = set(keys)
+        self._ns = ns
+
+    def _extend(self, ns: dict[str, Any]) -> bool:
+        """Take in the keys appended since the last snapshot; False: rebuild instead."""
+        if ns is not self._ns:
+            return False
+        k = len(ns) - self._size
+        if k < 0:
+            return False
+        tail = list(islice(reversed(ns), k + _ANCHORS))
+        if tail[k:] != self._anchors:
+            return False
+        if k == 0:
+            return True
+        new = tail[k - 1 :: -1]
+        known = self._known
+        for name in new:
+            if name in known:  # deleted and bound again: it moved
+                return False
+        known.update(new)
+        added = [name for name in new if not is_owned_name(name)]
+        if added:
+            self.watched.extend(added)
+            self._get = _getter(self.watched)
+        fixed = [name for name in new if name in OWNED_NAMES]
+        if fixed:
+            self._fixed = self._fixed + fixed
+            self._present = _getter(self._fixed)
+        return True
+
+    def snapshot(self, ns: dict[str, Any], reuse: bool = False) -> Snapshot:
+        """``reuse``: return the last snapshot if the namespace has not changed since."""
+        version = _dict_version(ns) if _dict_version is not None else None
+        if reuse and version is not None and version == self._version and ns is self._ns:
+            return self._last  # type: ignore[return-value]
+        try:
+            if not self._extend(ns):
+                self._rebuild(ns)
+            self._present(ns)
+            ids = _read_ids(self._get(ns))
+        except KeyError:  # a watched or fixed name was deleted
+            self._rebuild(ns)
+            ids = _read_ids(self._get(ns))
+        self._size = len(ns)
+        self._anchors = list(islice(reversed(ns), _ANCHORS))
+        self._last = snapshot = (self.epoch, self.watched, len(self.watched), ids)
+        # Tag read before and after: a change made meanwhile (a thread) leaves no tag to match.
+        if version is not None and _dict_version(ns) != version:
+            version = None
+        self._version = version
+        return snapshot
+
+
+def diff(before: Snapshot, after: Snapshot) -> tuple[list[str], list[str]]:
+    """(names bound or rebound, names deleted) between two snapshots."""
+    epoch, watched, n, ids = before
+    epoch2, watched2, n2, ids2 = after
+    if epoch == epoch2 and watched is watched2:
+        # No name deleted: watched names keep their positions (rebinding does not move a key)
+        # and new ones come after them. Compare the packed ids with memcmp.
+        same = ids2[: len(ids)] == ids
+        changed = [] if same else [watched[i] for i in _mismatches(ids, ids2, n)]
+        changed.extend(watched2[n:n2])
+        return changed, []
+    old = dict(zip(watched[:n], struct.unpack(f"{n}{_ID_FORMAT}", ids)))  # noqa: B905
+    new = dict(zip(watched2[:n2], struct.unpack(f"{n2}{_ID_FORMAT}", ids2)))  # noqa: B905
+    changed = [k for k, v in new.items() if old.get(k) != v]
+    return changed, [k for k in old if k not in new]
