@@ -232,3 +232,32 @@ async def test_interpreter_dunders_are_not_user_names(kernel: Kernel) -> None:
     assert record is not None
     assert "__warningregistry__" not in record["defined"]
     assert record["defined"] == ["w", "warnings"]
+
+
+async def test_loading_again_under_another_name_shares_the_one_tracker(kernel: Kernel) -> None:
+    first = await kernel.record("a = 1")
+    # The in-repo copy of the package (jupyter_revive is installed in this kernel's venv).
+    other = "jupyter_revive.kernel_manager.jupyter_revive_tracker"
+    reply = await kernel.run(f"%load_ext {other}")
+    assert reply["content"]["status"] == "ok"
+    assert await kernel.eval(f"__import__('sys').modules[{other!r}] is not {TRACKER}") is True
+    same = f"__import__('sys').modules[{other!r}].api.current() is {TRACKER}.api.current()"
+    assert await kernel.eval(same) is True
+    record = await kernel.record("b = 2")
+    assert first and record and record["context"] == first["context"]
+    assert record["defined"] == ["b"]
+    # One record per cell (the second load added no hooks); the load itself bound no names.
+    executions = (await kernel.tracker("context_json()"))["executions"]
+    assert [e["defined"] for e in executions] == [["a"], [], ["b"]]
+
+
+async def test_unload_stops_tracking_and_a_new_load_is_a_new_context(kernel: Kernel) -> None:
+    first = await kernel.record("a = 1")
+    await kernel.run("%unload_ext jupyter_revive_tracker")
+    assert await kernel.eval(f"{TRACKER}.api.current() is None") is True
+    reply = await kernel.run("untracked = 1")
+    assert reply["content"]["status"] == "ok" and "revive" not in reply["metadata"]
+    assert await kernel.eval("'init_metadata' in vars(get_ipython().kernel)") is False
+    await kernel.run("%load_ext jupyter_revive_tracker")
+    record = await kernel.record("b = 2")
+    assert first and record and record["seq"] == 1 and record["context"] != first["context"]

@@ -28,6 +28,7 @@ MODULE_NAMES = frozenset(
     {"__name__", "__doc__", "__package__", "__loader__", "__spec__", "__builtins__", "__builtin__"}
 )
 SHELL_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open"})
+# The fixed names only: the functions below also match _N, _iN and every dunder, so ask them.
 OWNED_NAMES = CACHE_NAMES | MODULE_NAMES
 INTERPRETER_NAMES = OWNED_NAMES | SHELL_NAMES
 SHELL_BUILTINS = frozenset({"display", "get_ipython", "exit", "quit", "__IPYTHON__"})
