@@ -17,7 +17,7 @@ from typing import Any
 
 import anthropic
 
-from jupyter_revive.prompts import ContextBuilder, Generator
+from jupyter_revive.prompts import ReviveContextBuilder, ReviveGenerator
 from jupyter_revive.prompts.cells import code_sha
 from jupyter_revive.prompts.variables import render_variables
 from tests.fake_anthropic import FakeAnthropic
@@ -144,13 +144,13 @@ async def _ms_to_first_delta(stream: Any, start: float) -> float:
     return elapsed * 1000
 
 
-async def first_delta_generator(gen: Generator, system: str, messages: list[Any]) -> float:
+async def first_delta_generator(gen: ReviveGenerator, system: str, messages: list[Any]) -> float:
     start = time.perf_counter()
     return await _ms_to_first_delta(gen.stream(system, messages), start)
 
 
 async def first_delta_end_to_end(
-    builder: ContextBuilder, gen: Generator, nb: dict[str, Any], summary: dict[str, Any]
+    builder: ReviveContextBuilder, gen: ReviveGenerator, nb: dict[str, Any], summary: dict[str, Any]
 ) -> float:
     """What the generate handler adds: build the context, then stream until the first token."""
     start = time.perf_counter()
@@ -175,8 +175,8 @@ async def latency(runs: int, nb: dict[str, Any], summary: dict[str, Any]) -> Non
     with FakeAnthropic() as fake:
         fake.default_reply.chunks = 20
         raw = anthropic.AsyncAnthropic(base_url=fake.url, api_key="bench-key", max_retries=0)
-        gen = Generator(api_key="bench-key", base_url=fake.url, max_retries=0)
-        builder = ContextBuilder()
+        gen = ReviveGenerator(api_key="bench-key", base_url=fake.url, max_retries=0)
+        builder = ReviveContextBuilder()
         ctx = builder.build("plot", nb, cell_id="prompt", variables=summary)
         raw_ms, gen_ms, e2e_ms = await interleave(
             runs,
@@ -188,18 +188,18 @@ async def latency(runs: int, nb: dict[str, Any], summary: dict[str, Any]) -> Non
         await gen.close()
         cold_ms = []
         for _ in range(5):
-            # A Generator built per request pays for a new SDK client (TLS context, pool).
-            fresh = Generator(api_key="bench-key", base_url=fake.url)
+            # A ReviveGenerator built per request pays for a new SDK client (TLS context, pool).
+            fresh = ReviveGenerator(api_key="bench-key", base_url=fake.url)
             cold_ms.append(await first_delta_generator(fresh, ctx.system, ctx.messages))
             await fresh.close()
     raw_med, gen_med, e2e_med = (statistics.median(x) for x in (raw_ms, gen_ms, e2e_ms))
     print("\nLatency before the first text delta, fake API on 127.0.0.1 (warm clients)")
     print(f"  raw SDK messages.stream (baseline)     {describe(raw_ms)}")
-    print(f"  Generator.stream                       {describe(gen_ms)}")
-    print(f"  build context + Generator.stream       {describe(e2e_ms)}")
-    print(f"  Generator.stream, new Generator        {describe(cold_ms)}   (reuse one!)")
+    print(f"  ReviveGenerator.stream                 {describe(gen_ms)}")
+    print(f"  build context + ReviveGenerator.stream {describe(e2e_ms)}")
+    print(f"  ReviveGenerator.stream, new generator  {describe(cold_ms)}   (reuse one!)")
     print(
-        f"  Generator overhead vs raw SDK          {gen_med - raw_med:+7.2f} ms  "
+        f"  ReviveGenerator overhead vs raw SDK    {gen_med - raw_med:+7.2f} ms  "
         f"(ratio {gen_med / raw_med:.2f}x)"
     )
     print(
@@ -253,7 +253,7 @@ def main() -> None:
         if real is not None:
             summary["variables"][0] = real
     nb = notebook(args.cells)
-    builder = ContextBuilder()
+    builder = ReviveContextBuilder()
     print(
         f"Context building: {args.variables} variables (one ~1 GB DataFrame), "
         f"{args.cells} executed cells with 2,000 output lines each"

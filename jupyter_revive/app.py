@@ -13,8 +13,8 @@ from traitlets import Bool, Float, Instance
 from .handlers import routes
 from .kernel_manager.errors import KernelBusy, KernelDead
 from .kernel_manager.provisioner import use_revive_provisioner
-from .kernel_manager.query import KernelQuery
-from .prompts import ContextBuilder, Generator
+from .kernel_manager.query import ReviveKernelQuery
+from .prompts import ReviveContextBuilder, ReviveGenerator
 
 CONTEXT_EVENT = "https://events.jupyter.org/jupyter_revive/context/v1"
 KERNEL_ACTIONS_EVENT = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
@@ -24,8 +24,8 @@ _SCHEMA = Path(__file__).parent / "events" / "context.yaml"
 class ReviveApp(ExtensionApp):
     name = "jupyter_revive"
     load_other_extensions = True
-    # Configurable sections shown by `jupyter server --help-all` (c.Generator.model, …).
-    classes = [KernelQuery, ContextBuilder, Generator]
+    # Configurable sections shown by `jupyter server --help-all` (c.ReviveGenerator.model, …).
+    classes = [ReviveKernelQuery, ReviveContextBuilder, ReviveGenerator]
 
     track_kernels = Bool(
         True,
@@ -42,19 +42,21 @@ class ReviveApp(ExtensionApp):
         help="Seconds to wait for a (re)started kernel's tracker before emitting its context.",
     )
 
-    kernel_query = Instance(KernelQuery, allow_none=True)
-    context_builder = Instance(ContextBuilder, allow_none=True)
-    generator = Instance(Generator, allow_none=True)
+    kernel_query = Instance(ReviveKernelQuery, allow_none=True)
+    context_builder = Instance(ReviveContextBuilder, allow_none=True)
+    generator = Instance(ReviveGenerator, allow_none=True)
 
     def initialize_settings(self) -> None:
         assert self.serverapp is not None  # set by jupyter_server before this is called
         if self.track_kernels:
             use_revive_provisioner(self.log, self.serverapp.config)
-        self.kernel_query = KernelQuery(kernel_manager=self.serverapp.kernel_manager, parent=self)
+        self.kernel_query = ReviveKernelQuery(
+            kernel_manager=self.serverapp.kernel_manager, parent=self
+        )
         self.settings["revive_kernel_query"] = self.kernel_query
         # Built once: the generator keeps one SDK client (and connection pool) for all requests.
-        self.context_builder = ContextBuilder(parent=self)
-        self.generator = Generator(parent=self)
+        self.context_builder = ReviveContextBuilder(parent=self)
+        self.generator = ReviveGenerator(parent=self)
         self.settings["revive_context_builder"] = self.context_builder
         self.settings["revive_generator"] = self.generator
         self._event_tasks: set[asyncio.Task[None]] = set()

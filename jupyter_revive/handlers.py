@@ -23,8 +23,14 @@ from .kernel_manager.errors import (
     KernelQueryError,
     NoTracker,
 )
-from .kernel_manager.query import KernelQuery
-from .prompts import ContextBuilder, Generator, PromptContext, extract_mentions, guard_report
+from .kernel_manager.query import ReviveKernelQuery
+from .prompts import (
+    PromptContext,
+    ReviveContextBuilder,
+    ReviveGenerator,
+    extract_mentions,
+    guard_report,
+)
 from .prompts.generator import client_options
 
 _KERNEL_ID = r"(?P<kernel_id>[\w-]+)"
@@ -46,7 +52,7 @@ def _http_errors() -> Iterator[None]:
 
 class ReviveHandler(ExtensionHandlerMixin, APIHandler):
     @property
-    def kernel_query(self) -> KernelQuery:
+    def kernel_query(self) -> ReviveKernelQuery:
         return self.settings["revive_kernel_query"]
 
     def json_body(self) -> dict[str, Any]:
@@ -125,11 +131,11 @@ class GenerateHandler(ReviveHandler):
     max_prompt_chars = 20_000
 
     @property
-    def builder(self) -> ContextBuilder:
+    def builder(self) -> ReviveContextBuilder:
         return self.settings["revive_context_builder"]
 
     @property
-    def generator(self) -> Generator:
+    def generator(self) -> ReviveGenerator:
         return self.settings["revive_generator"]
 
     @web.authenticated

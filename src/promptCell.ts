@@ -28,7 +28,7 @@ export function promptId(model: ICellModel): string | null {
 
 const NO_KEY_HELP =
   'No Anthropic API key on the server. Set ANTHROPIC_API_KEY in the environment of ' +
-  'jupyter lab (or c.Generator.api_key in jupyter_server_config.py) and restart the server. ' +
+  'jupyter lab (or c.ReviveGenerator.api_key in jupyter_server_config.py) and restart the server. ' +
   'The key stays on the server: it never reaches the browser, the notebook or the kernel.';
 
 /**

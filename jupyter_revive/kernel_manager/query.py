@@ -148,7 +148,7 @@ class _Channel:
             self.client.stop_channels()
 
 
-class KernelQuery(LoggingConfigurable):
+class ReviveKernelQuery(LoggingConfigurable):
     """Reads tracker data from kernels of a (multi) kernel manager; raises ``errors.*``."""
 
     timeout = Float(

@@ -12,9 +12,9 @@ The generate handler's whole use of this package::
 from __future__ import annotations
 
 from .codeblock import extract_code
-from .context import ContextBuilder, PromptContext
+from .context import PromptContext, ReviveContextBuilder
 from .errors import ErrorEvent, ErrorKind
-from .generator import DEFAULT_MODEL, Generator
+from .generator import DEFAULT_MODEL, ReviveGenerator
 from .guard import guard_report
 from .mentions import extract_mentions
 from .names import missing_names, used_names
@@ -22,11 +22,11 @@ from .secrets import is_secret_name, redact
 
 __all__ = [
     "DEFAULT_MODEL",
-    "ContextBuilder",
     "ErrorEvent",
     "ErrorKind",
-    "Generator",
     "PromptContext",
+    "ReviveContextBuilder",
+    "ReviveGenerator",
     "extract_code",
     "extract_mentions",
     "guard_report",

@@ -56,7 +56,7 @@ class PromptContext:
         }
 
 
-class ContextBuilder(LoggingConfigurable):
+class ReviveContextBuilder(LoggingConfigurable):
     """Builds the Anthropic ``system`` prompt and ``messages`` for one prompt cell."""
 
     templates_dir = Unicode(

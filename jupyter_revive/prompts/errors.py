@@ -43,7 +43,7 @@ _TRANSPORT = (anthropic.APIConnectionError, ConnectionError, *_http_classes("Tra
 
 NO_KEY_MESSAGE = (
     "No Anthropic API key is configured on the Jupyter server. Set the ANTHROPIC_API_KEY "
-    "environment variable before starting Jupyter (or c.Generator.api_key in "
+    "environment variable before starting Jupyter (or c.ReviveGenerator.api_key in "
     "jupyter_server_config.py) and restart the server. The key stays on the server: it is never "
     "sent to the browser, the notebook or the kernel."
 )
@@ -112,7 +112,7 @@ def error_event(
         elif kind == "auth":
             message = (
                 f"The Anthropic API rejected the API key ({where}){detail} Check "
-                "ANTHROPIC_API_KEY (or c.Generator.api_key) on the Jupyter server."
+                "ANTHROPIC_API_KEY (or c.ReviveGenerator.api_key) on the Jupyter server."
             )
         elif kind == "rate_limit":
             retry = _retry_after(exc)
@@ -129,7 +129,7 @@ def error_event(
         elif status == 404:
             message = (
                 f"The Anthropic API does not know model {model!r} or this endpoint ({where})"
-                f"{detail} Check c.Generator.model."
+                f"{detail} Check c.ReviveGenerator.model."
             )
         else:
             message = f"The Anthropic API refused the request ({where}){detail}"
@@ -137,7 +137,7 @@ def error_event(
         event["kind"] = "timeout"
         message = (
             f"No answer from the Anthropic API within {timeout:g} s. Try again, or raise "
-            "c.Generator.timeout."
+            "c.ReviveGenerator.timeout."
         )
     elif isinstance(exc, IncompleteReply):
         event["kind"] = "connection"

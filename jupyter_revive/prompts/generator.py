@@ -27,7 +27,7 @@ DEFAULT_MODEL = "claude-sonnet-5-5"
 Event = dict[str, Any]
 
 
-class Generator(LoggingConfigurable):
+class ReviveGenerator(LoggingConfigurable):
     """Streams a reply from the Anthropic Messages API for a prepared ``system`` + ``messages``."""
 
     api_key = Unicode(

@@ -1,4 +1,4 @@
-"""The REST endpoints over KernelQuery: answers, error codes with JSON bodies, auth."""
+"""The REST endpoints over ReviveKernelQuery: answers, error codes with JSON bodies, auth."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from .conftest import Kernel
 def jp_server_config() -> dict[str, Any]:
     return {
         "ServerApp": {"jpserver_extensions": {"jupyter_revive": True}},
-        "KernelQuery": {"timeout": 1.0},
+        "ReviveKernelQuery": {"timeout": 1.0},
     }
 
 

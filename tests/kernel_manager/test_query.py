@@ -1,4 +1,4 @@
-"""KernelQuery against kernels of a real jupyter_server: answers, busy, restarts, fallbacks."""
+"""ReviveKernelQuery against a real jupyter_server's kernels: answers, busy, restarts, fallbacks."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from jupyter_revive.kernel_manager.errors import (
     KernelNotFound,
     NoTracker,
 )
-from jupyter_revive.kernel_manager.query import KernelQuery
+from jupyter_revive.kernel_manager.query import ReviveKernelQuery
 
 from .conftest import TRACKER, Kernel
 
@@ -29,8 +29,8 @@ def jp_server_config() -> dict[str, Any]:
 
 
 @pytest.fixture
-def query(jp_serverapp: Any, revive_default: Any, run: Any) -> Iterator[KernelQuery]:
-    kq = KernelQuery(kernel_manager=jp_serverapp.kernel_manager, parent=jp_serverapp)
+def query(jp_serverapp: Any, revive_default: Any, run: Any) -> Iterator[ReviveKernelQuery]:
+    kq = ReviveKernelQuery(kernel_manager=jp_serverapp.kernel_manager, parent=jp_serverapp)
     yield kq
     run(kq.close())
 
@@ -43,7 +43,7 @@ async def start(jp_serverapp: Any, kernel_name: str = "python3") -> tuple[str, K
     return kernel_id, user
 
 
-def test_context_and_variables(run: Any, jp_serverapp: Any, query: KernelQuery) -> None:
+def test_context_and_variables(run: Any, jp_serverapp: Any, query: ReviveKernelQuery) -> None:
     async def check() -> None:
         kernel_id, user = await start(jp_serverapp)
         record = await user.record("x = [1, 2, 3]", cell_id="c1")
@@ -66,7 +66,7 @@ def test_context_and_variables(run: Any, jp_serverapp: Any, query: KernelQuery) 
     run(check())
 
 
-def test_unknown_kernel(run: Any, query: KernelQuery) -> None:
+def test_unknown_kernel(run: Any, query: ReviveKernelQuery) -> None:
     async def check() -> None:
         with pytest.raises(KernelNotFound):
             await query.context("no-such-kernel")
@@ -75,7 +75,7 @@ def test_unknown_kernel(run: Any, query: KernelQuery) -> None:
 
 
 def test_busy_kernel_answers_busy_and_user_cells_are_untouched(
-    run: Any, jp_serverapp: Any, query: KernelQuery
+    run: Any, jp_serverapp: Any, query: ReviveKernelQuery
 ) -> None:
     async def check() -> None:
         kernel_id, user = await start(jp_serverapp)
@@ -105,7 +105,7 @@ def test_busy_kernel_answers_busy_and_user_cells_are_untouched(
 def test_non_python_kernels_have_no_tracker(
     run: Any,
     jp_serverapp: Any,
-    query: KernelQuery,
+    query: ReviveKernelQuery,
     kernelspecs: dict[str, str],
     echo_kernel_spec: str,
 ) -> None:
@@ -119,7 +119,7 @@ def test_non_python_kernels_have_no_tracker(
 
 
 def test_tracker_is_injected_into_kernels_we_did_not_launch(
-    run: Any, jp_serverapp: Any, query: KernelQuery, kernelspecs: dict[str, str]
+    run: Any, jp_serverapp: Any, query: ReviveKernelQuery, kernelspecs: dict[str, str]
 ) -> None:
     async def check() -> None:
         kernel_id, user = await start(jp_serverapp, kernelspecs["plain"])
@@ -150,7 +150,9 @@ def test_tracker_is_injected_into_kernels_we_did_not_launch(
     run(check())
 
 
-async def _context_of_new_process(query: KernelQuery, kernel_id: str, old: str) -> dict[str, Any]:
+async def _context_of_new_process(
+    query: ReviveKernelQuery, kernel_id: str, old: str
+) -> dict[str, Any]:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
@@ -164,7 +166,7 @@ async def _context_of_new_process(query: KernelQuery, kernel_id: str, old: str) 
 
 
 def test_restart_and_auto_restart_give_new_contexts(
-    run: Any, jp_serverapp: Any, query: KernelQuery
+    run: Any, jp_serverapp: Any, query: ReviveKernelQuery
 ) -> None:
     async def check() -> None:
         km = jp_serverapp.kernel_manager
@@ -188,7 +190,7 @@ def test_restart_and_auto_restart_give_new_contexts(
 
 
 def test_names_lists_every_user_name_beyond_the_summary_cap(
-    run: Any, jp_serverapp: Any, query: KernelQuery
+    run: Any, jp_serverapp: Any, query: ReviveKernelQuery
 ) -> None:
     async def check() -> None:
         kernel_id, user = await start(jp_serverapp)

@@ -1,8 +1,8 @@
-"""Fixtures for prompt tests: a fake Anthropic API and a Generator pointed at it.
+"""Fixtures for prompt tests: a fake Anthropic API and a ReviveGenerator pointed at it.
 
 Browser tests can reuse ``fake_anthropic`` (import it from here or call
 ``tests.fake_anthropic.start_fake_anthropic()``) and point the Jupyter server at ``fake.url``
-with ``c.Generator.base_url`` or ``ANTHROPIC_BASE_URL``.
+with ``c.ReviveGenerator.base_url`` or ``ANTHROPIC_BASE_URL``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from jupyter_revive.prompts import Generator
+from jupyter_revive.prompts import ReviveGenerator
 from tests.fake_anthropic import FakeAnthropic
 
 TEST_KEY = "sk-ant-test-0123456789abcdefghij"
@@ -24,7 +24,7 @@ def fake_anthropic() -> Iterator[FakeAnthropic]:
 
 
 @pytest.fixture
-async def generator(fake_anthropic: FakeAnthropic) -> AsyncIterator[Generator]:
-    gen = Generator(api_key=TEST_KEY, base_url=fake_anthropic.url, timeout=5.0)
+async def generator(fake_anthropic: FakeAnthropic) -> AsyncIterator[ReviveGenerator]:
+    gen = ReviveGenerator(api_key=TEST_KEY, base_url=fake_anthropic.url, timeout=5.0)
     yield gen
     await gen.close()

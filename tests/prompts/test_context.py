@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from traitlets import TraitError
 
-from jupyter_revive.prompts import ContextBuilder
+from jupyter_revive.prompts import ReviveContextBuilder
 from jupyter_revive.prompts.cells import code_sha
 
 from .notebooks import make_notebook, variables
@@ -31,7 +31,9 @@ def test_context_holds_variables_cells_error_then_prompt_in_that_order():
         prompt_at=2,
     )
     summary = variables({"name": "df", "type": "DataFrame", "shape": [10, 2], "repr": "..."})
-    ctx = ContextBuilder().build("plot sales per month", nb, cell_id="prompt", variables=summary)
+    ctx = ReviveContextBuilder().build(
+        "plot sales per month", nb, cell_id="prompt", variables=summary
+    )
     text = user_text(ctx)
     positions = [
         text.index("- df: DataFrame"),
@@ -57,7 +59,7 @@ def test_dataframe_is_described_by_shape_columns_and_dtypes():
             "repr": "   price region\n0  1.0  north",
         }
     )
-    text = user_text(ContextBuilder().build("x", make_notebook([]), variables=summary))
+    text = user_text(ReviveContextBuilder().build("x", make_notebook([]), variables=summary))
     line = next(line for line in text.splitlines() if line.startswith("- df:"))
     assert "shape (1000, 3)" in line
     assert "price float64, region object, when datetime64[ns]" in line
@@ -72,7 +74,7 @@ def test_a_1gb_frame_is_described_by_its_summary_within_the_per_variable_budget(
         "columns": [{"name": f"col_{i}", "dtype": "float64"} for i in range(2_000)],
         "repr": "x" * 5_000_000,  # a tracker should not send this, but it must not hurt
     }
-    builder = ContextBuilder(variable_chars=300)
+    builder = ReviveContextBuilder(variable_chars=300)
     start = time.perf_counter()
     ctx = builder.build("x", make_notebook([]), variables=variables(huge))
     elapsed = time.perf_counter() - start
@@ -85,7 +87,7 @@ def test_a_1gb_frame_is_described_by_its_summary_within_the_per_variable_budget(
 
 def test_many_variables_fit_the_total_budget_and_say_how_many_were_left_out():
     many = [{"name": f"v{i}", "type": "int", "repr": str(i)} for i in range(1_000)]
-    builder = ContextBuilder(variables_chars=2_000)
+    builder = ReviveContextBuilder(variables_chars=2_000)
     ctx = builder.build("x", make_notebook([]), variables=variables(*many))
     section = user_text(ctx).split("# Earlier cells")[0]
     assert len(section) < 2_000 + 200
@@ -96,7 +98,7 @@ def test_many_variables_fit_the_total_budget_and_say_how_many_were_left_out():
 def test_variables_the_prompt_names_come_first():
     many = [{"name": f"v{i}", "type": "int", "repr": str(i)} for i in range(500)]
     many.append({"name": "predictions", "type": "ndarray", "shape": [100]})
-    ctx = ContextBuilder(variables_chars=600).build(
+    ctx = ReviveContextBuilder(variables_chars=600).build(
         "plot predictions against actual values", make_notebook([]), variables=variables(*many)
     )
     assert ctx.variables_shown[0] == "predictions"
@@ -104,17 +106,17 @@ def test_variables_the_prompt_names_come_first():
 
 def test_tracker_truncation_is_reported():
     summary = variables({"name": "a", "type": "int"}, total=5_000, truncated=True)
-    text = user_text(ContextBuilder().build("x", make_notebook([]), variables=summary))
+    text = user_text(ReviveContextBuilder().build("x", make_notebook([]), variables=summary))
     assert "the kernel holds 5000 variables; the tracker sent 1" in text
 
 
 def test_missing_variables_summary_is_said_not_invented():
-    text = user_text(ContextBuilder().build("x", make_notebook([]), variables=None))
+    text = user_text(ReviveContextBuilder().build("x", make_notebook([]), variables=None))
     assert "could not read the kernel's variables" in text
 
 
 def test_empty_kernel_says_so():
-    text = user_text(ContextBuilder().build("x", make_notebook([]), variables=variables()))
+    text = user_text(ReviveContextBuilder().build("x", make_notebook([]), variables=variables()))
     assert "(no user variables)" in text
 
 
@@ -140,7 +142,7 @@ def test_secret_named_variables_are_never_described(name):
         {"name": name, "type": "str", "repr": "'hunter2-not-key-shaped'"},
         {"name": "author", "type": "str", "repr": "'Ada'"},
     )
-    text = user_text(ContextBuilder().build("x", make_notebook([]), variables=summary))
+    text = user_text(ReviveContextBuilder().build("x", make_notebook([]), variables=summary))
     assert name not in text
     assert "hunter2" not in text
     assert "- author: str" in text  # "auth" inside "author" is not a secret
@@ -164,7 +166,7 @@ def test_key_shaped_strings_are_redacted_from_code_outputs_reprs_errors_and_prom
         ],
     )
     summary = variables({"name": "config", "type": "dict", "repr": f"{{'k': '{SECRET}'}}"})
-    ctx = ContextBuilder().build(
+    ctx = ReviveContextBuilder().build(
         f"why does {SECRET} fail? look at @config",
         nb,
         variables=summary,
@@ -177,7 +179,7 @@ def test_key_shaped_strings_are_redacted_from_code_outputs_reprs_errors_and_prom
 
 
 def test_secret_mentions_are_not_extracted_nor_detailed():
-    ctx = ContextBuilder().build(
+    ctx = ReviveContextBuilder().build(
         "use @api_key and @df",
         make_notebook([]),
         variables=variables(),
@@ -193,7 +195,7 @@ def test_secret_mentions_are_not_extracted_nor_detailed():
 
 def test_mention_details_are_included_and_bounded():
     detail = {"name": "df", "head": "a b\n" * 5_000, "describe": {"a": {"mean": 1.5}}}
-    ctx = ContextBuilder(detail_chars=1_000).build(
+    ctx = ReviveContextBuilder(detail_chars=1_000).build(
         "plot @df",
         make_notebook([]),
         variables=variables({"name": "df", "type": "DataFrame"}),
@@ -206,7 +208,7 @@ def test_mention_details_are_included_and_bounded():
 
 
 def test_a_mention_of_a_name_the_kernel_lacks_says_so():
-    ctx = ContextBuilder().build(
+    ctx = ReviveContextBuilder().build(
         "plot @predictions", make_notebook([]), variables=variables({"name": "df", "type": "int"})
     )
     assert "@predictions:\n(not defined in the live kernel)" in user_text(ctx)
@@ -228,7 +230,7 @@ def test_history_gives_the_order_and_the_latest_run_of_each_cell():
             ["gone", "0000000000000000"],  # a deleted cell
         ],
     )
-    ctx = ContextBuilder().build("x", nb)
+    ctx = ReviveContextBuilder().build("x", nb)
     text = user_text(ctx)
     assert ctx.order == "history"
     assert text.index("a = 1") < text.index("c = b * 2") < text.index("b = a + 1")
@@ -237,12 +239,12 @@ def test_history_gives_the_order_and_the_latest_run_of_each_cell():
 
 def test_cells_edited_since_they_ran_are_flagged():
     nb = make_notebook(["x = 2"], history=[["c0", code_sha("x = 1")]])
-    assert "edited since it ran" in user_text(ContextBuilder().build("x", nb))
+    assert "edited since it ran" in user_text(ReviveContextBuilder().build("x", nb))
 
 
 def test_execution_count_order_without_history():
     nb = make_notebook(["first_in_doc = 1", "second_in_doc = 2"], counts=[7, 3])
-    ctx = ContextBuilder().build("x", nb)
+    ctx = ReviveContextBuilder().build("x", nb)
     text = user_text(ctx)
     assert ctx.order == "execution_count"
     assert text.index("second_in_doc") < text.index("first_in_doc")
@@ -251,7 +253,7 @@ def test_execution_count_order_without_history():
 
 def test_document_order_above_the_prompt_when_nothing_ran():
     nb = make_notebook(["above = 1", "below = 2"], prompt_at=1)
-    ctx = ContextBuilder().build("x", nb, cell_id="prompt")
+    ctx = ReviveContextBuilder().build("x", nb, cell_id="prompt")
     text = user_text(ctx)
     assert ctx.order == "document"
     assert "above = 1" in text and "below = 2" not in text
@@ -260,15 +262,15 @@ def test_document_order_above_the_prompt_when_nothing_ran():
 def test_code_generated_earlier_for_this_prompt_is_left_out():
     nb = make_notebook(["data = load()", "old_attempt()"], counts=[1, 2], prompt_at=1)
     nb["cells"][2]["metadata"]["revive"] = {"prompt_id": "prompt"}
-    text = user_text(ContextBuilder().build("x", nb, cell_id="prompt"))
+    text = user_text(ReviveContextBuilder().build("x", nb, cell_id="prompt"))
     assert "data = load()" in text and "old_attempt" not in text
 
 
 def test_history_of_an_earlier_kernel_session_is_labelled():
     nb = make_notebook(["predictions = model.predict(X)"], counts=[1], context="ctx-old")
-    ctx = ContextBuilder().build("x", nb, variables=variables(context="ctx-new"))
+    ctx = ReviveContextBuilder().build("x", nb, variables=variables(context="ctx-new"))
     assert "earlier kernel session" in user_text(ctx)
-    same = ContextBuilder().build("x", nb, variables=variables(context="ctx-old"))
+    same = ReviveContextBuilder().build("x", nb, variables=variables(context="ctx-old"))
     assert "earlier kernel session" not in user_text(same)
 
 
@@ -282,7 +284,7 @@ def test_huge_outputs_are_truncated_per_cell():
         counts=[1],
         outputs=[[{"output_type": "stream", "name": "stdout", "text": "".join(lines)}]],
     )
-    text = user_text(ContextBuilder(output_chars=500).build("x", nb))
+    text = user_text(ReviveContextBuilder(output_chars=500).build("x", nb))
     out = text.split("# Out:\n")[1].split("\n\n# Last error")[0]
     assert len(out) <= 500
     assert "characters cut" in out
@@ -291,7 +293,7 @@ def test_huge_outputs_are_truncated_per_cell():
 def test_rich_outputs_are_named_not_inlined():
     png = {"output_type": "display_data", "data": {"image/png": "iVBOR" * 100_000}, "metadata": {}}
     nb = make_notebook(["plot()"], counts=[1], outputs=[[png]])
-    text = user_text(ContextBuilder().build("x", nb))
+    text = user_text(ReviveContextBuilder().build("x", nb))
     assert "[image/png output]" in text and "iVBOR" not in text
 
 
@@ -305,7 +307,7 @@ def test_thousands_of_cells_give_a_bounded_context_fast_dropping_the_oldest():
         outputs=outputs,
         history=[[f"c{i}", code_sha(s)] for i, s in enumerate(sources)],
     )
-    builder = ContextBuilder(max_chars=20_000)
+    builder = ReviveContextBuilder(max_chars=20_000)
     builder.build("warm up", nb)
     start = time.perf_counter()
     ctx = builder.build("continue the series", nb, variables=variables())
@@ -324,7 +326,7 @@ def test_total_budget_holds_whatever_the_inputs(max_chars):
     sources = ["y = 1\n" * 2_000] * 50
     many = [{"name": f"v{i}", "type": "str", "repr": "z" * 1_000} for i in range(300)]
     nb = make_notebook(sources, counts=list(range(50)))
-    ctx = ContextBuilder(max_chars=max_chars).build(
+    ctx = ReviveContextBuilder(max_chars=max_chars).build(
         "p" * 100_000, nb, variables=variables(*many), details={"v1": "d" * 100_000}
     )
     assert len(user_text(ctx)) <= max_chars
@@ -332,7 +334,7 @@ def test_total_budget_holds_whatever_the_inputs(max_chars):
 
 
 def test_token_budget_tightens_the_character_budget():
-    builder = ContextBuilder(max_chars=40_000, max_tokens=1_000, chars_per_token=4.0)
+    builder = ReviveContextBuilder(max_chars=40_000, max_tokens=1_000, chars_per_token=4.0)
     assert builder.budget == 4_000
     nb = make_notebook(["a = 1\n" * 1_000] * 20, counts=list(range(20)))
     assert len(user_text(builder.build("x", nb))) <= 4_000
@@ -340,7 +342,7 @@ def test_token_budget_tightens_the_character_budget():
 
 def test_negative_budgets_are_refused():
     with pytest.raises(TraitError, match="must be >= 0"):
-        ContextBuilder(cell_chars=-1)
+        ReviveContextBuilder(cell_chars=-1)
 
 
 # -- templates ----------------------------------------------------------------------------------
@@ -349,7 +351,7 @@ def test_negative_budgets_are_refused():
 def test_templates_can_be_overridden_from_a_directory(tmp_path: Path):
     (tmp_path / "system.txt").write_text("You are terse.")
     (tmp_path / "context.txt").write_text("VARS:\n$variables\nASK: $prompt\n")
-    ctx = ContextBuilder(templates_dir=str(tmp_path)).build(
+    ctx = ReviveContextBuilder(templates_dir=str(tmp_path)).build(
         "hello", make_notebook([]), variables=variables({"name": "n", "type": "int"})
     )
     assert ctx.system == "You are terse."
@@ -358,13 +360,13 @@ def test_templates_can_be_overridden_from_a_directory(tmp_path: Path):
 
 def test_an_override_directory_without_a_template_falls_back_to_the_packaged_one(tmp_path: Path):
     (tmp_path / "system.txt").write_text("custom")
-    ctx = ContextBuilder(templates_dir=str(tmp_path)).build("hello", make_notebook([]))
+    ctx = ReviveContextBuilder(templates_dir=str(tmp_path)).build("hello", make_notebook([]))
     assert ctx.system == "custom" and "# Request\nhello" in user_text(ctx)
 
 
 def test_a_missing_template_directory_is_a_clear_error(tmp_path: Path):
     with pytest.raises(ValueError, match="does not exist"):
-        ContextBuilder(templates_dir=str(tmp_path / "nope")).build("x", make_notebook([]))
+        ReviveContextBuilder(templates_dir=str(tmp_path / "nope")).build("x", make_notebook([]))
 
 
 def test_a_real_nbformat_notebook_round_trip_is_accepted(tmp_path: Path):
@@ -373,12 +375,12 @@ def test_a_real_nbformat_notebook_round_trip_is_accepted(tmp_path: Path):
     nbformat.write(nbformat.from_dict(nb), path)
     nbformat.validate(nbformat.read(path, as_version=4))
     as_json = nbformat.read(path, as_version=4)
-    assert "a = 1" in user_text(ContextBuilder().build("x", as_json, cell_id="prompt"))
+    assert "a = 1" in user_text(ReviveContextBuilder().build("x", as_json, cell_id="prompt"))
 
 
 def test_live_names_include_hidden_secret_names_for_the_missing_name_guard():
     summary = variables({"name": "api_key", "type": "str"}, {"name": "df", "type": "int"})
-    ctx = ContextBuilder().build("x", make_notebook([]), variables=summary)
+    ctx = ReviveContextBuilder().build("x", make_notebook([]), variables=summary)
     assert ctx.live_names == {"api_key", "df"}
     assert ctx.live_names_complete
     assert "api_key" not in user_text(ctx)
@@ -386,5 +388,6 @@ def test_live_names_include_hidden_secret_names_for_the_missing_name_guard():
 
 def test_live_names_of_a_truncated_summary_are_marked_incomplete():
     summary = variables({"name": "a", "type": "int"}, total=900, truncated=True)
-    assert not ContextBuilder().build("x", make_notebook([]), variables=summary).live_names_complete
-    assert not ContextBuilder().build("x", make_notebook([]), variables=None).live_names_complete
+    builder = ReviveContextBuilder()
+    assert not builder.build("x", make_notebook([]), variables=summary).live_names_complete
+    assert not builder.build("x", make_notebook([]), variables=None).live_names_complete

@@ -1,4 +1,4 @@
-"""The Generator through the real anthropic SDK against the local fake API."""
+"""The ReviveGenerator through the real anthropic SDK against the local fake API."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from traitlets import TraitError
 
-from jupyter_revive.prompts import ContextBuilder, Generator
+from jupyter_revive.prompts import ReviveContextBuilder, ReviveGenerator
 
 from .conftest import TEST_KEY
 from .notebooks import make_notebook, variables
@@ -18,7 +18,7 @@ from .notebooks import make_notebook, variables
 MESSAGES = [{"role": "user", "content": "write code"}]
 
 
-async def collect(gen: Generator, **kw: Any) -> list[dict[str, Any]]:
+async def collect(gen: ReviveGenerator, **kw: Any) -> list[dict[str, Any]]:
     return [event async for event in gen.stream("system text", kw.pop("messages", MESSAGES), **kw)]
 
 
@@ -64,7 +64,7 @@ async def test_request_carries_context_settings_and_the_key_only_in_the_auth_hea
             "columns": [{"name": "y", "dtype": "f8"}],
         }
     )
-    ctx = ContextBuilder().build("plot @df", nb, cell_id="prompt", variables=summary)
+    ctx = ReviveContextBuilder().build("plot @df", nb, cell_id="prompt", variables=summary)
     await collect(generator, messages=ctx.messages)
     request = fake_anthropic.last
     body = request.body
@@ -90,7 +90,7 @@ async def test_request_carries_context_settings_and_the_key_only_in_the_auth_hea
 
 async def test_the_servers_own_key_is_scrubbed_from_what_is_sent(fake_anthropic):
     key = "plain-looking-key-0123456789"  # not sk-ant- shaped, so only the exact match catches it
-    gen = Generator(api_key=key, base_url=fake_anthropic.url)
+    gen = ReviveGenerator(api_key=key, base_url=fake_anthropic.url)
     messages = [{"role": "user", "content": [{"type": "text", "text": f"my key is {key}"}]}]
     await collect(gen, messages=messages)
     await gen.close()
@@ -108,7 +108,7 @@ async def test_temperature_is_sent_only_when_configured(generator, fake_anthropi
 
 async def test_no_key_answers_at_once_without_calling_the_api(fake_anthropic, monkeypatch):
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    gen = Generator(base_url=fake_anthropic.url)
+    gen = ReviveGenerator(base_url=fake_anthropic.url)
     events = await collect(gen)
     assert events == [{"type": "error", "kind": "no_key", "message": events[0]["message"]}]
     assert "ANTHROPIC_API_KEY" in events[0]["message"]
@@ -117,7 +117,7 @@ async def test_no_key_answers_at_once_without_calling_the_api(fake_anthropic, mo
 
 def test_the_key_defaults_to_the_environment_and_is_never_described(monkeypatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", TEST_KEY)
-    gen = Generator()
+    gen = ReviveGenerator()
     assert gen.api_key == TEST_KEY
     assert gen.describe()["has_key"] is True
     assert TEST_KEY not in json.dumps(gen.describe())
@@ -156,7 +156,7 @@ async def test_rate_limit_carries_retry_after(generator, fake_anthropic):
 
 async def test_a_wrong_key_is_an_auth_error(fake_anthropic):
     fake_anthropic.expected_api_key = "sk-ant-the-right-one-0000000000"
-    gen = Generator(api_key=TEST_KEY, base_url=fake_anthropic.url)
+    gen = ReviveGenerator(api_key=TEST_KEY, base_url=fake_anthropic.url)
     (error,) = await collect(gen)
     await gen.close()
     assert error["kind"] == "auth" and error["status"] == 401
@@ -180,7 +180,7 @@ async def test_a_connection_dropped_mid_reply_is_an_error_not_a_short_done(
 
 async def test_a_hanging_api_times_out(fake_anthropic):
     fake_anthropic.reply_hang()
-    gen = Generator(api_key=TEST_KEY, base_url=fake_anthropic.url, timeout=0.5)
+    gen = ReviveGenerator(api_key=TEST_KEY, base_url=fake_anthropic.url, timeout=0.5)
     start = time.monotonic()
     (error,) = await collect(gen)
     await gen.close()
@@ -190,7 +190,7 @@ async def test_a_hanging_api_times_out(fake_anthropic):
 
 async def test_a_stream_that_stalls_after_starting_times_out(fake_anthropic):
     fake_anthropic.reply_text("```python\nx = 1\n```", first_delay=3)
-    gen = Generator(api_key=TEST_KEY, base_url=fake_anthropic.url, timeout=0.5)
+    gen = ReviveGenerator(api_key=TEST_KEY, base_url=fake_anthropic.url, timeout=0.5)
     events = await collect(gen)
     await gen.close()
     assert [e["type"] for e in events] == ["start", "error"]
@@ -198,7 +198,8 @@ async def test_a_stream_that_stalls_after_starting_times_out(fake_anthropic):
 
 
 async def test_connection_refused_is_a_connection_error(unused_tcp_port):
-    gen = Generator(api_key=TEST_KEY, base_url=f"http://127.0.0.1:{unused_tcp_port}", timeout=2)
+    url = f"http://127.0.0.1:{unused_tcp_port}"
+    gen = ReviveGenerator(api_key=TEST_KEY, base_url=url, timeout=2)
     (error,) = await collect(gen)
     await gen.close()
     assert error["kind"] == "connection"
@@ -254,11 +255,11 @@ async def test_the_client_is_reused_and_rebuilt_when_settings_change(generator, 
 
 def test_invalid_settings_are_refused():
     with pytest.raises(TraitError, match="timeout"):
-        Generator(timeout=0)
+        ReviveGenerator(timeout=0)
     with pytest.raises(TraitError, match="max_tokens"):
-        Generator(max_tokens=0)
+        ReviveGenerator(max_tokens=0)
     with pytest.raises(TraitError):
-        Generator(effort="extreme")
+        ReviveGenerator(effort="extreme")
 
 
 async def test_concurrent_generations_do_not_mix(generator, fake_anthropic):

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from jupyter_revive.prompts import ContextBuilder, Generator
+from jupyter_revive.prompts import ReviveContextBuilder, ReviveGenerator
 
 from .notebooks import make_notebook, variables
 
@@ -19,9 +19,11 @@ pytestmark = [
 async def test_real_api_streams_a_small_python_answer():
     nb = make_notebook(["numbers = [3, 1, 2]"], counts=[1], prompt_at=1)
     summary = variables({"name": "numbers", "type": "list", "len": 3, "repr": "[3, 1, 2]"})
-    ctx = ContextBuilder().build("print numbers sorted", nb, cell_id="prompt", variables=summary)
+    ctx = ReviveContextBuilder().build(
+        "print numbers sorted", nb, cell_id="prompt", variables=summary
+    )
     # base_url=None: the real API (or ANTHROPIC_BASE_URL), not a fake left over from other tests.
-    gen = Generator(max_tokens=2048, timeout=60)
+    gen = ReviveGenerator(max_tokens=2048, timeout=60)
     events = [event async for event in gen.stream(ctx.system, ctx.messages)]
     await gen.close()
     assert events[-1]["type"] == "done", events[-1]

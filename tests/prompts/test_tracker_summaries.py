@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from jupyter_revive.kernel_manager.jupyter_revive_tracker import summaries as tracker
-from jupyter_revive.prompts import ContextBuilder
+from jupyter_revive.prompts import ReviveContextBuilder
 
 from .notebooks import make_notebook
 
@@ -29,7 +29,7 @@ def summary_of(**values: object) -> dict[str, object]:
 
 def test_real_summaries_render_with_shape_columns_and_without_secrets(frame):
     summary = summary_of(df=frame, api_key=KEY, xs=list(range(1_000)), note=f"uses {KEY}")
-    ctx = ContextBuilder().build("plot m0 by region", make_notebook([]), variables=summary)
+    ctx = ReviveContextBuilder().build("plot m0 by region", make_notebook([]), variables=summary)
     text = ctx.messages[0]["content"]
     line = next(line for line in text.splitlines() if line.startswith("- df:"))
     assert "shape (200000, 31)" in line and "m0 float64" in line
@@ -39,7 +39,7 @@ def test_real_summaries_render_with_shape_columns_and_without_secrets(frame):
 
 def test_detail_answer_of_the_tracker_is_used_for_mentions(frame):
     details = {"context": "ctx", "variables": [tracker.summarize("df", frame, detail=True)]}
-    ctx = ContextBuilder().build(
+    ctx = ReviveContextBuilder().build(
         "plot @df", make_notebook([]), variables=summary_of(df=frame), details=details
     )
     section = ctx.messages[0]["content"].split("mentioned with @")[1]

@@ -27,8 +27,8 @@ def fake_anthropic() -> Iterator[FakeAnthropic]:
 def jp_server_config(fake_anthropic: FakeAnthropic) -> dict[str, Any]:
     return {
         "ServerApp": {"jpserver_extensions": {"jupyter_revive": True}},
-        "KernelQuery": {"timeout": 2.0},
-        "Generator": {"api_key": API_KEY, "base_url": fake_anthropic.url, "timeout": 5.0},
+        "ReviveKernelQuery": {"timeout": 2.0},
+        "ReviveGenerator": {"api_key": API_KEY, "base_url": fake_anthropic.url, "timeout": 5.0},
     }
 
 
