@@ -2,11 +2,13 @@
 
 The generate handler's whole use of this package::
 
-    mentions = extract_mentions(prompt)                      # fetch kernel detail for these
-    ctx = builder.build(prompt, notebook, cell_id=cell_id, variables=summary, details=details)
-    async for event in generator.stream(ctx.system, ctx.messages, cancel=stop):
-        ...                                                  # one JSON line per event
-    guard_report(event["code"], ctx.live_names, notebook)     # the missing-variable guard
+    generation = Generation(request, builder=builder, generator=generator, kernel=kernel_query)
+    async for event in generation.events():                  # one JSON line per event
+        ...
+    generation.cancel()                                      # Stop, or the browser went away
+
+``Generation`` (generation.py) reads the kernel, builds the context (context.py), streams the
+reply (generator.py) and runs the missing-variable guard (guard.py) on the finished code.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 from .codeblock import extract_code
 from .context import PromptContext, ReviveContextBuilder
 from .errors import ErrorEvent, ErrorKind
+from .generation import GenerateRequest, Generation
 from .generator import DEFAULT_MODEL, ReviveGenerator
 from .guard import guard_report
 from .mentions import extract_mentions
@@ -24,6 +27,8 @@ __all__ = [
     "DEFAULT_MODEL",
     "ErrorEvent",
     "ErrorKind",
+    "GenerateRequest",
+    "Generation",
     "PromptContext",
     "ReviveContextBuilder",
     "ReviveGenerator",

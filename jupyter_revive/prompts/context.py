@@ -1,8 +1,8 @@
 """The context builder: live variables, earlier cells, last error and prompt → system + messages.
 
-No tornado and no kernel access here: the handler fetches the variables summary (and ``@name``
-details) from the kernel and passes plain dicts in, so this stays a pure, fast function of its
-inputs that unit tests can drive directly.
+No tornado and no kernel access here: ``Generation`` (generation.py) fetches the variables
+summary (and ``@name`` details) from the kernel and passes plain dicts in, so this stays a pure,
+fast function of its inputs that unit tests can drive directly.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ import anthropic
 from traitlets import Enum, Float, Int, TraitError, Unicode, default, observe, validate
 from traitlets.config import LoggingConfigurable
 
+from ..inputs import InvalidInput
 from .codeblock import extract_code
 from .errors import IncompleteReply, describe_exception, error_event, no_key_event
 from .secrets import REDACTED
@@ -307,7 +308,7 @@ async def _watch(cancel: asyncio.Event, queue: asyncio.Queue[tuple[str, Any]]) -
 
 
 def client_options(raw: Any) -> dict[str, Any]:
-    """The LLM choices a browser may make, checked; anything else is a ValueError.
+    """The LLM choices a browser may make, checked; anything else is ``InvalidInput``.
 
     Only model, max_tokens and temperature: a client-chosen base URL could send the server's
     API key to another host, so it is never accepted from a request.
@@ -315,24 +316,24 @@ def client_options(raw: Any) -> dict[str, Any]:
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):
-        raise ValueError("options must be an object")
+        raise InvalidInput("options must be an object")
     unknown = set(raw) - {"model", "max_tokens", "temperature"}
     if unknown:
-        raise ValueError(f"options not accepted from the browser: {', '.join(sorted(unknown))}")
+        raise InvalidInput(f"options not accepted from the browser: {', '.join(sorted(unknown))}")
     options: dict[str, Any] = {}
     model = raw.get("model")
     if model is not None:
         if not isinstance(model, str) or not model.strip() or len(model) > 200:
-            raise ValueError("options.model must be a model name")
+            raise InvalidInput("options.model must be a model name")
         options["model"] = model.strip()
     max_tokens = raw.get("max_tokens")
     if max_tokens is not None:
         if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
-            raise ValueError("options.max_tokens must be a positive integer")
+            raise InvalidInput("options.max_tokens must be a positive integer")
         options["max_tokens"] = max_tokens
     temperature = raw.get("temperature")
     if temperature is not None:
         if not isinstance(temperature, (int, float)) or not 0 <= temperature <= 1:
-            raise ValueError("options.temperature must be between 0 and 1")
+            raise InvalidInput("options.temperature must be between 0 and 1")
         options["temperature"] = float(temperature)
     return options
