@@ -141,3 +141,23 @@ def test_empty_prompt_is_rejected(run: Any, jp_fetch: Any) -> None:
     with pytest.raises(HTTPClientError) as caught:
         run(_generate(jp_fetch, {"prompt": "  ", "notebook": notebook([])}))
     assert caught.value.code == 400
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"prompt": "hi", "notebook": "nope"}, "notebook must be"),
+        ({"prompt": "hi", "notebook": {"cells": "nope", "nbformat": 4}}, "Invalid notebook"),
+        ({"prompt": "hi", "notebook": notebook([]), "kernel_id": 5}, "kernel_id must be"),
+        ({"prompt": "x" * 20_001, "notebook": notebook([])}, "longer than 20000"),
+    ],
+)
+def test_bad_requests_are_json_400s_and_never_reach_the_api(
+    run: Any, jp_fetch: Any, fake_anthropic: FakeAnthropic, body: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(HTTPClientError) as caught:
+        run(_generate(jp_fetch, body))
+    assert caught.value.code == 400
+    assert message in json.loads(caught.value.response.body)["message"]
+    assert fake_anthropic.requests == []
+

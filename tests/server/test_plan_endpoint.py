@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 from typing import Any
 
 import nbformat
@@ -85,3 +87,39 @@ def test_plan_needs_authentication(run: Any, jp_fetch: Any) -> None:
     with pytest.raises(HTTPClientError) as caught:
         run(_post(jp_fetch, {"notebook": notebook(["x = 1"])}, headers={"Authorization": ""}))
     assert caught.value.code in (401, 403)
+
+
+def test_a_notebook_nbformat_rejects_is_a_json_400_not_a_500(run: Any, jp_fetch: Any) -> None:
+    nb = notebook(["x = 1"])
+    del nb.cells[0]["outputs"]  # InvalidNotebook from the reader, mapped once to 400
+    with pytest.raises(HTTPClientError) as caught:
+        run(_post(jp_fetch, {"notebook": nb}))
+    assert caught.value.code == 400
+    assert caught.value.response.headers["Content-Type"].startswith("application/json")
+    body = json.loads(caught.value.response.body)
+    assert body["message"].startswith("Invalid notebook:")
+    assert "outputs" in body["message"]
+
+
+def test_a_kernel_without_a_tracker_plans_as_if_it_held_nothing(
+    run: Any, jp_fetch: Any, jp_serverapp: Any, jp_kernel_dir: str
+) -> None:
+    # An ipykernel that says it runs R: the query refuses it (NoTracker), the plan goes on.
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "fake R",
+        "language": "R",
+    }
+    (Path(jp_kernel_dir) / "fake-r").mkdir(parents=True)
+    (Path(jp_kernel_dir) / "fake-r" / "kernel.json").write_text(json.dumps(spec))
+    nb = notebook(PIPELINE)
+    for count, cell in enumerate(nb.cells, 1):
+        cell.execution_count = count
+
+    async def check() -> dict[str, Any]:
+        kernel_id = await jp_serverapp.kernel_manager.start_kernel(kernel_name="fake-r")
+        response = await _post(jp_fetch, {"notebook": nb, "kernel_id": kernel_id})
+        return dict(json.loads(response.body))
+
+    plan = run(check())
+    assert [c["id"] for c in plan["cells"]] == ["c1", "c2", "c4"]
