@@ -39,8 +39,18 @@ def _run(*args: str | Path, **kwargs: Any) -> str:
 def user_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("user-install")
     # The lab extension is already built by setup, so the build hook skips jlpm here.
-    _run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-         "-w", tmp / "dist", ROOT)
+    _run(
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "-q",
+        "--no-deps",
+        "--no-build-isolation",
+        "-w",
+        tmp / "dist",
+        ROOT,
+    )
     (wheel,) = (tmp / "dist").glob("jupyter_revive-*.whl")
     env_dir = tmp / "venv"
     venv.create(env_dir, with_pip=True)
@@ -78,7 +88,9 @@ def _free_port() -> int:
 def _api(port: int, path: str, method: str = "GET", body: Any = None) -> Any:
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}", data=data, method=method,
+        f"http://127.0.0.1:{port}{path}",
+        data=data,
+        method=method,
         headers={"Authorization": f"token {TOKEN}", "Content-Type": "application/json"},
     )
     with urllib.request.urlopen(req, timeout=30) as resp:
@@ -93,10 +105,19 @@ def lab(user_venv: Path, tmp_path: Path) -> Iterator[int]:
     env["JUPYTER_CONFIG_DIR"] = str(tmp_path / "config")  # no user config of this machine
     log = open(tmp_path / "lab.log", "w")  # noqa: SIM115 (closed below)
     proc = subprocess.Popen(
-        [str(user_venv / "bin" / "jupyter"), "lab", "--no-browser", "--allow-root",
-         f"--port={port}", "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}",
-         f"--ServerApp.root_dir={tmp_path}"],
-        stdout=log, stderr=subprocess.STDOUT, env=env,
+        [
+            str(user_venv / "bin" / "jupyter"),
+            "lab",
+            "--no-browser",
+            "--allow-root",
+            f"--port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--IdentityProvider.token={TOKEN}",
+            f"--ServerApp.root_dir={tmp_path}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
     )
     try:
         deadline = time.monotonic() + 60
@@ -116,9 +137,13 @@ def lab(user_venv: Path, tmp_path: Path) -> Iterator[int]:
 
 
 def test_jupyter_lab_serves_the_extension_and_tracks_python_kernels(lab: int) -> None:
-    page = urllib.request.urlopen(
-        urllib.request.Request(f"http://127.0.0.1:{lab}/lab?token={TOKEN}"), timeout=30
-    ).read().decode()
+    page = (
+        urllib.request.urlopen(
+            urllib.request.Request(f"http://127.0.0.1:{lab}/lab?token={TOKEN}"), timeout=30
+        )
+        .read()
+        .decode()
+    )
     assert "jupyter-revive" in page  # the page config lists the federated extension
     kernel = _api(lab, "/api/kernels", "POST", {"name": "python3"})
     deadline = time.monotonic() + 60

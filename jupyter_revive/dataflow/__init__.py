@@ -3,12 +3,12 @@
 Nothing here imports kernel, server or UI code.
 """
 
+from ..contract import CellId, code_sha
 from .analysis import analyze_cell
 from .history import History, read_history
 from .plan import Plan, PlannedCell, PlanWarning
 from .planner import plan_history, plan_notebook
-from .records import CellAnalysis, CellId
-from .source import code_sha
+from .records import CellAnalysis
 
 __all__ = [
     "CellAnalysis",

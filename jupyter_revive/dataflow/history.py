@@ -7,25 +7,26 @@ execution it describes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from .records import CellId
-from .source import code_sha
+from ..contract import (
+    CellId,
+    Order,
+    RunRecord,
+    cell_id,
+    cell_source,
+    code_sha,
+    counted_order,
+    document_order,
+    history_entries,
+    notebook_cells,
+    notebook_context,
+    run_record,
+)
 
-HistorySource = Literal["history", "execution_count", "document"]
-CellStatus = Literal["ok", "error"]
-
-
-@dataclass(frozen=True)
-class LedgerRecord:
-    context: str | None
-    seq: int | None
-    code: str | None
-    status: CellStatus | None
-    defined: frozenset[str] | None  # None: the tracker did not record bindings
-    deleted: frozenset[str]
+HistorySource = Order
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Execution:
     cell_index: int | None  # position in nb.cells; None when the cell is gone
     source: str | None  # current source; None when gone or no longer a code cell
     recorded_sha: str | None  # hash of the code as it ran, when known
-    ledger: LedgerRecord | None
+    ledger: RunRecord | None  # the cell's run record, when it describes this execution
 
     @property
     def replayable(self) -> bool:
@@ -58,57 +59,9 @@ class History:
     malformed_entries: int = 0
 
 
-def cell_source(cell: Mapping[str, Any]) -> str:
-    source = cell.get("source", "")
-    if isinstance(source, list):
-        return "".join(s for s in source if isinstance(s, str))
-    return source if isinstance(source, str) else ""
-
-
-def cell_id(cell: Mapping[str, Any], index: int) -> CellId:
-    # nbformat < 4.5 cells have no id; the position stands in for it.
-    return CellId(str(cell.get("id") or f"#{index}"))
-
-
-def _revive(meta: Any) -> Mapping[str, Any]:
-    value = meta.get("revive") if isinstance(meta, Mapping) else None
-    return value if isinstance(value, Mapping) else {}
-
-
-def _names(value: Any) -> frozenset[str] | None:
-    if not isinstance(value, list):
-        return None
-    return frozenset(v for v in value if isinstance(v, str))
-
-
-def _ledger(cell: Mapping[str, Any], context: str | None) -> LedgerRecord | None:
-    meta = _revive(cell.get("metadata"))
-    if not meta:
-        return None
-    recorded_context = meta.get("context")
-    if context is not None and recorded_context is not None and recorded_context != context:
-        return None  # a run in an earlier kernel process says nothing about this one
-    status = meta.get("status")
-    seq = meta.get("seq")
-    return LedgerRecord(
-        context=recorded_context if isinstance(recorded_context, str) else None,
-        seq=seq if isinstance(seq, int) else None,
-        code=meta.get("code") if isinstance(meta.get("code"), str) else None,
-        status=status if status in ("ok", "error") else None,
-        defined=_names(meta.get("defined")),
-        deleted=_names(meta.get("deleted")) or frozenset(),
-    )
-
-
 def read_history(nb: Mapping[str, Any]) -> History:
-    # Lenient on structure: the server hands over whatever JSON the client posted.
-    raw_cells = nb.get("cells")
-    cells: Sequence[Mapping[str, Any]] = [
-        cell if isinstance(cell, Mapping) else {}
-        for cell in (raw_cells if isinstance(raw_cells, list) else [])
-    ]
-    meta = _revive(nb.get("metadata"))
-    context = meta.get("context") if isinstance(meta.get("context"), str) else None
+    cells = notebook_cells(nb)
+    context = notebook_context(nb)
     by_id = {cell_id(cell, i): i for i, cell in enumerate(cells)}
 
     def code_source(index: int | None) -> str | None:
@@ -116,46 +69,38 @@ def read_history(nb: Mapping[str, Any]) -> History:
             return None
         return cell_source(cells[index])
 
-    raw = meta.get("history")
-    if isinstance(raw, list):
-        entries: list[tuple[CellId, str | None]] = []
-        malformed = 0
-        for entry in raw:
-            if (
-                isinstance(entry, (list, tuple))
-                and len(entry) >= 1
-                and isinstance(entry[0], str)
-                and (len(entry) < 2 or entry[1] is None or isinstance(entry[1], str))
-            ):
-                entries.append((CellId(entry[0]), entry[1] if len(entry) > 1 else None))
-            else:
-                malformed += 1
-        last_run = {cid: pos for pos, (cid, _) in enumerate(entries)}
+    recorded = history_entries(nb)
+    if recorded is not None:
+        entries, malformed = recorded
+        last_run = {entry.cell_id: pos for pos, entry in enumerate(entries)}
         executions = []
-        for pos, (cid, sha) in enumerate(entries):
-            index = by_id.get(cid)
+        for pos, entry in enumerate(entries):
+            index = by_id.get(entry.cell_id)
             ledger = None
-            if index is not None and last_run[cid] == pos:
-                ledger = _ledger(cells[index], context)
-                if ledger is not None and sha is not None and ledger.code not in (None, sha):
+            if index is not None and last_run[entry.cell_id] == pos:
+                ledger = run_record(cells[index], context)
+                if (
+                    ledger is not None
+                    and entry.sha is not None
+                    and ledger.code
+                    not in (
+                        None,
+                        entry.sha,
+                    )
+                ):
                     ledger = None
-            executions.append(Execution(pos, cid, index, code_source(index), sha, ledger))
+            executions.append(
+                Execution(pos, entry.cell_id, index, code_source(index), entry.sha, ledger)
+            )
         return History("history", context, tuple(executions), malformed)
 
-    counted = [
-        (cell["execution_count"], i)
-        for i, cell in enumerate(cells)
-        if cell.get("cell_type") == "code" and isinstance(cell.get("execution_count"), int)
-    ]
-    kind: HistorySource = "execution_count" if counted else "document"
-    order = (
-        [i for _, i in sorted(counted)]
-        if counted
-        else [i for i, cell in enumerate(cells) if cell.get("cell_type") == "code"]
-    )
+    order = counted_order(cells)
+    kind: HistorySource = "execution_count" if order else "document"
+    if not order:
+        order = document_order(cells)
     executions = []
     for pos, index in enumerate(order):
-        ledger = _ledger(cells[index], context)
+        ledger = run_record(cells[index], context)
         sha = ledger.code if ledger is not None else None
         cid = cell_id(cells[index], index)
         executions.append(Execution(pos, cid, index, code_source(index), sha, ledger))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..contract import CellId
 from .history import HistorySource
-from .records import CellId
 
 WarningKind = Literal[
     "edited",  # the cell's code changed since it ran

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, NewType
-
-CellId = NewType("CellId", str)
+from typing import Literal
 
 SideEffectKind = Literal["shell", "install", "file-write", "network"]
 

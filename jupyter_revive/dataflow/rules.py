@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import builtins
 
+from ..kernel_manager.jupyter_revive_tracker.names import SHELL_BUILTINS, is_interpreter_name
+
 # Pseudo-names for hidden interpreter state that cells share without naming it. They take part in
 # planning like variables but are never restore targets.
 PY_RANDOM = "<random>"
@@ -407,43 +409,11 @@ NETWORK_PREFIXES = (
 )
 REMOTE_URL_PREFIXES = ("http://", "https://", "ftp://", "s3://", "gs://", "az://")
 
-# Names every kernel has without any cell defining them: never restore targets.
-IPYTHON_NAMES = frozenset(
-    {
-        "In",
-        "Out",
-        "get_ipython",
-        "exit",
-        "quit",
-        "display",
-        "_",
-        "__",
-        "___",
-        "_i",
-        "_ii",
-        "_iii",
-        "_oh",
-        "_ih",
-        "_dh",
-        "_sh",
-        "__builtins__",
-        "__name__",
-        "__doc__",
-        "__spec__",
-        "__loader__",
-        "__package__",
-        "__builtin__",
-    }
-)
-BUILTIN_NAMES = frozenset(dir(builtins))
+# What a cell can read without any cell defining it: Python's builtins and what IPython adds to
+# them in a kernel (`display`). The tracker's `names` owns the interpreter-name rules.
+BUILTIN_NAMES = frozenset(dir(builtins)) | SHELL_BUILTINS
 
 
 def is_kernel_internal(name: str) -> bool:
-    if name in IPYTHON_NAMES:
-        return True
-    # Interpreter-managed dunders (`__warningregistry__` appears when a warning fires).
-    if len(name) > 4 and name.startswith("__") and name.endswith("__"):
-        return True
-    # IPython's output cache: _1, _i1, _ii, ...
-    stripped = name.lstrip("_i") if name.startswith("_i") else name.lstrip("_")
-    return name.startswith("_") and (stripped == "" or stripped.isdigit())
+    """A name every kernel has without any cell defining it: never a restore target."""
+    return is_interpreter_name(name) or name in SHELL_BUILTINS

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import hashlib
 import re
 from functools import lru_cache
 
@@ -32,9 +31,3 @@ def parse_cell(source: str) -> ast.Module:
         except SyntaxError:
             pass
     return ast.parse(to_python(source))
-
-
-@lru_cache(maxsize=8192)
-def code_sha(source: str) -> str:
-    """The notebook's `code` hash: first 16 hex digits of SHA-256 of the source (UTF-8)."""
-    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]

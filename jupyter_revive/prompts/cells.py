@@ -8,16 +8,24 @@ output costs one pass over the cell list plus the rendering of the cells that ar
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
+from ..contract import (
+    Order,
+    cell_source,
+    code_sha,
+    counted_order,
+    document_order,
+    generated_for,
+    history_entries,
+    is_code_cell,
+    notebook_cells,
+    prompt_link,
+)
 from .clip import clip, join_bounded, strip_ansi
 from .secrets import redact
-
-Order = Literal["history", "execution_count", "document"]
-_MAPPINGS = (dict, Mapping)  # dict first: it is what notebooks are, and it is checked fastest
 
 
 @dataclass(frozen=True)
@@ -35,52 +43,6 @@ class RenderedCells:
     omitted: int
 
 
-def code_sha(source: str) -> str:
-    """The DESIGN's ``<code sha>``: first 16 hex digits of the SHA-256 of the source (UTF-8)."""
-    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
-
-
-def source_of(cell: Mapping[str, Any]) -> str:
-    src = cell.get("source", "")
-    if isinstance(src, list):
-        return "".join(s for s in src if isinstance(s, str))
-    return src if isinstance(src, str) else ""
-
-
-def _is_code(cell: Any) -> bool:
-    # The ABC check on Mapping alone made scanning thousands of cells slow.
-    return isinstance(cell, _MAPPINGS) and cell.get("cell_type") == "code"
-
-
-def _revive_meta(cell: Mapping[str, Any]) -> Mapping[str, Any]:
-    meta = cell.get("metadata")
-    revive = meta.get("revive") if isinstance(meta, Mapping) else None
-    return revive if isinstance(revive, Mapping) else {}
-
-
-def _prompt_uuid(cell: Mapping[str, Any]) -> str | None:
-    """The id a prompt cell carries in ``metadata.revive.prompt.id`` (the frontend's link key)."""
-    prompt = _revive_meta(cell).get("prompt")
-    return prompt.get("id") if isinstance(prompt, Mapping) else None
-
-
-def _linked_to(cell: Mapping[str, Any], prompt_id: str | None, prompt_uuid: str | None) -> bool:
-    """Whether ``cell`` is the code generated earlier for this very prompt (a regenerate).
-
-    The frontend links a generated cell by ``metadata.revive.generated.prompt`` = the prompt
-    cell's ``metadata.revive.prompt.id``; ``prompt_id`` = the prompt cell's id is also accepted.
-    """
-    revive = _revive_meta(cell)
-    if prompt_id and revive.get("prompt_id") == prompt_id:
-        return True
-    generated = revive.get("generated")
-    return (
-        prompt_uuid is not None
-        and isinstance(generated, Mapping)
-        and generated.get("prompt") == prompt_uuid
-    )
-
-
 def execution_order(
     nb: Mapping[str, Any], prompt_cell_id: str | None
 ) -> tuple[list[CellRun], Order]:
@@ -89,57 +51,45 @@ def execution_order(
     A cell run several times appears once, at its latest run: the notebook only holds its current
     code, and showing it twice would spend the budget on repetition.
     """
-    cells = nb.get("cells")
-    if not isinstance(cells, Sequence):
-        return [], "document"
+    cells = notebook_cells(nb)
     by_id: dict[str, int] = {}
     prompt_index: int | None = None
     for i, cell in enumerate(cells):
-        if isinstance(cell, _MAPPINGS) and isinstance(cell.get("id"), str):
+        if isinstance(cell.get("id"), str):
             by_id[cell["id"]] = i
             if cell["id"] == prompt_cell_id:
                 prompt_index = i
-    prompt_uuid = _prompt_uuid(cells[prompt_index]) if prompt_index is not None else None
+    link = prompt_link(cells[prompt_index]) if prompt_index is not None else None
 
     def usable(i: int) -> bool:
         cell = cells[i]
         return (
-            _is_code(cell)
+            is_code_cell(cell)
             and i != prompt_index
-            and not _linked_to(cell, prompt_cell_id, prompt_uuid)
+            and not generated_for(cell, prompt_cell_id, link)
         )
 
-    meta = nb.get("metadata")
-    revive = meta.get("revive") if isinstance(meta, Mapping) else None
-    history = revive.get("history") if isinstance(revive, Mapping) else None
-    if isinstance(history, Sequence) and history:
+    recorded = history_entries(nb)
+    if recorded is not None:
         seen: set[int] = set()
         runs: list[CellRun] = []
-        for item in reversed(history):
-            if not isinstance(item, Sequence) or isinstance(item, str) or not item:
-                continue
-            at = by_id.get(item[0]) if isinstance(item[0], str) else None
+        for entry in reversed(recorded[0]):
+            at = by_id.get(entry.cell_id)
             if at is None or at in seen or not usable(at):
                 continue
             seen.add(at)
-            sha = item[1] if len(item) > 1 and isinstance(item[1], str) else None
-            runs.append(CellRun(at, cells[at], sha))
+            runs.append(CellRun(at, cells[at], entry.sha))
         if runs:
             runs.reverse()
             return runs, "history"
 
-    counted = [
-        (cell["execution_count"], i)
-        for i, cell in enumerate(cells)
-        if _is_code(cell) and isinstance(cell.get("execution_count"), int) and usable(i)
-    ]
+    counted = counted_order(cells, usable)
     if counted:
-        counted.sort()
-        return [CellRun(i, cells[i]) for _, i in counted], "execution_count"
+        return [CellRun(i, cells[i]) for i in counted], "execution_count"
 
     end = prompt_index if prompt_index is not None else len(cells)
-    runs = [CellRun(i, cells[i]) for i in range(end) if usable(i) and source_of(cells[i]).strip()]
-    return runs, "document"
+    listed = document_order(cells, lambda i: usable(i) and bool(cell_source(cells[i]).strip()), end)
+    return [CellRun(i, cells[i]) for i in listed], "document"
 
 
 def _bounded(text: Any, limit: int) -> str:
@@ -190,7 +140,7 @@ def _label(run: CellRun) -> str:
 
 
 def render_cell(run: CellRun, *, cell_chars: int, output_chars: int) -> str:
-    source = source_of(run.cell)
+    source = cell_source(run.cell)
     label = _label(run)
     if run.recorded_sha is not None and code_sha(source) != run.recorded_sha:
         # The DESIGN forbids pretending edited code is what ran.

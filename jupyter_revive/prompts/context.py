@@ -15,7 +15,8 @@ from typing import Any
 from traitlets import Float, Int, TraitError, Unicode, validate
 from traitlets.config import LoggingConfigurable
 
-from .cells import execution_order, render_cells, render_last_error, source_of
+from ..contract import cell_source, notebook_context
+from .cells import execution_order, render_cells, render_last_error
 from .clip import clip
 from .mentions import extract_mentions
 from .secrets import redact
@@ -243,17 +244,15 @@ def _recent_identifiers(runs: list[Any], cells: int = 5) -> list[str]:
     """Names in the last few cells' code: the variables the user is working with right now."""
     names: list[str] = []
     for run in runs[-cells:]:
-        names.extend(_identifiers(source_of(run.cell), limit=100))
+        names.extend(_identifiers(cell_source(run.cell), limit=100))
     return names
 
 
 def _stale_session(nb: Mapping[str, Any], variables: Mapping[str, Any] | None) -> str | None:
     """A note when the notebook's recorded kernel context is not the live one (a restart)."""
-    meta = nb.get("metadata")
-    revive = meta.get("revive") if isinstance(meta, Mapping) else None
-    recorded = revive.get("context") if isinstance(revive, Mapping) else None
+    recorded = notebook_context(nb)
     live = variables.get("context") if isinstance(variables, Mapping) else None
-    if isinstance(recorded, str) and isinstance(live, str) and recorded != live:
+    if recorded is not None and isinstance(live, str) and recorded != live:
         return (
             "these cells ran in an earlier kernel session; the kernel has restarted since, so "
             "only the variables listed above exist now"

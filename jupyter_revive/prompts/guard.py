@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from ..dataflow import plan_notebook
 from .names import missing_names
 
 
@@ -27,10 +28,6 @@ def guard_report(
         "plan": None,
     }
     if not missing or notebook is None:
-        return report
-    try:
-        from ..dataflow import plan_notebook
-    except ImportError:
         return report
     plan = plan_notebook(notebook, missing, set(live_names))
     report["restorable"] = list(plan.names)

@@ -8,16 +8,13 @@ raises.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..dataflow.rules import is_kernel_internal
 from .clip import ELLIPSIS, clip, one_line
 from .secrets import is_secret_name, redact
-
-# IPython's own bookkeeping names; a tracker normally hides them already.
-_IPYTHON_INTERNAL = re.compile(r"^(_+|_i+\d*|_\d+|_(ih|oh|dh)|In|Out|get_ipython|exit|quit)$")
 
 
 @dataclass
@@ -121,7 +118,7 @@ def render_variables(
         if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
             continue
         name = entry["name"]
-        if _IPYTHON_INTERNAL.match(name):
+        if is_kernel_internal(name):
             continue
         # Secret-looking names still count as live for the missing-name guard: only the name
         # is used, on the server, and generated code may well read `api_key`.

@@ -150,3 +150,19 @@ def test_main_is_callable_in_process(pipeline: Path, capsys: pytest.CaptureFixtu
 
     assert main(["plan", str(pipeline), "--json", "--names", "n"]) == 0
     assert json.loads(capsys.readouterr().out)["names"] == ["n"]
+
+
+def test_a_lone_surrogate_in_a_cell_is_planned_not_a_traceback(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    # Valid notebook JSON ("\ud800" escaped) that no UTF-8 codec encodes: the code sha (the
+    # tracker's) hashes it anyway, and the planner says it cannot read the cell.
+    nb = notebook(["s = '\ud800'", "t = s * 2"], order=[0, 1])
+    path = tmp_path / "surrogate.ipynb"
+    path.write_text(json.dumps(nb, ensure_ascii=True), encoding="ascii")
+    result = run(env, "plan", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    data = json.loads(result.stdout)
+    assert [c["index"] for c in data["cells"]] == [1]
+    assert [(w["kind"], w["id"]) for w in data["warnings"]] == [("unparsable", "c0")]

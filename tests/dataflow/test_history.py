@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from jupyter_revive.dataflow import code_sha, plan_notebook, read_history
+from jupyter_revive.dataflow import code_sha, plan_notebook, read_history, rules
 
 from .notebooks import CONTEXT, notebook
 
@@ -94,3 +94,13 @@ def test_list_sources_from_raw_json_are_joined() -> None:
 def test_malformed_notebook_json_never_raises(nb: dict[str, Any]) -> None:
     plan = plan_notebook(nb)
     assert plan.to_json()["unrestorable"] == []
+
+
+@pytest.mark.parametrize("name", ["In", "Out", "_", "_i3", "_42", "__warningregistry__", "display"])
+def test_interpreter_names_are_never_restore_targets(name: str) -> None:
+    assert rules.is_kernel_internal(name)
+
+
+@pytest.mark.parametrize("name", ["df", "_private", "i3", "__x"])
+def test_user_names_are_restore_targets(name: str) -> None:
+    assert not rules.is_kernel_internal(name)

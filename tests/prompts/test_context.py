@@ -9,8 +9,8 @@ import nbformat
 import pytest
 from traitlets import TraitError
 
+from jupyter_revive.contract import code_sha
 from jupyter_revive.prompts import ReviveContextBuilder
-from jupyter_revive.prompts.cells import code_sha
 
 from .notebooks import make_notebook, variables
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from jupyter_revive.prompts import guard_report
 
 from .notebooks import make_notebook
@@ -23,7 +21,6 @@ def test_without_a_notebook_every_missing_name_is_unrestorable():
 
 
 def test_the_planner_says_which_cells_rebuild_the_missing_names():
-    pytest.importorskip("jupyter_revive.dataflow.planner")
     nb = make_notebook(
         ["import numpy as np\nactual = np.arange(5)", "predictions = actual * 2", "other = 1"],
         counts=[1, 2, 3],

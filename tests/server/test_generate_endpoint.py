@@ -160,4 +160,3 @@ def test_bad_requests_are_json_400s_and_never_reach_the_api(
     assert caught.value.code == 400
     assert message in json.loads(caught.value.response.body)["message"]
     assert fake_anthropic.requests == []
-

@@ -11,6 +11,8 @@ import nbformat
 import pytest
 from tornado.httpclient import HTTPClientError
 
+from jupyter_revive.contract import code_sha
+
 from .helpers import execute, notebook, stamp
 
 PIPELINE = [
@@ -123,3 +125,13 @@ def test_a_kernel_without_a_tracker_plans_as_if_it_held_nothing(
 
     plan = run(check())
     assert [c["id"] for c in plan["cells"]] == ["c1", "c2", "c4"]
+
+
+def test_a_lone_surrogate_in_a_cell_with_history_plans(run: Any, jp_fetch: Any) -> None:
+    nb = notebook(["s = '\ud800'", "t = s * 2"])
+    nb.metadata["revive"] = {"history": [[c.id, code_sha(c.source)] for c in nb.cells]}
+    response = run(_post(jp_fetch, {"notebook": nb}))
+    assert response.code == 200
+    plan = json.loads(response.body)
+    assert [c["id"] for c in plan["cells"]] == [nb.cells[1].id]
+    assert [(w["kind"], w["cell"]) for w in plan["warnings"]] == [("unparsable", 0)]
