@@ -35,8 +35,8 @@ export function summarizeNames(names: readonly string[], shown = 3): string {
   return rest > 0 ? `${head} (+${rest})` : head;
 }
 
-export function warningText(warning: IPlanWarning | string): string {
-  return typeof warning === 'string' ? warning : warning.message;
+export function warningText(warning: IPlanWarning): string {
+  return warning.message;
 }
 
 /** Distinct cells in a plan (a cell may run more than once). */

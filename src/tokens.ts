@@ -51,11 +51,18 @@ export interface ILostRecord {
   truncated?: boolean;
 }
 
-/** `GET kernels/<id>/context`. */
+/** `GET kernels/<id>/context`: the tracker's answer (`context_dict` in its ledger). */
 export interface IKernelContext {
   context: string;
   pid?: number;
-  started?: number;
+  /** When the kernel process started: an ISO 8601 timestamp (UTC). */
+  started?: string;
+  /** The tracker's version. */
+  tracker?: string;
+  /** Sequence number of the latest execution. */
+  seq?: number;
+  /** Executions dropped from the bounded ledger. */
+  dropped?: number;
   executions: IRunRecord[];
 }
 
@@ -65,16 +72,26 @@ export type Verdict = 'live' | 'fresh' | 'stale' | 'unknown';
 /** One planner warning (edited since run, side effect, unseeded randomness, …). */
 export interface IPlanWarning {
   kind: string;
-  cell?: string | null;
+  /** Position of the cell in the notebook; null when the cell is gone. */
+  cell: number | null;
+  /** The cell's id; null when the warning concerns no single cell. */
+  id: string | null;
   message: string;
+}
+
+/** One planned run: the cell's position in the notebook, its id, and why it runs. */
+export interface IPlannedCell {
+  index: number;
+  id: string;
+  reason: string;
 }
 
 /** `POST plan`: the cells to run, in order (a cell may repeat), and why. */
 export interface IPlan {
-  cells: { index: number; id: string; reason: string }[];
+  cells: IPlannedCell[];
   names: string[];
   unrestorable: string[];
-  warnings: (IPlanWarning | string)[];
+  warnings: IPlanWarning[];
 }
 
 /** Settings: what to do on open / on restart when kernel state is lost. */
