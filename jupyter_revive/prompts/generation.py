@@ -123,12 +123,15 @@ class Generation:
         missing = report["missing"]
         kernel_id = self.request.kernel_id
         if missing and self.kernel is not None and kernel_id and not ctx.live_names_complete:
-            # The summary was cut: ask the kernel about exactly these names before warning.
+            # The summary was cut or never came: ask the kernel about exactly these names.
             try:
                 answer = await self.kernel.variables(kernel_id, names=missing)
-                present = {v["name"] for v in answer.get("variables", [])}
-            except KernelQueryError:
-                present = set()
+            except KernelQueryError as e:
+                # A kernel that cannot answer (busy, dying) has not said the names are gone:
+                # "the kernel does not hold x" would be a guess; running the code tells.
+                self.generator.log.info("jupyter-revive: guard could not ask the kernel: %s", e)
+                return {"missing": [], "plan": None}
+            present = {v["name"] for v in answer.get("variables", [])}
             if present:
                 report = guard_report(code, set(ctx.live_names) | present, notebook)
         return {"missing": report["missing"], "plan": report["plan"]}

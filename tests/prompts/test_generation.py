@@ -103,6 +103,31 @@ async def test_a_kernel_that_cannot_be_read_still_generates_and_says_so(
     assert "could not read the kernel's variables" in sent_prompt(fake_anthropic)
 
 
+async def test_a_busy_kernel_is_not_said_to_lack_the_names_the_code_reads(
+    generator: ReviveGenerator, fake_anthropic: FakeAnthropic, query: ReviveKernelQuery
+) -> None:
+    # The kernel holds `values` but is busy past the query's timeout: the guard cannot confirm
+    # anything is missing, so it must not say so (the CI race that offered "restore 1 cell").
+    fake_anthropic.reply_text("```python\nprint(sorted(values))\n```")
+    kernel_id = await kernel_with(query, "values = [3, 1, 2]")
+    client = query.kernel_manager.get_kernel(kernel_id).client()
+    client.start_channels()
+    try:
+        client.execute("import time; time.sleep(20)")
+        await asyncio.sleep(0.5)
+        query.timeout = 1.0
+        nb = make_notebook(["values = [3, 1, 2]"], counts=[1], prompt_at=1)
+        request = GenerateRequest("sort", nb, cell_id="prompt", kernel_id=kernel_id)
+        events = await run(generator, request, query)
+    finally:
+        await query.kernel_manager.interrupt_kernel(kernel_id)
+        client.stop_channels()
+    assert "could not read the kernel's variables" in sent_prompt(fake_anthropic)
+    done = events[-1]
+    assert done["type"] == "done" and done["code"] == "print(sorted(values))"
+    assert done["missing"] == [] and done["plan"] is None
+
+
 async def test_feedback_is_folded_into_the_prompt_the_model_reads(
     generator: ReviveGenerator, fake_anthropic: FakeAnthropic
 ) -> None:
