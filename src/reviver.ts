@@ -3,6 +3,7 @@ import { IDisposable } from '@lumino/disposable';
 
 import { RecoveryAction, ReviveBanner } from './banner';
 import { fetchPlan } from './plan';
+import { recoveryStep } from './recovery';
 import { showRecoveryDialog } from './recoveryDialog';
 import { RestoreRunner } from './restore';
 import { MetadataStamper } from './stamping';
@@ -162,33 +163,41 @@ export class NotebookReviver implements IDisposable {
       return;
     }
     const plan = await this.refreshPlan();
-    // A lost state whose cells defined nothing is not worth a word.
-    if (!plan || plan.names.length === 0) {
+    if (!plan) {
       return;
     }
-    // The kernel died during our own restore: say that, offer Resume, no dialog.
-    if (this._interrupted) {
-      const message = this._interrupted;
-      this._interrupted = null;
-      this.banner.showPlan(plan);
-      this.banner.showMessage(message);
-      return;
-    }
-    if (mode === 'always') {
-      this.banner.showPlan(plan);
-      await this.restore();
-      return;
-    }
-    this.banner.showPlan(
-      plan,
-      onRestart ? 'The kernel restarted and lost its state' : 'Kernel state was lost'
-    );
-    if (onRestart) {
-      const choice = await showRecoveryDialog(plan);
-      if (choice === 'restore') {
+    const step = recoveryStep({
+      mode,
+      onRestart,
+      lostNames: plan.names.length,
+      interrupted: this._interrupted !== null
+    });
+    switch (step) {
+      case 'nothing':
+        return;
+      case 'resume': {
+        const message = this._interrupted ?? '';
+        this._interrupted = null;
+        this.banner.showPlan(plan);
+        this.banner.showMessage(message);
+        return;
+      }
+      case 'restore':
+        this.banner.showPlan(plan);
         await this.restore();
-      } else if (choice === 'rerun') {
-        await this.rerunAll();
+        return;
+      case 'banner':
+        this.banner.showPlan(plan, 'Kernel state was lost');
+        return;
+      case 'dialog': {
+        this.banner.showPlan(plan, 'The kernel restarted and lost its state');
+        const choice = await showRecoveryDialog(plan);
+        if (choice === 'restore') {
+          await this.restore();
+        } else if (choice === 'rerun') {
+          await this.rerunAll();
+        }
+        return;
       }
     }
   }
