@@ -1,5 +1,7 @@
-"""Real IPython kernels for fidelity tests: record a run the way the product would, replay a plan,
-and fingerprint variables so values can be compared across kernel processes."""
+"""Real IPython kernels for fidelity tests: record a run through the real tracker (each kernel is
+launched by the revive provisioner, each cell sent with its cell id as JupyterLab does, the
+notebook stamped from the execute replies as the frontend does), replay a plan, and fingerprint
+variables so values can be compared across kernel processes."""
 
 from __future__ import annotations
 
@@ -13,24 +15,16 @@ from typing import Any
 
 import nbformat
 from jupyter_client.blocking.client import BlockingKernelClient
-from jupyter_client.manager import KernelManager, start_new_kernel
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import KernelManager
+
+from jupyter_revive.kernel_manager.provisioner import PROVISIONER_NAME
+from tests.kernelspecs import write_kernelspec
+from tests.stamping import stamp
 
 from .notebooks import notebook
 
-# Defined in the recording kernel: the namespace diff a tracker would record per execution.
-_DIFF_SETUP = """
-def __revive_diff():
-    import json
-    g = globals()
-    skip = {"In", "Out", "get_ipython", "exit", "quit"}
-    cur = {k: v for k, v in g.items() if not k.startswith("_") and k not in skip}
-    prev = g.get("__revive_prev", {})
-    defined = sorted(k for k, v in cur.items() if k not in prev or prev[k] is not v)
-    deleted = sorted(k for k in prev if k not in cur)
-    g["__revive_prev"] = cur
-    return json.dumps({"defined": defined, "deleted": deleted})
-__revive_diff()
-"""
+KERNEL_NAME = "revive-fidelity"
 
 # A canonical, JSON-able fingerprint of a value, computed inside the kernel that holds it.
 _FINGERPRINT_SETUP = """
@@ -95,6 +89,7 @@ class Reply:
     status: str
     error: str | None
     seconds: float
+    message: dict[str, Any]
 
 
 class Kernel:
@@ -103,28 +98,45 @@ class Kernel:
         self.kc = kc
 
     @classmethod
-    def start(cls) -> Kernel:
-        km, kc = start_new_kernel(kernel_name="python3")
+    def start(cls, kernel_dir: str) -> Kernel:
+        """A kernel started through the revive provisioner, as the server starts them."""
+        specs = KernelSpecManager(kernel_dirs=[kernel_dir])
+        km = KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs)
+        km.start_kernel()
+        kc = km.client()
+        kc.start_channels()
+        kc.wait_for_ready(timeout=60)
         return cls(km, kc)
 
-    def run(self, code: str, *, silent: bool = False, timeout: float = 120) -> Reply:
+    def run(
+        self, code: str, *, silent: bool = False, cell_id: str | None = None, timeout: float = 120
+    ) -> Reply:
+        """Execute as JupyterLab does: the cell id in the request metadata."""
         started = time.perf_counter()
-        reply = self.kc.execute_interactive(
-            code,
-            silent=silent,
-            store_history=not silent,
-            allow_stdin=False,
-            stop_on_error=False,
-            timeout=timeout,
-            output_hook=lambda msg: None,
-        )
-        content = reply["content"]
+        content = {
+            "code": code,
+            "silent": silent,
+            "store_history": not silent,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": False,
+        }
+        metadata = {"cellId": cell_id} if cell_id else {}
+        msg = self.kc.session.msg("execute_request", content, metadata=metadata)
+        self.kc.shell_channel.send(msg)
+        reply = self._reply(msg["header"]["msg_id"], timeout)
+        result = reply["content"]
         error = (
-            f"{content.get('ename')}: {content.get('evalue')}"
-            if content["status"] != "ok"
-            else None
+            f"{result.get('ename')}: {result.get('evalue')}" if result["status"] != "ok" else None
         )
-        return Reply(content["status"], error, time.perf_counter() - started)
+        return Reply(result["status"], error, time.perf_counter() - started, reply)
+
+    def _reply(self, msg_id: str, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            reply: dict[str, Any] = self.kc.get_shell_msg(timeout=deadline - time.monotonic())
+            if reply["parent_header"].get("msg_id") == msg_id:
+                return reply
 
     def evaluate(self, expression: str) -> Any:
         reply = self.kc.execute_interactive(
@@ -144,24 +156,24 @@ class Kernel:
         data: dict[str, Any] = json.loads(self.evaluate(f"__revive_fingerprint({list(names)!r})"))
         return data
 
-    def reset(self) -> None:
-        self.run("%reset -f", silent=True)
-
     def shutdown(self) -> None:
         self.kc.stop_channels()
         self.km.shutdown_kernel(now=True)
 
 
 class KernelPool:
-    """Fresh kernels on demand, the next one already booting while the current one works."""
+    """Fresh tracked kernels on demand, the next one already booting while the current one
+    works."""
 
-    def __init__(self) -> None:
+    def __init__(self, kernel_dir: str) -> None:
+        write_kernelspec(kernel_dir, KERNEL_NAME, provisioner=PROVISIONER_NAME)
+        self._dir = kernel_dir
         self._executor = ThreadPoolExecutor(max_workers=1)
-        self._next: Future[Kernel] = self._executor.submit(Kernel.start)
+        self._next: Future[Kernel] = self._executor.submit(Kernel.start, kernel_dir)
 
     def fresh(self) -> Kernel:
         kernel = self._next.result()
-        self._next = self._executor.submit(Kernel.start)
+        self._next = self._executor.submit(Kernel.start, self._dir)
         return kernel
 
     def close(self) -> None:
@@ -172,20 +184,23 @@ class KernelPool:
 def record(
     kernel: Kernel, cells: Sequence[str], order: Sequence[int], *, ledger: bool = True
 ) -> tuple[nbformat.NotebookNode, float]:
-    """Run `cells` in `order` and return the notebook as the product would have stamped it,
-    with the total execution time."""
-    kernel.reset()
-    kernel.run(_DIFF_SETUP, silent=True)
-    records: dict[int, dict[str, Any]] = {}
+    """Run `cells` (ids ``c0``, ``c1``…) in `order` in a fresh kernel and return the notebook
+    the frontend would have saved, with the total execution time.
+
+    ``ledger=False`` keeps the history but drops the cells' run records: a notebook planned
+    from its code alone.
+    """
+    nb = notebook(cells)
+    replies = []
     total = 0.0
-    for seq, index in enumerate(order):
-        reply = kernel.run(cells[index])
+    for index in order:
+        reply = kernel.run(cells[index], cell_id=nb.cells[index].id)
+        if "revive" not in reply.message["metadata"]:
+            raise AssertionError(f"no tracker record for cell {index}: is the tracker loaded?")
         total += reply.seconds
-        diff = json.loads(kernel.evaluate("__revive_diff()"))
-        records[index] = {
-            "seq": seq,
-            "status": "ok" if reply.status == "ok" else "error",
-            "ms": round(reply.seconds * 1000),
-            **(diff if ledger else {}),
-        }
-    return notebook(cells, order, ledger=records), total
+        replies.append(reply.message)
+    stamp(nb, replies)
+    if not ledger:
+        for cell in nb.cells:
+            cell.metadata.pop("revive", None)
+    return nb, total

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+import nbformat
 import pytest
 
 from jupyter_revive.dataflow import plan_notebook
@@ -194,29 +195,39 @@ FIXTURES = [
     ),
 ]
 
-OVERHEAD: dict[str, tuple[int, int]] = {}  # fixture -> (planned, minimal)
-
 
 @pytest.fixture(scope="module")
-def pool() -> Iterator[KernelPool]:
-    kernels = KernelPool()
+def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KernelPool]:
+    kernels = KernelPool(str(tmp_path_factory.mktemp("kernels")))
     yield kernels
     kernels.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def recorder(pool: KernelPool) -> Iterator[Kernel]:
+    """A fresh kernel per recording: one kernel process, one context, as a user's session."""
     kernel = pool.fresh()
     yield kernel
     kernel.shutdown()
+
+
+# Recorded notebooks by fixture id: the overhead test reuses what the fidelity tests recorded
+# and records the rest itself, so its verdict never depends on which tests ran before it.
+RECORDED: dict[str, nbformat.NotebookNode] = {}
+
+
+def _record(fx: Fixture, kernel: Kernel) -> nbformat.NotebookNode:
+    order = fx.order if fx.order is not None else range(len(fx.cells))
+    nb, _ = record(kernel, fx.cells, order, ledger=fx.ledger)
+    RECORDED[fx.id] = nb
+    return nb
 
 
 @pytest.mark.parametrize("fx", FIXTURES, ids=[f.id for f in FIXTURES])
 def test_replaying_the_plan_restores_identical_values(
     fx: Fixture, recorder: Kernel, pool: KernelPool
 ) -> None:
-    order = fx.order if fx.order is not None else range(len(fx.cells))
-    nb, _ = record(recorder, fx.cells, order, ledger=fx.ledger)
+    nb = _record(fx, recorder)
     plan = plan_notebook(nb, fx.names)
     assert plan.names, "nothing to restore"
     assert not plan.unrestorable
@@ -233,14 +244,20 @@ def test_replaying_the_plan_restores_identical_values(
     for name in plan.names:
         assert restored["values"][name] == expected["values"][name], name
     assert restored["shared"] == expected["shared"]
-    OVERHEAD[fx.id] = (len(plan.cells), fx.minimal)
     assert len(plan.cells) >= fx.minimal
 
 
-def test_plans_add_few_cells_beyond_the_minimum() -> None:
-    if len(OVERHEAD) < len(FIXTURES):
-        pytest.skip("needs the whole fidelity suite")
-    extra = {name: planned - minimal for name, (planned, minimal) in OVERHEAD.items()}
+def test_plans_add_few_cells_beyond_the_minimum(pool: KernelPool) -> None:
+    extra: dict[str, int] = {}
+    for fx in FIXTURES:
+        nb = RECORDED.get(fx.id)
+        if nb is None:
+            kernel = pool.fresh()
+            try:
+                nb = _record(fx, kernel)
+            finally:
+                kernel.shutdown()
+        extra[fx.id] = len(plan_notebook(nb, fx.names).cells) - fx.minimal
     lines = [f"  {name:40} +{n}" for name, n in extra.items() if n]
     print(f"\nplan overhead: {sum(extra.values())} extra cells over {len(extra)} notebooks")
     print("\n".join(lines))

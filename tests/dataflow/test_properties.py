@@ -1,9 +1,9 @@
 """Property-style tests over seeded random notebooks, executed in-process (no kernel).
 
 A generator writes cells over a few ints, lists and functions, runs them in a random order with
-re-runs (guided by the real namespace so nothing raises), records history and ledger like the
-product, then checks that replaying only the plan in a fresh namespace rebuilds every restored
-name with the same value and the same object sharing.
+re-runs (guided by the real namespace so nothing raises), records history and ledger with the
+tracker's own namespace diff, then checks that replaying only the plan in a fresh namespace
+rebuilds every restored name with the same value and the same object sharing.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from jupyter_revive.dataflow import analyze_cell, plan_notebook
+from jupyter_revive.kernel_manager.jupyter_revive_tracker.snapshots import Watch, diff
 
 from .notebooks import notebook
 
@@ -120,11 +121,12 @@ def generate(seed: int) -> tuple[Program, dict[str, Any]]:
 def record(prog: Program, *, ledger: bool) -> Any:
     ns: dict[str, Any] = {}
     records: dict[int, dict[str, Any]] = {}
+    watch = Watch()  # the tracker's own namespace diff, in-process
     for seq, index in enumerate(prog.order):
-        before = dict(ns)
+        before = watch.snapshot(ns)
         exec(prog.cells[index].source, ns)
-        defined = sorted(k for k, v in ns.items() if k not in before or before[k] is not v)
-        deleted = sorted(k for k in before if k not in ns)
+        bound, gone = diff(before, watch.snapshot(ns))
+        defined, deleted = sorted(bound), sorted(gone)
         records[index] = {"seq": seq}
         if ledger:
             records[index] |= {"defined": defined, "deleted": deleted}

@@ -5,9 +5,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import json
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -19,23 +17,12 @@ from jupyter_client.provisioning import KernelProvisionerFactory
 from pytest_jupyter.jupyter_server import *  # noqa: F403
 
 from jupyter_revive.kernel_manager.provisioner import PROVISIONER_NAME
+from tests.kernelspecs import write_kernelspec
 
 T = TypeVar("T")
+
+
 TRACKER = "__import__('sys').modules['jupyter_revive_tracker']"
-IPYKERNEL_ARGV = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-
-
-def write_kernelspec(
-    kernel_dir: str | Path, name: str, language: str = "python", provisioner: str | None = None
-) -> str:
-    """An ipykernel kernelspec; ``provisioner`` names one explicitly (None: the default)."""
-    spec: dict[str, Any] = {"argv": IPYKERNEL_ARGV, "display_name": name, "language": language}
-    if provisioner is not None:
-        spec["metadata"] = {"kernel_provisioner": {"provisioner_name": provisioner}}
-    path = Path(kernel_dir) / name
-    path.mkdir(parents=True, exist_ok=True)
-    (path / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
-    return name
 
 
 @pytest.fixture

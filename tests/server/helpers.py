@@ -7,6 +7,10 @@ import nbformat
 from jupyter_client.asynchronous import AsyncKernelClient
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from tests.stamping import stamp
+
+__all__ = ["execute", "ndjson", "notebook", "stamp"]
+
 
 def notebook(sources: list[str], *, prompt: str | None = None) -> nbformat.NotebookNode:
     cells = [new_code_cell(s) for s in sources]
@@ -43,21 +47,6 @@ async def execute(kc: AsyncKernelClient, code: str, cell_id: str) -> dict[str, A
         reply = await kc.get_shell_msg(timeout=30)
         if reply["parent_header"].get("msg_id") == msg["header"]["msg_id"]:
             return reply
-
-
-def stamp(nb: nbformat.NotebookNode, replies: list[dict[str, Any]]) -> None:
-    """What the frontend does with each reply's `revive` record (the metadata contract)."""
-    history = []
-    context = None
-    for reply in replies:
-        record = reply["metadata"]["revive"]
-        context = record["context"]
-        cell = next(c for c in nb.cells if c.id == record["cell"])
-        cell.metadata["revive"] = {
-            k: record[k] for k in ("context", "seq", "code", "status", "ms", "defined", "deleted")
-        }
-        history.append([record["cell"], record["code"]])
-    nb.metadata["revive"] = {"context": context, "history": history}
 
 
 def ndjson(body: bytes) -> list[dict[str, Any]]:
