@@ -273,6 +273,27 @@ def wait_for_names(server: LabServer, kernel_id: str, names: set[str], timeout: 
     raise AssertionError(f"kernel never held {sorted(names - present)}")
 
 
+def wait_for_fresh_kernel(
+    server: LabServer, kernel_id: str, gone: str, timeout: float = 60
+) -> None:
+    """Poll until the kernel answers again without `gone`: its replacement process is up.
+
+    Asked of the server, not of the page: after an automatic restart JupyterLab's status
+    can miss the new kernel's first 'idle' (jupyterlab#9484) and read busy until the next
+    execution, while the kernel itself is ready.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if gone not in kernel_names(server, kernel_id):
+                return
+        except urllib.error.HTTPError as e:
+            if e.code not in (500, 502, 503):  # the kernel is still coming back
+                raise
+        time.sleep(0.5)
+    raise AssertionError(f"kernel {kernel_id} never came back without {gone!r}")
+
+
 def run_cell(page: Page, index: int) -> None:
     """Run one cell as the user would (select it, run-cell command) and wait until it is done."""
     page.evaluate(

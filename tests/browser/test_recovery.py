@@ -18,6 +18,7 @@ from .lab import (
     run_all,
     run_cell,
     save,
+    wait_for_fresh_kernel,
     wait_for_names,
     wait_idle,
     write_notebook,
@@ -229,13 +230,14 @@ def test_kernel_dying_mid_restore_says_so_and_can_resume(
     # rebuilds what is missing again.
     page.locator(".jp-Dialog").get_by_role("button", name="Ok").click()
     flag.unlink()
-    wait_idle(page)
+    kernel = current_kernel_id(page)
+    wait_for_fresh_kernel(lab, kernel, gone="a")
     resume = bar.locator("button[data-action=restore]")
     expect(resume).to_contain_text("Resume")
     resume.click()
     expect(bar).to_be_hidden(timeout=60_000)
-    wait_idle(page)
-    wait_for_names(lab, current_kernel_id(page), {"a", "b", "c"})
+    wait_for_names(lab, kernel, {"a", "b", "c"})
+    wait_idle(page)  # the restore's own executions bring the status back
 
 
 def test_setting_always_on_restart_restores_after_a_kernel_restart(
