@@ -64,7 +64,16 @@ def test_module_parses_for_the_oldest_supported_python(name: str) -> None:
 
 
 def test_the_package_holds_every_module_other_helpers_rely_on() -> None:
-    expected = {"__init__", "names", "records", "snapshots", "ledger", "summaries", "api"}
+    expected = {
+        "__init__",
+        "names",
+        "records",
+        "snapshots",
+        "changes",
+        "ledger",
+        "summaries",
+        "api",
+    }
     assert expected | {"bootstrap"} == {p.stem for p in PACKAGE_DIR.glob("*.py")}
 
 

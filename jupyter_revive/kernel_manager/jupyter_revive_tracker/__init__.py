@@ -8,8 +8,9 @@ kernel process's **context id** and starts the **ledger** of user executions, wh
 also go into execute_reply metadata under ``revive``.
 
 Modules: ``names`` (which names are the interpreter's), ``records`` (the execution record,
-``code_sha``), ``snapshots`` (namespace diffs), ``ledger`` (the hooks), ``summaries`` (variable
-descriptions), ``api`` (the JSON answers), ``bootstrap`` (the in-memory importer).
+``code_sha``), ``snapshots`` (namespace diffs), ``changes`` (objects changed in place),
+``ledger`` (the hooks), ``summaries`` (variable descriptions), ``api`` (the JSON answers),
+``bootstrap`` (the in-memory importer).
 """
 
 from __future__ import annotations

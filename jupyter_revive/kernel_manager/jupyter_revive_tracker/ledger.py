@@ -21,6 +21,7 @@ import uuid
 from collections import deque
 from typing import Any
 
+from .changes import Changes, candidates
 from .names import is_owned_name
 from .records import ExecutionRecord, execution_record
 from .snapshots import EMPTY, Snapshot, Watch, diff
@@ -32,12 +33,19 @@ _log = logging.getLogger(__name__)
 
 
 class _Pending:
-    __slots__ = ("info", "msg_id", "snapshot", "t0")
+    __slots__ = ("changes", "info", "msg_id", "snapshot", "t0")
 
-    def __init__(self, info: Any, msg_id: str | None, snapshot: Snapshot | None) -> None:
+    def __init__(
+        self,
+        info: Any,
+        msg_id: str | None,
+        snapshot: Snapshot | None,
+        changes: Changes | None = None,
+    ) -> None:
         self.info = info
         self.msg_id = msg_id
         self.snapshot = snapshot
+        self.changes = changes
         self.t0 = time.perf_counter()
 
 
@@ -85,9 +93,10 @@ class Tracker:
             if self._stack:
                 self._stack.append(_Pending(info, None, None))
                 return
-            self._stack.append(
-                _Pending(info, self._request, self._watch.snapshot(self.ip.user_ns, True))
-            )
+            ns = self.ip.user_ns
+            snapshot = self._watch.snapshot(ns, True)
+            changes = self._fingerprint(getattr(info, "raw_cell", "") or "", ns)
+            self._stack.append(_Pending(info, self._request, snapshot, changes))
         except Exception:
             _log.debug("pre_run_cell failed", exc_info=True)
 
@@ -110,19 +119,34 @@ class Tracker:
         except Exception:
             _log.debug("post_run_cell failed", exc_info=True)
 
+    def _is_user(self, name: str) -> bool:
+        if is_owned_name(name):
+            return False
+        hidden = getattr(self.ip, "user_ns_hidden", {})
+        return not (name in hidden and hidden[name] is self.ip.user_ns.get(name))
+
+    def _fingerprint(self, source: str, ns: dict[str, Any]) -> Changes | None:
+        """Fingerprints of what the cell may change in place; None if that failed."""
+        try:
+            return Changes(ns, candidates(source, ns, self._is_user))
+        except Exception:
+            _log.debug("fingerprinting before the cell failed", exc_info=True)
+            return None
+
     def _record(self, pending: _Pending, result: Any) -> None:
         ms = (time.perf_counter() - pending.t0) * 1000.0
         ns = self.ip.user_ns
         changed, gone = diff(pending.snapshot or EMPTY, self._watch.snapshot(ns))
-        hidden = getattr(self.ip, "user_ns_hidden", {})
-        defined = []
-        for name in changed:
-            if is_owned_name(name):
-                continue
-            if name in hidden and hidden[name] is ns.get(name):
-                continue
-            defined.append(name)
+        defined = [name for name in changed if self._is_user(name)]
         deleted = [n for n in gone if not is_owned_name(n)]
+        mutated: list[str] = []
+        unchanged: list[str] = []
+        if pending.changes is not None:
+            try:
+                user = [n for n in self._watch.watched if n in ns and self._is_user(n)]
+                mutated, unchanged = pending.changes.finish(user)
+            except Exception:
+                _log.debug("fingerprinting after the cell failed", exc_info=True)
         info = pending.info
         self.seq += 1
         record = execution_record(
@@ -135,6 +159,8 @@ class Tracker:
             deleted=deleted,
             count=getattr(result, "execution_count", None),
             context=self.context,
+            mutated=[n for n in mutated if n not in defined],
+            unchanged=unchanged,
         )
         if len(self.ledger) == self.ledger.maxlen:
             self.dropped += 1

@@ -2,11 +2,14 @@
 
 One record per outermost ``run_cell`` of a user execution::
 
-    {"seq", "cell", "code", "status", "ms", "defined", "deleted", "count", "context", "truncated"}
+    {"seq", "cell", "code", "status", "ms", "defined", "deleted", "mutated", "unchanged",
+     "count", "context", "truncated"}
 
 ``code`` is ``code_sha`` of the cell's source, the same function the server uses to match a
-notebook cell to its record. ``defined``/``deleted`` are sorted and capped at ``MAX_NAMES``;
-``truncated`` says a list was cut. A record costs about 0.5-2 KB.
+notebook cell to its record. ``mutated``/``unchanged`` are what ``changes`` observed of live
+objects (changed in place; fully fingerprinted and equal). The name lists are sorted and capped
+at ``MAX_NAMES``; ``truncated`` says a list was cut (a cut ``unchanged`` only loses precision).
+A record costs about 0.5-3 KB.
 """
 
 from __future__ import annotations
@@ -25,9 +28,11 @@ class ExecutionRecord(TypedDict):
     ms: float  # wall time of the cell, rounded to 0.01 ms
     defined: list[str]  # names bound or rebound (by identity), sorted
     deleted: list[str]
+    mutated: list[str]  # bound to the same object before and after, which changed in place
+    unchanged: list[str]  # fingerprinted whole before and after, and equal
     count: int | None  # execution_count
     context: str  # the kernel process's context id
-    truncated: bool  # defined or deleted was cut at MAX_NAMES
+    truncated: bool  # a name list was cut at MAX_NAMES
 
 
 def code_sha(source: str) -> str:
@@ -57,9 +62,13 @@ def execution_record(
     deleted: list[str],
     count: int | None,
     context: str,
+    mutated: list[str] | None = None,
+    unchanged: list[str] | None = None,
 ) -> ExecutionRecord:
     defined, cut_defined = capped(defined)
     deleted, cut_deleted = capped(deleted)
+    mutated, cut_mutated = capped(mutated or [])
+    unchanged, cut_unchanged = capped(unchanged or [])
     return {
         "seq": seq,
         "cell": cell,
@@ -68,7 +77,9 @@ def execution_record(
         "ms": round(ms, 2),
         "defined": defined,
         "deleted": deleted,
+        "mutated": mutated,
+        "unchanged": unchanged,
         "count": count,
         "context": context,
-        "truncated": cut_defined or cut_deleted,
+        "truncated": cut_defined or cut_deleted or cut_mutated or cut_unchanged,
     }

@@ -1,0 +1,338 @@
+"""Which live objects an execution changed in place: bounded fingerprints, before and after.
+
+The namespace diff (``snapshots``) sees names bound to new objects; it cannot see
+``items.append(1)``, a closure's counter advancing on a bare call, a default argument
+growing, or ``np.add(a, b, out=c)``. So before a cell runs the tracker fingerprints its
+*candidates*: the live names the cell's source mentions, plus the globals (and the closures'
+and defaults' objects) of the notebook functions those reach; after it runs it fingerprints
+them again. A name still bound to the same object whose fingerprint differs was **mutated**;
+other names holding that object (or a container holding it) are charged too. A name whose
+fingerprint covered everything reachable (no sampling, no cut-off) and stayed equal is
+**unchanged**: the planner may trust that over a static guess. Anything not covered is in
+neither list, so the planner keeps its static view of it.
+
+Fingerprints are hashes of element identities and buffer checksums, never values, and are
+bounded: containers by ``MAX_ELEMENTS`` element ids, buffers hashed whole up to
+``FULL_BYTES`` and sampled beyond (sampled ones are never "unchanged"), ``DEPTH`` levels of
+nesting, ``MAX_OBJECTS`` objects and ``BUDGET_S`` seconds per execution.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import fractions
+import re
+import sys
+import time
+import types
+import zlib
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+MAX_CANDIDATES = 200
+MAX_SOURCE = 200_000  # characters of a cell scanned for names
+MAX_ELEMENTS = 100_000  # element ids read from one container
+FULL_BYTES = 32 * 1024 * 1024  # buffers hashed whole up to this size
+SAMPLE_CHUNKS = 64
+SAMPLE_BYTES = 16 * 1024
+MAX_OBJECTS = 50_000
+DEPTH = 4
+BUDGET_S = 0.2  # per pass (before, after)
+ALIAS_SCAN = 10_000  # elements of a container looked at when charging aliases
+
+_IDENT = re.compile(r"[^\W\d]\w*")
+# Values that cannot change in place (a tuple or frozenset of them neither).
+_ATOMS = frozenset(
+    {int, float, complex, str, bytes, bool, type(None), range, slice, type(Ellipsis),
+     decimal.Decimal, fractions.Fraction, datetime.date, datetime.datetime, datetime.time,
+     datetime.timedelta, datetime.timezone, types.BuiltinFunctionType, types.ModuleType}
+)  # fmt: skip
+_SEQUENCES = (list, deque)
+_CELL_MODULE = "__main__"
+
+
+class _Pass:
+    """One fingerprinting pass over the candidates of one execution, sharing a budget."""
+
+    def __init__(self) -> None:
+        self.deadline = time.perf_counter() + BUDGET_S
+        self.objects = 0
+        self.exact = True  # for the fingerprint being computed
+        self.memo: dict[int, tuple[Any, bool]] = {}  # id -> (fingerprint, exact)
+        self._active: set[int] = set()
+
+    def of(self, value: Any) -> tuple[Any, bool]:
+        """(fingerprint, exact) of one candidate's value."""
+        self.exact = True
+        fp = self._fp(value, DEPTH)
+        return fp, self.exact
+
+    def _over(self) -> bool:
+        self.objects += 1
+        if self.objects > MAX_OBJECTS or (
+            self.objects % 256 == 0 and time.perf_counter() > self.deadline
+        ):
+            self.objects = MAX_OBJECTS + 1
+            return True
+        return False
+
+    def _fp(self, v: Any, depth: int) -> Any:
+        t = type(v)
+        if t in _ATOMS:
+            return 0
+        key = id(v)
+        memo = self.memo.get(key)
+        if memo is not None:
+            self.exact = self.exact and memo[1]
+            return memo[0]
+        if key in self._active:
+            return ("cycle", key)
+        if depth <= 0 or self._over():
+            self.exact = False
+            return ("id", key)
+        outer = self.exact
+        self.exact = True
+        self._active.add(key)
+        try:
+            fp = self._dispatch(v, t, depth)
+        except Exception:  # an object whose attributes raise: identity only
+            fp = ("id", key)
+            self.exact = False
+        finally:
+            self._active.discard(key)
+        self.memo[key] = (fp, self.exact)
+        self.exact = outer and self.exact
+        return fp
+
+    def _dispatch(self, v: Any, t: type, depth: int) -> Any:
+        if t is tuple or t is frozenset:
+            return (t.__name__, self._elements(v, depth))
+        if isinstance(v, dict):
+            fp = ("dict", len(v), self._ids(v.keys()), self._elements(v.values(), depth))
+            extra = getattr(v, "__dict__", None)  # a subclass' own attributes
+            return (*fp, self._fp(extra, depth - 1)) if extra else fp
+        if isinstance(v, _SEQUENCES):
+            return (t.__name__, len(v), self._elements(v, depth))
+        if isinstance(v, (set, frozenset)):
+            return ("set", len(v), hash(frozenset(map(id, v))), self._elements(v, depth))
+        if isinstance(v, (bytearray, memoryview)) or t.__module__ == "array":
+            return ("buffer", self._checksum(memoryview(v).cast("B")))
+        numpy = sys.modules.get("numpy")
+        if numpy is not None and isinstance(v, numpy.ndarray):
+            return self._ndarray(v, numpy, depth)
+        pandas = sys.modules.get("pandas")
+        if pandas is not None and isinstance(v, (pandas.DataFrame, pandas.Series)):
+            return self._frame(v, pandas, depth)
+        if t is types.FunctionType:
+            return self._function(v, depth)
+        if t is types.MethodType:
+            return ("method", id(v.__func__), self._fp(v.__self__, depth - 1))
+        if isinstance(v, type):
+            if v.__module__ != _CELL_MODULE:
+                return 0  # a library's class: not the notebook's state
+            return ("class", self._fp(dict(vars(v)), depth - 1))
+        if t.__name__ == "_lru_cache_wrapper":
+            return ("cache", v.cache_info().currsize, self._fp(v.__wrapped__, depth - 1))
+        return self._object(v, t, depth)
+
+    def _ids(self, values: Any) -> int:
+        """Hash of the element identities; past MAX_ELEMENTS a sample (inexact)."""
+        if len(values) > MAX_ELEMENTS:
+            self.exact = False
+            step = len(values) // MAX_ELEMENTS + 1
+            values = list(values)[::step]
+        return hash(tuple(map(id, values)))
+
+    def _elements(self, values: Any, depth: int) -> Any:
+        """Identities of the elements, and fingerprints of those that can change in place."""
+        ids = self._ids(values)
+        if len(values) <= MAX_ELEMENTS and set(map(type, values)) <= _ATOMS:
+            return ids
+        inner = []
+        for i, x in enumerate(values):
+            if i >= MAX_ELEMENTS:
+                self.exact = False
+                break
+            if type(x) not in _ATOMS:
+                inner.append(self._fp(x, depth - 1))
+                if self.objects > MAX_OBJECTS:
+                    self.exact = False
+                    break
+        return (ids, tuple(inner))
+
+    def _checksum(self, data: memoryview) -> Any:
+        n = data.nbytes
+        if n <= FULL_BYTES:
+            return (n, zlib.crc32(data))
+        self.exact = False
+        step = n // SAMPLE_CHUNKS
+        crc = 0
+        for i in range(SAMPLE_CHUNKS):
+            crc = zlib.crc32(data[i * step : i * step + SAMPLE_BYTES], crc)
+        return (n, crc, zlib.crc32(data[n - SAMPLE_BYTES :]))
+
+    def _ndarray(self, v: Any, numpy: Any, depth: int) -> Any:
+        meta = (v.__array_interface__["data"][0], v.shape, v.strides, v.dtype.str)
+        if v.dtype.hasobject:
+            return ("ndarray", meta, self._elements(v.ravel().tolist(), depth))
+        if v.flags.c_contiguous:
+            flat = v.reshape(-1)
+        elif v.flags.f_contiguous:
+            flat = v.T.reshape(-1)
+        elif v.nbytes <= FULL_BYTES:
+            flat = numpy.ascontiguousarray(v).reshape(-1)
+        else:
+            self.exact = False
+            return ("ndarray", meta)
+        return ("ndarray", meta, self._checksum(memoryview(flat.view(numpy.uint8))))
+
+    def _frame(self, v: Any, pandas: Any, depth: int) -> Any:
+        mgr = getattr(v, "_mgr", None)
+        arrays = getattr(mgr, "arrays", None)
+        axes = getattr(mgr, "axes", None)
+        if arrays is None or axes is None:
+            self.exact = False
+            return ("frame", id(mgr))
+        names = tuple(tuple(map(id, a.names)) for a in axes)
+        parts = tuple(self._fp(a, depth - 1) for a in arrays)
+        return ("frame", id(mgr), tuple(map(id, axes)), names, parts, self._fp(v.attrs, depth - 1))
+
+    def _function(self, v: Any, depth: int) -> Any:
+        if v.__module__ != _CELL_MODULE:
+            return 0  # a library's function: its state is not the notebook's
+        cells = []
+        for cell in v.__closure__ or ():
+            try:
+                cells.append(cell.cell_contents)
+            except ValueError:  # empty cell
+                cells.append(None)
+        return (
+            "function",
+            id(v.__code__),
+            self._fp(v.__defaults__, depth - 1),
+            self._fp(v.__kwdefaults__, depth - 1),
+            hash(tuple(map(id, cells))),
+            tuple(self._fp(c, depth - 1) for c in cells),
+            self._fp(v.__dict__, depth - 1),
+        )
+
+    def _object(self, v: Any, t: type, depth: int) -> Any:
+        attrs = getattr(v, "__dict__", None)
+        slots = [
+            getattr(v, s, None)
+            for c in t.__mro__
+            for s in getattr(c, "__slots__", ())
+            if isinstance(s, str) and s not in ("__dict__", "__weakref__")
+        ]
+        if attrs is None and not slots:
+            self.exact = False  # a C object: its state is out of sight
+            return ("id", id(v))
+        return ("object", self._fp(attrs, depth - 1), self._fp(tuple(slots), depth - 1))
+
+
+def _code_names(code: types.CodeType, out: set[str]) -> None:
+    out.update(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            _code_names(const, out)
+
+
+def candidates(source: str, ns: dict[str, Any], is_user: Callable[[str], bool]) -> list[str]:
+    """The user names an execution of ``source`` may change in place, at most MAX_CANDIDATES.
+
+    Names the source mentions, and, following notebook functions (and the classes of notebook
+    instances) through the globals their code names, the globals they may reach.
+    """
+
+    def allowed(name: str) -> bool:
+        return name in ns and is_user(name)
+
+    found: dict[str, None] = {}
+    todo = [n for n in set(_IDENT.findall(source[:MAX_SOURCE])) if allowed(n)]
+    seen_code: set[int] = set()
+    while todo and len(found) < MAX_CANDIDATES:
+        name = todo.pop()
+        if name in found:
+            continue
+        found[name] = None
+        value = ns.get(name)
+        codes = []
+        if type(value) is types.FunctionType and value.__module__ == _CELL_MODULE:
+            codes.append(value.__code__)
+        kind = type(value)  # not isinstance: that asks the object for __class__
+        cls = value if issubclass(kind, type) else kind
+        if getattr(cls, "__module__", None) == _CELL_MODULE:
+            codes += [f.__code__ for f in vars(cls).values() if type(f) is types.FunctionType]
+        for code in codes:
+            if id(code) in seen_code:
+                continue
+            seen_code.add(id(code))
+            names: set[str] = set()
+            _code_names(code, names)
+            todo += [n for n in names if n not in found and allowed(n)]
+    return list(found)
+
+
+class Changes:
+    """Before/after fingerprints of one execution's candidates."""
+
+    def __init__(self, ns: dict[str, Any], names: list[str]) -> None:
+        self.ns = ns
+        self.before: dict[str, tuple[int, Any, bool]] = {}
+        self._pass = _Pass()
+        for name in names:
+            if name in ns:
+                value = ns[name]
+                mark, exact = self._pass.of(value)
+                self.before[name] = (id(value), mark, exact)
+
+    def finish(self, user: Iterable[str]) -> tuple[list[str], list[str]]:
+        """(mutated, unchanged) after the execution; ``user``: the user's names now."""
+        ns = self.ns
+        fp = _Pass()
+        mutated: set[str] = set()
+        unchanged: list[str] = []
+        for name, (key, before, exact) in self.before.items():
+            value = ns.get(name, _MISSING)
+            if value is _MISSING or id(value) != key:
+                continue  # rebound or deleted: the namespace diff says so
+            after, exact_after = fp.of(value)
+            if after != before:
+                mutated.add(name)
+            elif exact and exact_after:
+                unchanged.append(name)
+        if mutated:
+            # Every object seen in both passes whose own fingerprint differs, nested ones too
+            # (``b.tags`` when ``b = copy.copy(a)``): names holding any of them changed.
+            old = self._pass.memo
+            changed = {k for k, (mark, _) in fp.memo.items() if k in old and old[k][0] != mark}
+            changed |= {self.before[n][0] for n in mutated}
+            mutated |= _holders(ns, user, changed)
+        return sorted(mutated), sorted(unchanged)
+
+
+_MISSING = object()
+
+
+def _holders(ns: dict[str, Any], user: Iterable[str], ids: set[int]) -> set[str]:
+    """User names bound to one of the objects ``ids``, or to a container holding one."""
+    out = set()
+    for name in user:
+        value = ns.get(name, _MISSING)
+        if id(value) in ids:
+            out.add(name)
+            continue
+        if type(value) in _ATOMS:
+            continue
+        if isinstance(value, dict):
+            values: Any = value.values()
+        elif isinstance(value, (list, tuple, set, frozenset, deque)):
+            values = value
+        else:
+            values = getattr(value, "__dict__", None)
+            values = values.values() if isinstance(values, dict) else ()
+        if len(values) <= ALIAS_SCAN and not ids.isdisjoint(map(id, values)):
+            out.add(name)
+    return out

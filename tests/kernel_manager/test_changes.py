@@ -1,0 +1,145 @@
+"""The tracker's in-place change detection, in-process: cells exec'd in a ``__main__``-like
+namespace, fingerprinted before and after as the ledger does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jupyter_revive.kernel_manager.jupyter_revive_tracker import changes
+from jupyter_revive.kernel_manager.jupyter_revive_tracker.changes import Changes, candidates
+from jupyter_revive.kernel_manager.jupyter_revive_tracker.names import is_owned_name
+
+
+def user(ns: dict[str, Any]) -> list[str]:
+    return [n for n in ns if not is_owned_name(n)]
+
+
+def run(ns: dict[str, Any], source: str) -> tuple[list[str], list[str]]:
+    """(mutated, unchanged) of executing ``source`` in ``ns``."""
+    watch = Changes(ns, candidates(source, ns, lambda n: not is_owned_name(n)))
+    exec(source, ns)
+    return watch.finish(user(ns))
+
+
+def session(*cells: str) -> dict[str, Any]:
+    ns: dict[str, Any] = {"__name__": "__main__"}
+    for cell in cells:
+        exec(cell, ns)
+    return ns
+
+
+@pytest.mark.parametrize(
+    ("setup", "cell", "mutated"),
+    [
+        (["items = []"], "items.append(1)", ["items"]),
+        (["d = {}"], "d['k'] = 1", ["d"]),
+        (["s = set()"], "s.add(1)", ["s"]),
+        (["m = [[1], [2]]"], "m[0].append(3)", ["m"]),
+        # a closure's counter advancing on a bare call
+        (
+            ["def make():\n    n = 0\n    def bump():\n        nonlocal n\n        n += 1\n"
+             "        return n\n    return bump", "ctr = make()"],
+            "ctr()",
+            ["ctr"],
+        ),
+        # a mutable default argument
+        (["def add(x, acc=[]):\n    acc.append(x)\n    return acc"], "add(3)", ["add"]),
+        # a notebook function appending to a global list
+        (["log = []", "def note(v):\n    log.append(v)"], "note(5)", ["log"]),
+        # called through another name, mutating its argument
+        (["def fill(xs):\n    xs.extend([1, 2])", "f = fill", "data = []"], "f(data)", ["data"]),
+        # a method of a notebook class changing a global
+        (
+            ["seen = []", "class Acct:\n    def deposit(self, v):\n        seen.append(v)",
+             "acct = Acct()"],
+            "acct.deposit(5)",
+            ["seen"],
+        ),
+        (["class P:\n    pass", "p = P()"], "p.x = 1", ["p"]),
+        # a dataclass copy sharing a mutable field: both names hold the changed list
+        (
+            ["import copy\nfrom dataclasses import dataclass, field",
+             "@dataclass\nclass Cfg:\n    tags: list = field(default_factory=list)",
+             "a = Cfg()", "b = copy.copy(a)"],
+            "b.tags.append('x')",
+            ["a", "b"],
+        ),
+        # memoizing cache filled by a call
+        (["import functools", "@functools.lru_cache\ndef sq(x):\n    return x * x"], "sq(4)",
+         ["sq"]),
+        # a decorator registry
+        (
+            ["REG = {}", "def register(f):\n    REG[f.__name__] = f\n    return f"],
+            "@register\ndef task():\n    pass",
+            ["REG"],
+        ),
+        # aliases: every name holding the changed object, and containers holding it
+        (["xs = []", "ys = xs", "box = {'k': xs}"], "xs.append(1)", ["box", "xs", "ys"]),
+    ],
+)  # fmt: skip
+def test_in_place_changes_are_observed(setup: list[str], cell: str, mutated: list[str]) -> None:
+    ns = session(*setup)
+    found, _ = run(ns, cell)
+    assert found == mutated
+
+
+def test_numpy_out_and_pandas_inplace() -> None:
+    ns = session("import numpy as np\nimport pandas as pd", "a = np.zeros(3)\nb = np.ones(3)")
+    assert run(ns, "np.add(a, b, out=a)")[0] == ["a"]
+    ns["df"] = pd.DataFrame({"x": [3, 1, 2], "y": [1.0, 2.0, 3.0]})
+    assert run(ns, "df.sort_values('x', inplace=True)")[0] == ["df"]
+    assert run(ns, "df.loc[0, 'y'] = 9.0")[0] == ["df"]
+    assert run(ns, "df['z'] = 1")[0] == ["df"]
+    assert run(ns, "df.index.name = 'i'")[0] == ["df"]
+    mutated, unchanged = run(ns, "df.head()")
+    assert mutated == [] and "df" in unchanged
+
+
+def test_reads_leave_names_unchanged_and_rebinding_is_not_a_mutation() -> None:
+    ns = session("xs = [1, 2]", "d = {'a': [1]}", "def f(v):\n    return len(v)")
+    mutated, unchanged = run(ns, "n = f(xs) + len(d)")
+    assert mutated == []
+    assert unchanged == ["d", "f", "xs"]
+    mutated, _ = run(ns, "xs = xs + [3]")
+    assert mutated == []
+
+
+def test_what_is_only_sampled_is_never_called_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(changes, "FULL_BYTES", 1024)
+    monkeypatch.setattr(changes, "MAX_ELEMENTS", 10)
+    ns = session()
+    ns["big"] = np.zeros(4096)
+    ns["long"] = list(range(100))
+    mutated, unchanged = run(ns, "big.sum(); len(long)")
+    assert mutated == [] and unchanged == []
+    # a change inside the sample is still seen
+    assert run(ns, "big[0] = 1.0")[0] == ["big"]
+
+
+def test_a_c_object_without_attributes_is_not_called_unchanged() -> None:
+    ns = session("import re\npat = re.compile('a')", "gen = iter([1, 2])")
+    _, unchanged = run(ns, "next(gen); pat.match('a')")
+    assert "gen" not in unchanged and "pat" not in unchanged
+
+
+def test_candidates_are_bounded_and_follow_notebook_functions() -> None:
+    ns = session("cfg = {}", "other = []", "def g():\n    return cfg", "def h():\n    return g()")
+    assert sorted(candidates("h()", ns, lambda n: True)) == ["cfg", "g", "h"]
+    many = {f"v{i}": [] for i in range(changes.MAX_CANDIDATES + 50)}
+    source = " ".join(many)
+    assert len(candidates(source, many, lambda n: True)) == changes.MAX_CANDIDATES
+
+
+def test_an_object_whose_attributes_raise_costs_precision_not_the_cell() -> None:
+    ns = session(
+        "class Bad:\n    def __getattribute__(self, name):\n        raise RuntimeError(name)",
+        "bad = Bad()",
+    )
+    mutated, unchanged = run(ns, "x = 1")
+    assert "bad" not in unchanged and mutated == []
+    run(ns, "y = bad")  # mentions it: fingerprinting must not raise
+    assert ns["y"] is ns["bad"]
