@@ -60,6 +60,8 @@ class RunRecord:
     status: CellStatus | None
     defined: frozenset[str] | None  # None: the tracker did not record bindings
     deleted: frozenset[str]
+    mutated: frozenset[str] | None = None  # None: the tracker did not watch in-place changes
+    unchanged: frozenset[str] = frozenset()  # fingerprinted whole, and equal after the run
 
 
 def _revive(meta: Any) -> Mapping[str, Any]:
@@ -170,6 +172,8 @@ def run_record(cell: Mapping[str, Any], context: str | None) -> RunRecord | None
         status=status if status in ("ok", "error") else None,
         defined=_names(meta.get("defined")),
         deleted=_names(meta.get("deleted")) or frozenset(),
+        mutated=_names(meta.get("mutated")),
+        unchanged=_names(meta.get("unchanged")) or frozenset(),
     )
 
 

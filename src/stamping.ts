@@ -11,6 +11,9 @@ import {
   METADATA_KEY
 } from './tokens';
 
+/** Run-record keys copied into a cell's metadata only when the tracker sent them. */
+const OBSERVED_KEYS = ['mutated', 'unchanged'] as const;
+
 /** Executions kept in `metadata.revive.history`; older ones are dropped first. */
 export const MAX_HISTORY = 5000;
 
@@ -74,6 +77,12 @@ export class MetadataStamper implements IDisposable {
       defined: record.defined,
       deleted: record.deleted
     };
+    // Observed effects, when the tracker reports them (older trackers do not).
+    for (const key of OBSERVED_KEYS) {
+      if (Array.isArray(record[key])) {
+        cellRecord[key] = record[key];
+      }
+    }
     // Keep keys other parts own (prompt-cell provenance) beside the run record.
     const existing = cell.getMetadata(METADATA_KEY) as Record<string, unknown> | undefined;
     cell.setMetadata(METADATA_KEY, { ...(existing ?? {}), ...cellRecord });

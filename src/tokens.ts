@@ -16,6 +16,10 @@ export interface IRunRecord {
   ms: number;
   defined: string[];
   deleted: string[];
+  /** Live names whose objects the run changed in place (trackers before 0.2: absent). */
+  mutated?: string[];
+  /** Names fingerprinted whole before and after the run, and equal. */
+  unchanged?: string[];
   count?: number | null;
   truncated?: boolean;
 }
@@ -29,6 +33,8 @@ export interface ICellRecord {
   ms: number;
   defined: string[];
   deleted: string[];
+  mutated?: string[];
+  unchanged?: string[];
 }
 
 /** `metadata.revive` of a notebook: the context its saved state belongs to. */

@@ -2,7 +2,8 @@
 
 Walking the history forward, it charges notebook functions' effects to the cells that call them,
 follows aliases (`b = a; b.append(1)` changes `a`), ignores method calls on imported modules
-(`plt.plot()`), and lets the ledger's observed bindings override static guesses.
+(`plt.plot()`), and lets the ledger's observed bindings and in-place changes override static
+guesses.
 """
 
 from __future__ import annotations
@@ -172,11 +173,16 @@ def resolve(history: History) -> list[Effect]:
             maybe = set()
             maybe_deleted = set()
             dynamic = []
-        elif ledger is not None and ledger.status == "error":
+        if not observed and ledger is not None and ledger.status == "error":
             # It stopped part-way and nobody saw where: any binding may not have happened.
             maybe |= creates
             maybe_deleted |= removes
             creates, removes = set(), set()
+        if ledger is not None and ledger.mutated is not None:
+            # Observed in place: what changed is a mutation whatever the source shows (a bare
+            # call advancing a closure, `np.add(..., out=a)`); what was fingerprinted whole and
+            # came back equal is not, whatever the static guess (`df.head()` as a statement).
+            mutates = (mutates - ledger.unchanged) | ledger.mutated
 
         reads |= analysis.state_reads
         mutates |= analysis.state_changes

@@ -164,6 +164,89 @@ CLASS_GLOBALS_CHANGE = [
     "rate = 0",
 ]
 
+# Changes the source does not show, seen only by the tracker's fingerprints (in-place effects).
+CLOSURE_COUNTER = [
+    "def make():\n    n = 0\n    def bump():\n        nonlocal n\n        n += 1\n"
+    "        return n\n    return bump",
+    "ctr = make()",
+    "ctr()",
+    "ctr()",
+    "value = ctr()",
+]
+
+MUTABLE_DEFAULT = [
+    "def add(x, acc=[]):\n    acc.append(x)\n    return acc",
+    "add(1)",
+    "add(2)",
+    "res = list(add(3))",
+]
+
+GLOBAL_APPEND = [
+    "log = []",
+    "def note(v):\n    log.append(v)",
+    "note(1)",
+    "note(2)",
+    "n = len(log)",
+]
+
+CALL_THROUGH_ALIAS = [
+    "def fill(xs):\n    xs.extend([1, 2])",
+    "f = fill",
+    "data = []",
+    "f(data)",
+    "n = len(data)",
+]
+
+PLOT_AXES = [
+    "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt",
+    "fig, ax = plt.subplots()",
+    "ax.set_title('Sales')",
+    "ax.set_xlabel('month')",
+    "ax.plot([1, 2], [3, 4], label='a')\nax.legend()",
+    "labels = (ax.get_title(), ax.get_xlabel(), len(ax.get_legend().get_texts()))",
+]
+
+MEMO_CACHE = [
+    "import functools",
+    "@functools.lru_cache(None)\ndef fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)",
+    "fib(20)",
+    "size = fib.cache_info().currsize",
+]
+
+REGISTRY = [
+    "REG = {}",
+    "def register(f):\n    REG[f.__name__] = f\n    return f",
+    "@register\ndef first():\n    return 1",
+    "@register\ndef second():\n    return 2",
+    "keys = sorted(REG)",
+]
+
+DATACLASS_SHARED = [
+    "import copy\nfrom dataclasses import dataclass, field",
+    "@dataclass\nclass Cfg:\n    tags: list = field(default_factory=list)",
+    "a = Cfg()",
+    "b = copy.copy(a)",
+    "b.tags.append('x')",
+    "seen = list(a.tags)",
+]
+
+NUMPY_OUT = [
+    "import numpy as np",
+    "a = np.zeros(3)\nb = np.arange(3.0)",
+    "np.add(a, b, out=a)",
+    "np.multiply(a, 2, out=a)",
+    "s = float(a.sum())",
+]
+
+# Statically suspected mutators (method calls as statements) that changed nothing.
+READ_ONLY_CALLS = [
+    "import pandas as pd",
+    "df = pd.DataFrame({'a': [1, 2, 3]})",
+    "df.head()",
+    "df.describe()",
+    "total = int(df.a.sum())",
+]
+
 FIXTURES = [
     Fixture("pandas-pipeline", PANDAS_PIPELINE, minimal=6),
     Fixture("pandas-pipeline-predictions-only", PANDAS_PIPELINE, minimal=6, names=["predictions"]),
@@ -193,6 +276,16 @@ FIXTURES = [
     Fixture(
         "class-methods-read-globals-when-called", CLASS_GLOBALS_CHANGE, minimal=7, names=["acct"]
     ),
+    Fixture("closure-counter", CLOSURE_COUNTER, minimal=5, names=["value", "ctr"]),
+    Fixture("mutable-default", MUTABLE_DEFAULT, minimal=4, names=["res", "add"]),
+    Fixture("function-appends-to-global", GLOBAL_APPEND, minimal=5),
+    Fixture("called-through-another-name", CALL_THROUGH_ALIAS, minimal=5, names=["n", "data"]),
+    Fixture("plot-axes-configured-call-by-call", PLOT_AXES, minimal=6, names=["labels"]),
+    Fixture("memoizing-cache", MEMO_CACHE, minimal=4, names=["size"]),
+    Fixture("decorator-registry", REGISTRY, minimal=5, names=["keys"]),
+    Fixture("dataclass-copy-shares-a-field", DATACLASS_SHARED, minimal=6, names=["seen"]),
+    Fixture("numpy-ufunc-out", NUMPY_OUT, minimal=5, names=["s"]),
+    Fixture("read-only-method-calls", READ_ONLY_CALLS, minimal=3, names=["total"]),
 ]
 
 
