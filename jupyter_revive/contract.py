@@ -62,6 +62,11 @@ class RunRecord:
     deleted: frozenset[str]
     mutated: frozenset[str] | None = None  # None: the tracker did not watch in-place changes
     unchanged: frozenset[str] = frozenset()  # fingerprinted whole, and equal after the run
+    files_read: frozenset[str] = frozenset()  # absolute paths
+    files_changed: frozenset[str] = frozenset()  # written, created, removed or renamed
+    env_vars: frozenset[str] = frozenset()  # environment variable names set or removed
+    options: frozenset[str] = frozenset()  # library options changed ("pandas:display.width")
+    cwd_changed: bool = False
 
 
 def _revive(meta: Any) -> Mapping[str, Any]:
@@ -165,6 +170,8 @@ def run_record(cell: Mapping[str, Any], context: str | None) -> RunRecord | None
     status = meta.get("status")
     seq = meta.get("seq")
     code = meta.get("code")
+    files = meta.get("files") if isinstance(meta.get("files"), _MAPPINGS) else {}
+    env = meta.get("env") if isinstance(meta.get("env"), _MAPPINGS) else {}
     return RunRecord(
         context=recorded_context if isinstance(recorded_context, str) else None,
         seq=seq if isinstance(seq, int) else None,
@@ -174,7 +181,16 @@ def run_record(cell: Mapping[str, Any], context: str | None) -> RunRecord | None
         deleted=_names(meta.get("deleted")) or frozenset(),
         mutated=_names(meta.get("mutated")),
         unchanged=_names(meta.get("unchanged")) or frozenset(),
+        files_read=_field(files, "read"),
+        files_changed=_field(files, "written") | _field(files, "removed"),
+        env_vars=_field(env, "vars"),
+        options=_field(env, "options"),
+        cwd_changed=env.get("cwd") is True,
     )
+
+
+def _field(record: Mapping[str, Any], key: str) -> frozenset[str]:
+    return _names(record.get(key)) or frozenset()
 
 
 def prompt_link(cell: Mapping[str, Any]) -> str | None:

@@ -12,7 +12,7 @@ import {
 } from './tokens';
 
 /** Run-record keys copied into a cell's metadata only when the tracker sent them. */
-const OBSERVED_KEYS = ['mutated', 'unchanged'] as const;
+const OBSERVED_KEYS = ['mutated', 'unchanged', 'files', 'env'] as const;
 
 /** Executions kept in `metadata.revive.history`; older ones are dropped first. */
 export const MAX_HISTORY = 5000;
@@ -79,8 +79,8 @@ export class MetadataStamper implements IDisposable {
     };
     // Observed effects, when the tracker reports them (older trackers do not).
     for (const key of OBSERVED_KEYS) {
-      if (Array.isArray(record[key])) {
-        cellRecord[key] = record[key];
+      if (record[key] !== undefined && record[key] !== null) {
+        Object.assign(cellRecord, { [key]: record[key] });
       }
     }
     // Keep keys other parts own (prompt-cell provenance) beside the run record.

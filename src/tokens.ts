@@ -20,6 +20,10 @@ export interface IRunRecord {
   mutated?: string[];
   /** Names fingerprinted whole before and after the run, and equal. */
   unchanged?: string[];
+  /** Absolute paths the run read, wrote (created, renamed to) and removed. */
+  files?: { read: string[]; written: string[]; removed: string[] };
+  /** Environment variable names (never values), a cwd change, library options changed. */
+  env?: { vars: string[]; cwd: boolean; options: string[] };
   count?: number | null;
   truncated?: boolean;
 }
@@ -35,6 +39,8 @@ export interface ICellRecord {
   deleted: string[];
   mutated?: string[];
   unchanged?: string[];
+  files?: IRunRecord['files'];
+  env?: IRunRecord['env'];
 }
 
 /** `metadata.revive` of a notebook: the context its saved state belongs to. */

@@ -14,7 +14,7 @@ import nbformat
 # The run-record keys the frontend copies into a cell's metadata.revive; the observed ones only
 # when the tracker sent them.
 CELL_KEYS = ("context", "seq", "code", "status", "ms", "defined", "deleted")
-OBSERVED_KEYS = ("mutated", "unchanged")
+OBSERVED_KEYS = ("mutated", "unchanged", "files", "env")
 
 
 def stamp(nb: nbformat.NotebookNode, replies: Iterable[Mapping[str, Any]]) -> None:
@@ -34,7 +34,7 @@ def stamp(nb: nbformat.NotebookNode, replies: Iterable[Mapping[str, Any]]) -> No
         cell.metadata["revive"] = {
             **cell.metadata.get("revive", {}),
             **{k: record[k] for k in CELL_KEYS},
-            **{k: record[k] for k in OBSERVED_KEYS if isinstance(record.get(k), list)},
+            **{k: record[k] for k in OBSERVED_KEYS if record.get(k) is not None},
         }
         previous = nb.metadata.get("revive", {})
         same = previous.get("context") == record["context"] and "history" in previous

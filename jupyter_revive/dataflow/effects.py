@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..contract import RunRecord
+from . import rules
 from .analysis import analyze_cell
 from .history import Execution, History
 from .records import CallSite, CellAnalysis, FunctionInfo, SideEffect
+
+SETTINGS = (rules.ENV_PREFIX, rules.OPTION_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,27 @@ def _param_mutations(site: CallSite, info: FunctionInfo) -> set[str]:
     return out
 
 
+def _observed_state(ledger: RunRecord, written: set[str]) -> tuple[set[str], set[str]]:
+    """(reads, changes) of outside state the tracker saw: files, environment, options.
+
+    A file counts as read only when the notebook itself wrote it somewhere in its history;
+    other files are inputs the notebook never produced, nothing to replay for.
+    """
+    changes = {rules.file_state(p) for p in ledger.files_changed}
+    changes |= {rules.env_state(k) for k in ledger.env_vars}
+    changes |= {rules.option_state(k) for k in ledger.options}
+    if ledger.cwd_changed:
+        changes.add(rules.CWD)
+    reads = {rules.file_state(p) for p in ledger.files_read if p in written}
+    return reads, changes
+
+
 def resolve(history: History) -> list[Effect]:
+    written = {
+        path for e in history.executions if e.ledger is not None for path in e.ledger.files_changed
+    }
+    # Environment variables and options set so far: hidden state every later cell may read.
+    settings: set[str] = set()
     env: dict[str, FunctionInfo] = {}
     modules: set[str] = set()
     instance_of: dict[str, str] = {}  # name -> notebook class it was constructed from
@@ -183,6 +207,12 @@ def resolve(history: History) -> list[Effect]:
             # call advancing a closure, `np.add(..., out=a)`); what was fingerprinted whole and
             # came back equal is not, whatever the static guess (`df.head()` as a statement).
             mutates = (mutates - ledger.unchanged) | ledger.mutated
+        reads |= settings
+        if ledger is not None:
+            seen_reads, seen_changes = _observed_state(ledger, written)
+            reads |= seen_reads
+            mutates |= seen_changes
+            settings |= {n for n in seen_changes if n.startswith(SETTINGS)}
 
         reads |= analysis.state_reads
         mutates |= analysis.state_changes

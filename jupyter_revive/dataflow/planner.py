@@ -196,6 +196,10 @@ def _reason(effects: Sequence[Effect], pos: int, why: _Why) -> str:
         parts.append("changes the working directory")
     if rules.SYS_PATH in why.touches | why.creates:
         parts.append("changes sys.path")
+    outside = sorted(filter(None, map(rules.describe_state, why.touches | why.creates)))
+    if outside:
+        more = f" (+{len(outside) - 3})" if len(outside) > 3 else ""
+        parts.append(", ".join(outside[:3]) + more)
     own = effects[pos].execution.cell_index
     labels = {
         "its next run" if effects[c].execution.cell_index == own else _cell_label(effects, c): c

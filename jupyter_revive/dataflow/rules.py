@@ -19,10 +19,36 @@ SYS_PATH = "<sys.path>"  # where imports look
 
 
 RNG_STATES = frozenset({PY_RANDOM, NP_RANDOM})
+# Observed state outside the namespace (the tracker's files and env records), by key.
+FILE_PREFIX = "<file:"
+ENV_PREFIX = "<env:"
+OPTION_PREFIX = "<option:"
 
 
 def is_pseudo(name: str) -> bool:
     return name.startswith("<")
+
+
+def file_state(path: str) -> str:
+    return f"{FILE_PREFIX}{path}>"
+
+
+def env_state(key: str) -> str:
+    return f"{ENV_PREFIX}{key}>"
+
+
+def option_state(key: str) -> str:
+    return f"{OPTION_PREFIX}{key}>"
+
+
+def describe_state(name: str) -> str | None:
+    """How a plan's reason names an observed outside state ("changes file data.csv"), or None."""
+    verbs = ((FILE_PREFIX, "changes file "), (ENV_PREFIX, "sets $"), (OPTION_PREFIX, "sets "))
+    for prefix, verb in verbs:
+        if name.startswith(prefix):
+            key = name[len(prefix) : -1]
+            return verb + (key.rsplit("/", 1)[-1] if prefix == FILE_PREFIX else key)
+    return None
 
 
 # Method names that change their receiver wherever they appear (`x = lst.pop()` too).

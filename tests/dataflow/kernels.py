@@ -131,6 +131,11 @@ class Kernel:
         )
         return Reply(result["status"], error, time.perf_counter() - started, reply)
 
+    def chdir(self, path: str) -> None:
+        """Work in ``path`` (silently: no record, nothing for the tracker to see)."""
+        reply = self.run(f"__import__('os').chdir({path!r})", silent=True)
+        assert reply.status == "ok", reply.error
+
     def _reply(self, msg_id: str, timeout: float) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
@@ -182,14 +187,21 @@ class KernelPool:
 
 
 def record(
-    kernel: Kernel, cells: Sequence[str], order: Sequence[int], *, ledger: bool = True
+    kernel: Kernel,
+    cells: Sequence[str],
+    order: Sequence[int],
+    *,
+    ledger: bool = True,
+    workdir: str | None = None,
 ) -> tuple[nbformat.NotebookNode, float]:
     """Run `cells` (ids ``c0``, ``c1``…) in `order` in a fresh kernel and return the notebook
     the frontend would have saved, with the total execution time.
 
     ``ledger=False`` keeps the history but drops the cells' run records: a notebook planned
-    from its code alone.
+    from its code alone. ``workdir``: where the cells run (and the files they write stay).
     """
+    if workdir is not None:
+        kernel.chdir(workdir)
     nb = notebook(cells)
     replies = []
     total = 0.0

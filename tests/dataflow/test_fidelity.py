@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -247,6 +248,42 @@ READ_ONLY_CALLS = [
     "total = int(df.a.sum())",
 ]
 
+# Files and process state: seen by the tracker's audit hook and option snapshots.
+FILE_ROUND_TRIP = [
+    "with open('out.txt', 'w') as f:\n    f.write('41')",
+    "value = int(open('out.txt').read()) + 1",
+    "import os\nos.remove('out.txt')",
+]
+
+FILE_CHANGED_AFTER_READ = [
+    "with open('cfg.txt', 'w') as f:\n    f.write('a')",
+    "first = open('cfg.txt').read()",
+    "with open('cfg.txt', 'w') as f:\n    f.write('b')",
+    "second = open('cfg.txt').read()",
+]
+
+RELATIVE_PATH_AFTER_CHDIR = [
+    "import os\nos.makedirs('d1', exist_ok=True)\nos.makedirs('d2', exist_ok=True)",
+    "for d, text in (('d1', 'one'), ('d2', 'two')):\n"
+    "    with open(os.path.join(d, 'x.txt'), 'w') as f:\n        f.write(text)",
+    "os.chdir('d2')",
+    "val = open('x.txt').read()",
+    "os.chdir('..')\nos.remove('d2/x.txt')",
+]
+
+ENV_READ_BY_A_FUNCTION = [
+    "import os",
+    "os.environ['REVIVE_SCALE'] = '3'",
+    "def scaled(x):\n    return x * int(os.environ.get('REVIVE_SCALE', '1'))",
+    "y = scaled(2)",
+]
+
+PANDAS_OPTION = [
+    "import pandas as pd",
+    "pd.set_option('display.precision', 2)",
+    "text = pd.DataFrame({'a': [1.23456]}).to_string()",
+]
+
 FIXTURES = [
     Fixture("pandas-pipeline", PANDAS_PIPELINE, minimal=6),
     Fixture("pandas-pipeline-predictions-only", PANDAS_PIPELINE, minimal=6, names=["predictions"]),
@@ -286,6 +323,11 @@ FIXTURES = [
     Fixture("dataclass-copy-shares-a-field", DATACLASS_SHARED, minimal=6, names=["seen"]),
     Fixture("numpy-ufunc-out", NUMPY_OUT, minimal=5, names=["s"]),
     Fixture("read-only-method-calls", READ_ONLY_CALLS, minimal=3, names=["total"]),
+    Fixture("file-written-then-read-then-removed", FILE_ROUND_TRIP, minimal=2, names=["value"]),
+    Fixture("file-changed-after-it-was-read", FILE_CHANGED_AFTER_READ, minimal=4),
+    Fixture("relative-path-after-chdir", RELATIVE_PATH_AFTER_CHDIR, minimal=4, names=["val", "os"]),
+    Fixture("environment-read-by-a-function", ENV_READ_BY_A_FUNCTION, minimal=4, names=["y"]),
+    Fixture("pandas-display-option", PANDAS_OPTION, minimal=3, names=["text"]),
 ]
 
 
@@ -309,18 +351,19 @@ def recorder(pool: KernelPool) -> Iterator[Kernel]:
 RECORDED: dict[str, nbformat.NotebookNode] = {}
 
 
-def _record(fx: Fixture, kernel: Kernel) -> nbformat.NotebookNode:
+def _record(fx: Fixture, kernel: Kernel, workdir: Path) -> nbformat.NotebookNode:
     order = fx.order if fx.order is not None else range(len(fx.cells))
-    nb, _ = record(kernel, fx.cells, order, ledger=fx.ledger)
+    nb, _ = record(kernel, fx.cells, order, ledger=fx.ledger, workdir=str(workdir))
     RECORDED[fx.id] = nb
     return nb
 
 
 @pytest.mark.parametrize("fx", FIXTURES, ids=[f.id for f in FIXTURES])
 def test_replaying_the_plan_restores_identical_values(
-    fx: Fixture, recorder: Kernel, pool: KernelPool
+    fx: Fixture, recorder: Kernel, pool: KernelPool, tmp_path: Path
 ) -> None:
-    nb = _record(fx, recorder)
+    """Replayed where the recording ran: files it left behind are there, as after a restart."""
+    nb = _record(fx, recorder, tmp_path)
     plan = plan_notebook(nb, fx.names)
     assert plan.names, "nothing to restore"
     assert not plan.unrestorable
@@ -328,6 +371,7 @@ def test_replaying_the_plan_restores_identical_values(
 
     replay = pool.fresh()
     try:
+        replay.chdir(str(tmp_path))
         for cell in plan.cells:
             replay.run(nb.cells[cell.index].source)
         restored = replay.fingerprint(plan.names)
@@ -340,14 +384,16 @@ def test_replaying_the_plan_restores_identical_values(
     assert len(plan.cells) >= fx.minimal
 
 
-def test_plans_add_few_cells_beyond_the_minimum(pool: KernelPool) -> None:
+def test_plans_add_few_cells_beyond_the_minimum(
+    pool: KernelPool, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     extra: dict[str, int] = {}
     for fx in FIXTURES:
         nb = RECORDED.get(fx.id)
         if nb is None:
             kernel = pool.fresh()
             try:
-                nb = _record(fx, kernel)
+                nb = _record(fx, kernel, tmp_path_factory.mktemp(fx.id))
             finally:
                 kernel.shutdown()
         extra[fx.id] = len(plan_notebook(nb, fx.names).cells) - fx.minimal
@@ -379,9 +425,12 @@ def test_restoring_into_a_kernel_that_kept_some_names(
     lost: list[str],
     fewer: bool,
     recorder: Kernel,
+    tmp_path: Path,
 ) -> None:
     """Names the kernel still holds are not rebuilt, and end with their recorded values."""
-    nb, _ = record(recorder, cells, order if order is not None else range(len(cells)))
+    nb, _ = record(
+        recorder, cells, order if order is not None else range(len(cells)), workdir=str(tmp_path)
+    )
     every = plan_notebook(nb).names
     expected = recorder.fingerprint(every)
     recorder.run("del " + ", ".join(lost), silent=True)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
+from pathlib import Path
 
 from .conftest import TRACKER, Kernel
 
@@ -261,3 +263,42 @@ async def test_unload_stops_tracking_and_a_new_load_is_a_new_context(kernel: Ker
     await kernel.run("%load_ext jupyter_revive_tracker")
     record = await kernel.record("b = 2")
     assert first and record and record["seq"] == 1 and record["context"] != first["context"]
+
+
+async def test_files_and_environment_are_recorded_by_path_and_name_never_by_value(
+    kernel: Kernel, tmp_path: Path
+) -> None:
+    await kernel.run(f"__import__('os').chdir({str(tmp_path)!r})", silent=True)
+    wrote = await kernel.record("with open('a.txt', 'w') as f:\n    f.write('x')")
+    read = await kernel.record("text = open('a.txt').read()")
+    moved = await kernel.record("import os\nos.rename('a.txt', 'b.txt')")
+    env = await kernel.record("os.environ['REVIVE_TOKEN'] = 's3cret-value'\nos.chdir('..')")
+    scratch = await kernel.record("import tempfile\nwith tempfile.TemporaryFile() as f:\n    pass")
+    assert wrote and read and moved and env and scratch
+    a, b = str(tmp_path / "a.txt"), str(tmp_path / "b.txt")
+    assert wrote["files"] == {"read": [], "written": [a], "removed": []}
+    assert read["files"] == {"read": [a], "written": [], "removed": []}
+    assert moved["files"] == {"read": [], "written": [b], "removed": [a]}
+    assert env["env"] == {"vars": ["REVIVE_TOKEN"], "cwd": True, "options": []}
+    assert "s3cret" not in json.dumps(env)
+    # made and removed within one execution: nothing later can read it
+    assert scratch["files"] == {"read": [], "written": [], "removed": []}
+
+
+async def test_pandas_option_changes_are_recorded(kernel: Kernel) -> None:
+    await kernel.record("import pandas as pd")
+    record = await kernel.record("pd.set_option('display.precision', 2)")
+    assert record is not None
+    assert record["env"]["options"] == ["pandas:display.precision"]
+    again = await kernel.record("pd.get_option('display.precision')")
+    assert again is not None and again["env"]["options"] == []
+
+
+async def test_in_place_changes_reach_the_reply(kernel: Kernel) -> None:
+    await kernel.record("items = []\nview = items")
+    record = await kernel.record("items.append(1)")
+    assert record is not None
+    assert record["mutated"] == ["items", "view"]
+    assert record["defined"] == []
+    read = await kernel.record("n = len(items)")
+    assert read is not None and read["mutated"] == [] and read["unchanged"] == ["items"]

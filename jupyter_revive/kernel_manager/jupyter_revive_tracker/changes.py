@@ -43,6 +43,10 @@ BUDGET_S = 0.2  # per pass (before, after)
 ALIAS_SCAN = 10_000  # elements of a container looked at when charging aliases
 
 _IDENT = re.compile(r"[^\W\d]\w*")
+# Object identity without ``id()``: ``id`` raises an audit event (PEP 578), so with the
+# tracker's audit hook installed (``touches``) every call would run Python code. The default
+# hash is a function of the address alone, one-to-one among live objects, and not audited.
+_ident = object.__hash__
 # Values that cannot change in place (a tuple or frozenset of them neither).
 _ATOMS = frozenset(
     {int, float, complex, str, bytes, bool, type(None), range, slice, type(Ellipsis),
@@ -60,7 +64,7 @@ class _Pass:
         self.deadline = time.perf_counter() + BUDGET_S
         self.objects = 0
         self.exact = True  # for the fingerprint being computed
-        self.memo: dict[int, tuple[Any, bool]] = {}  # id -> (fingerprint, exact)
+        self.memo: dict[int, tuple[Any, bool]] = {}  # identity -> (fingerprint, exact)
         self._active: set[int] = set()
 
     def of(self, value: Any) -> tuple[Any, bool]:
@@ -82,7 +86,7 @@ class _Pass:
         t = type(v)
         if t in _ATOMS:
             return 0
-        key = id(v)
+        key = _ident(v)
         memo = self.memo.get(key)
         if memo is not None:
             self.exact = self.exact and memo[1]
@@ -116,7 +120,7 @@ class _Pass:
         if isinstance(v, _SEQUENCES):
             return (t.__name__, len(v), self._elements(v, depth))
         if isinstance(v, (set, frozenset)):
-            return ("set", len(v), hash(frozenset(map(id, v))), self._elements(v, depth))
+            return ("set", len(v), hash(frozenset(map(_ident, v))), self._elements(v, depth))
         if isinstance(v, (bytearray, memoryview)) or t.__module__ == "array":
             return ("buffer", self._checksum(memoryview(v).cast("B")))
         numpy = sys.modules.get("numpy")
@@ -128,7 +132,7 @@ class _Pass:
         if t is types.FunctionType:
             return self._function(v, depth)
         if t is types.MethodType:
-            return ("method", id(v.__func__), self._fp(v.__self__, depth - 1))
+            return ("method", _ident(v.__func__), self._fp(v.__self__, depth - 1))
         if isinstance(v, type):
             if v.__module__ != _CELL_MODULE:
                 return 0  # a library's class: not the notebook's state
@@ -143,7 +147,7 @@ class _Pass:
             self.exact = False
             step = len(values) // MAX_ELEMENTS + 1
             values = list(values)[::step]
-        return hash(tuple(map(id, values)))
+        return hash(tuple(map(_ident, values)))
 
     def _elements(self, values: Any, depth: int) -> Any:
         """Identities of the elements, and fingerprints of those that can change in place."""
@@ -194,10 +198,11 @@ class _Pass:
         axes = getattr(mgr, "axes", None)
         if arrays is None or axes is None:
             self.exact = False
-            return ("frame", id(mgr))
-        names = tuple(tuple(map(id, a.names)) for a in axes)
+            return ("frame", _ident(mgr))
+        names = tuple(tuple(map(_ident, a.names)) for a in axes)
         parts = tuple(self._fp(a, depth - 1) for a in arrays)
-        return ("frame", id(mgr), tuple(map(id, axes)), names, parts, self._fp(v.attrs, depth - 1))
+        attrs = self._fp(v.attrs, depth - 1)
+        return ("frame", _ident(mgr), tuple(map(_ident, axes)), names, parts, attrs)
 
     def _function(self, v: Any, depth: int) -> Any:
         if v.__module__ != _CELL_MODULE:
@@ -210,10 +215,10 @@ class _Pass:
                 cells.append(None)
         return (
             "function",
-            id(v.__code__),
+            _ident(v.__code__),
             self._fp(v.__defaults__, depth - 1),
             self._fp(v.__kwdefaults__, depth - 1),
-            hash(tuple(map(id, cells))),
+            hash(tuple(map(_ident, cells))),
             tuple(self._fp(c, depth - 1) for c in cells),
             self._fp(v.__dict__, depth - 1),
         )
@@ -228,7 +233,7 @@ class _Pass:
         ]
         if attrs is None and not slots:
             self.exact = False  # a C object: its state is out of sight
-            return ("id", id(v))
+            return ("id", _ident(v))
         return ("object", self._fp(attrs, depth - 1), self._fp(tuple(slots), depth - 1))
 
 
@@ -266,9 +271,9 @@ def candidates(source: str, ns: dict[str, Any], is_user: Callable[[str], bool]) 
         if getattr(cls, "__module__", None) == _CELL_MODULE:
             codes += [f.__code__ for f in vars(cls).values() if type(f) is types.FunctionType]
         for code in codes:
-            if id(code) in seen_code:
+            if _ident(code) in seen_code:
                 continue
-            seen_code.add(id(code))
+            seen_code.add(_ident(code))
             names: set[str] = set()
             _code_names(code, names)
             todo += [n for n in names if n not in found and allowed(n)]
@@ -286,7 +291,7 @@ class Changes:
             if name in ns:
                 value = ns[name]
                 mark, exact = self._pass.of(value)
-                self.before[name] = (id(value), mark, exact)
+                self.before[name] = (_ident(value), mark, exact)
 
     def finish(self, user: Iterable[str]) -> tuple[list[str], list[str]]:
         """(mutated, unchanged) after the execution; ``user``: the user's names now."""
@@ -296,7 +301,7 @@ class Changes:
         unchanged: list[str] = []
         for name, (key, before, exact) in self.before.items():
             value = ns.get(name, _MISSING)
-            if value is _MISSING or id(value) != key:
+            if value is _MISSING or _ident(value) != key:
                 continue  # rebound or deleted: the namespace diff says so
             after, exact_after = fp.of(value)
             if after != before:
@@ -321,7 +326,7 @@ def _holders(ns: dict[str, Any], user: Iterable[str], ids: set[int]) -> set[str]
     out = set()
     for name in user:
         value = ns.get(name, _MISSING)
-        if id(value) in ids:
+        if _ident(value) in ids:
             out.add(name)
             continue
         if type(value) in _ATOMS:
@@ -333,6 +338,6 @@ def _holders(ns: dict[str, Any], user: Iterable[str], ids: set[int]) -> set[str]
         else:
             values = getattr(value, "__dict__", None)
             values = values.values() if isinstance(values, dict) else ()
-        if len(values) <= ALIAS_SCAN and not ids.isdisjoint(map(id, values)):
+        if len(values) <= ALIAS_SCAN and not ids.isdisjoint(map(_ident, values)):
             out.add(name)
     return out

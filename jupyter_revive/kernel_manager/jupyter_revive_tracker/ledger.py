@@ -21,6 +21,7 @@ import uuid
 from collections import deque
 from typing import Any
 
+from . import touches
 from .changes import Changes, candidates
 from .names import is_owned_name
 from .records import ExecutionRecord, execution_record
@@ -33,7 +34,7 @@ _log = logging.getLogger(__name__)
 
 
 class _Pending:
-    __slots__ = ("changes", "info", "msg_id", "snapshot", "t0")
+    __slots__ = ("changes", "info", "msg_id", "snapshot", "t0", "touches")
 
     def __init__(
         self,
@@ -41,11 +42,13 @@ class _Pending:
         msg_id: str | None,
         snapshot: Snapshot | None,
         changes: Changes | None = None,
+        touched: touches.Touches | None = None,
     ) -> None:
         self.info = info
         self.msg_id = msg_id
         self.snapshot = snapshot
         self.changes = changes
+        self.touches = touched
         self.t0 = time.perf_counter()
 
 
@@ -83,6 +86,8 @@ class Tracker:
             with contextlib.suppress(ValueError):  # not registered
                 self.ip.events.unregister(event, hook)
         self.unwrap_kernel()
+        for pending in self._stack:
+            touches.stop(pending.touches)
         self._stack.clear()
         self._replies.clear()
 
@@ -96,7 +101,12 @@ class Tracker:
             ns = self.ip.user_ns
             snapshot = self._watch.snapshot(ns, True)
             changes = self._fingerprint(getattr(info, "raw_cell", "") or "", ns)
-            self._stack.append(_Pending(info, self._request, snapshot, changes))
+            try:
+                touched = touches.start()
+            except Exception:  # an audit hook that refuses ours: no file records
+                _log.debug("could not watch files", exc_info=True)
+                touched = None
+            self._stack.append(_Pending(info, self._request, snapshot, changes, touched))
         except Exception:
             _log.debug("pre_run_cell failed", exc_info=True)
 
@@ -113,6 +123,7 @@ class Tracker:
             if index is None:
                 return
             pending = self._stack[index]
+            touches.stop(pending.touches)
             del self._stack[index:]
             if index == 0 and pending.snapshot is not None:
                 self._record(pending, result)
@@ -139,6 +150,12 @@ class Tracker:
         changed, gone = diff(pending.snapshot or EMPTY, self._watch.snapshot(ns))
         defined = [name for name in changed if self._is_user(name)]
         deleted = [n for n in gone if not is_owned_name(n)]
+        touched = None
+        if pending.touches is not None:
+            try:
+                touched = pending.touches.record()
+            except Exception:
+                _log.debug("reading what the cell touched failed", exc_info=True)
         mutated: list[str] = []
         unchanged: list[str] = []
         if pending.changes is not None:
@@ -161,6 +178,7 @@ class Tracker:
             context=self.context,
             mutated=[n for n in mutated if n not in defined],
             unchanged=unchanged,
+            touched=touched,
         )
         if len(self.ledger) == self.ledger.maxlen:
             self.dropped += 1

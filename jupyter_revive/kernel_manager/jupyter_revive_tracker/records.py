@@ -3,11 +3,13 @@
 One record per outermost ``run_cell`` of a user execution::
 
     {"seq", "cell", "code", "status", "ms", "defined", "deleted", "mutated", "unchanged",
-     "count", "context", "truncated"}
+     "files", "env", "count", "context", "truncated"}
 
 ``code`` is ``code_sha`` of the cell's source, the same function the server uses to match a
 notebook cell to its record. ``mutated``/``unchanged`` are what ``changes`` observed of live
-objects (changed in place; fully fingerprinted and equal). The name lists are sorted and capped
+objects (changed in place; fully fingerprinted and equal); ``files`` and ``env`` what
+``touches`` saw (paths read, written, removed; environment variable names, a working-directory
+change, library options). The name lists are sorted and capped
 at ``MAX_NAMES``; ``truncated`` says a list was cut (a cut ``unchanged`` only loses precision).
 A record costs about 0.5-3 KB.
 """
@@ -15,9 +17,21 @@ A record costs about 0.5-3 KB.
 from __future__ import annotations
 
 import hashlib
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 MAX_NAMES = 100
+
+
+class Files(TypedDict):
+    read: list[str]  # absolute paths, at most touches.MAX_PATHS each
+    written: list[str]
+    removed: list[str]
+
+
+class Environment(TypedDict):
+    vars: list[str]  # names of environment variables set or removed, never their values
+    cwd: bool  # the working directory changed
+    options: list[str]  # library options changed, as "pandas:display.precision"
 
 
 class ExecutionRecord(TypedDict):
@@ -30,6 +44,8 @@ class ExecutionRecord(TypedDict):
     deleted: list[str]
     mutated: list[str]  # bound to the same object before and after, which changed in place
     unchanged: list[str]  # fingerprinted whole before and after, and equal
+    files: Files
+    env: Environment
     count: int | None  # execution_count
     context: str  # the kernel process's context id
     truncated: bool  # a name list was cut at MAX_NAMES
@@ -64,6 +80,7 @@ def execution_record(
     context: str,
     mutated: list[str] | None = None,
     unchanged: list[str] | None = None,
+    touched: dict[str, Any] | None = None,
 ) -> ExecutionRecord:
     defined, cut_defined = capped(defined)
     deleted, cut_deleted = capped(deleted)
@@ -79,7 +96,13 @@ def execution_record(
         "deleted": deleted,
         "mutated": mutated,
         "unchanged": unchanged,
+        "files": touched["files"] if touched else {"read": [], "written": [], "removed": []},
+        "env": touched["env"] if touched else {"vars": [], "cwd": False, "options": []},
         "count": count,
         "context": context,
-        "truncated": cut_defined or cut_deleted or cut_mutated or cut_unchanged,
+        "truncated": cut_defined
+        or cut_deleted
+        or cut_mutated
+        or cut_unchanged
+        or bool(touched and touched["truncated"]),
     }
