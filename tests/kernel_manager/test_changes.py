@@ -14,15 +14,11 @@ from jupyter_revive.kernel_manager.jupyter_revive_tracker.changes import Changes
 from jupyter_revive.kernel_manager.jupyter_revive_tracker.names import is_owned_name
 
 
-def user(ns: dict[str, Any]) -> list[str]:
-    return [n for n in ns if not is_owned_name(n)]
-
-
 def run(ns: dict[str, Any], source: str) -> tuple[list[str], list[str]]:
     """(mutated, unchanged) of executing ``source`` in ``ns``."""
     watch = Changes(ns, candidates(source, ns, lambda n: not is_owned_name(n)))
     exec(source, ns)
-    return watch.finish(user(ns))
+    return watch.finish(list(ns), lambda n: not is_owned_name(n))
 
 
 def session(*cells: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import fractions
+import operator
 import re
 import sys
 import time
@@ -29,6 +30,7 @@ import types
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterable
+from itertools import compress
 from typing import Any
 
 MAX_CANDIDATES = 200
@@ -43,8 +45,8 @@ BUDGET_S = 0.2  # per pass (before, after)
 ALIAS_SCAN = 10_000  # elements of a container looked at when charging aliases
 
 _IDENT = re.compile(r"[^\W\d]\w*")
-# Object identity without ``id()``: ``id`` raises an audit event (PEP 578), so with the
-# tracker's audit hook installed (``touches``) every call would run Python code. The default
+# Object identity without ``id()``: ``id`` raises an audit event (PEP 578), so in a kernel with
+# any audit hook installed (debuggers, sandboxes) every call would run Python code. The default
 # hash is a function of the address alone, one-to-one among live objects, and not audited.
 _ident = object.__hash__
 # Values that cannot change in place (a tuple or frozenset of them neither).
@@ -293,8 +295,11 @@ class Changes:
                 mark, exact = self._pass.of(value)
                 self.before[name] = (_ident(value), mark, exact)
 
-    def finish(self, user: Iterable[str]) -> tuple[list[str], list[str]]:
-        """(mutated, unchanged) after the execution; ``user``: the user's names now."""
+    def finish(
+        self, names: Iterable[str], is_user: Callable[[str], bool]
+    ) -> tuple[list[str], list[str]]:
+        """(mutated, unchanged) after the execution. ``names``: the namespace's names that may
+        be the user's, ``is_user`` decides (asked only of names holding a changed object)."""
         ns = self.ns
         fp = _Pass()
         mutated: set[str] = set()
@@ -314,30 +319,40 @@ class Changes:
             old = self._pass.memo
             changed = {k for k, (mark, _) in fp.memo.items() if k in old and old[k][0] != mark}
             changed |= {self.before[n][0] for n in mutated}
-            mutated |= _holders(ns, user, changed)
+            mutated |= {n for n in _holders(ns, names, changed) if is_user(n)}
         return sorted(mutated), sorted(unchanged)
 
 
 _MISSING = object()
 
 
-def _holders(ns: dict[str, Any], user: Iterable[str], ids: set[int]) -> set[str]:
-    """User names bound to one of the objects ``ids``, or to a container holding one."""
+# Values that hold no references worth scanning for a changed object.
+_OPAQUE = _ATOMS | {types.FunctionType, type, types.MethodType}
+
+
+def _holders(ns: dict[str, Any], names: Iterable[str], ids: set[int]) -> set[str]:
+    """Those of ``names`` bound to one of the objects ``ids``, or to a container holding one.
+
+    Runs after every cell that changed something, over the whole namespace: the filtering is
+    done by C-level ``map``/``compress`` so that only containers cost a Python step.
+    """
+    names = list(names)
+    values = list(map(ns.get, names))
+    idents = list(map(_ident, values))
     out = set()
-    for name in user:
-        value = ns.get(name, _MISSING)
-        if _ident(value) in ids:
-            out.add(name)
-            continue
-        if type(value) in _ATOMS:
+    if not ids.isdisjoint(idents):
+        out.update(n for n, i in zip(names, idents) if i in ids)  # noqa: B905
+    keep = map(operator.not_, map(_OPAQUE.__contains__, map(type, values)))
+    for name, value in compress(zip(names, values), keep):  # noqa: B905
+        if name in out:
             continue
         if isinstance(value, dict):
-            values: Any = value.values()
+            inner: Any = value.values()
         elif isinstance(value, (list, tuple, set, frozenset, deque)):
-            values = value
+            inner = value
         else:
-            values = getattr(value, "__dict__", None)
-            values = values.values() if isinstance(values, dict) else ()
-        if len(values) <= ALIAS_SCAN and not ids.isdisjoint(map(_ident, values)):
+            attrs = getattr(value, "__dict__", None)
+            inner = attrs.values() if isinstance(attrs, dict) else ()
+        if len(inner) <= ALIAS_SCAN and not ids.isdisjoint(map(_ident, inner)):
             out.add(name)
     return out

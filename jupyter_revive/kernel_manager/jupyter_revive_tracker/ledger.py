@@ -160,8 +160,7 @@ class Tracker:
         unchanged: list[str] = []
         if pending.changes is not None:
             try:
-                user = [n for n in self._watch.watched if n in ns and self._is_user(n)]
-                mutated, unchanged = pending.changes.finish(user)
+                mutated, unchanged = pending.changes.finish(self._watch.watched, self._is_user)
             except Exception:
                 _log.debug("fingerprinting after the cell failed", exc_info=True)
         info = pending.info

@@ -1,61 +1,73 @@
 """What an execution touched outside the namespace: files, environment variables, the working
 directory, library options.
 
-Files and the environment are seen through ``sys.addaudithook`` (PEP 578): ``open`` (also
-``io.open_code``, ``os.open``, pathlib and pandas, which go through them), ``os.remove``,
-``os.rename``/``os.replace``, ``shutil`` copies and removals, ``os.mkdir``/``os.rmdir``,
-``os.chdir``, ``os.putenv``/``os.unsetenv`` (``os.environ`` writes). Only events on the thread
-running the cell count, and paths of the interpreter's own installation, caches and virtual
-files are ignored. Paths are made absolute when the event fires, so a relative path after a
-``chdir`` is recorded as the file it was. Environment variables are recorded by name only,
-never their values. pandas options (when pandas is loaded) are compared before and after.
+Files: while a cell runs, the functions that open, remove, rename and make files (``open`` and
+``io.open``, which pathlib, pandas, numpy and shutil use; IPython's own ``open``; ``os.open``,
+``os.remove``/``unlink``, ``os.rename``/``replace``, ``os.mkdir``/``rmdir``, ``os.truncate``,
+``os.chdir``, ``shutil.rmtree``) are wrapped, and put back after it. Only calls on the thread
+running the cell count, and paths of the interpreter's installation, caches and system files
+are left out. Paths are made absolute at the call, so a relative path after a ``chdir`` is
+recorded as the file it was. (Not an audit hook: with any audit hook installed, CPython runs it
+for every ``id()``, ``compile`` and frame access, which cost ~0.25 ms per cell here.)
 
-What this cannot see: files opened by C code without Python's ``open`` (HDF5, databases,
-compiled readers), network, other processes.
+The environment is compared before and after: variable *names* only, never their values; and
+pandas options, when pandas was loaded before the cell. A working-directory change is a call
+of ``os.chdir`` (which ``%cd`` uses too).
+
+What this cannot see: files opened by C code without Python's ``open`` (HDF5, parquet through
+pyarrow, databases), functions bound before the cell (``from os import remove``), network,
+other processes.
 """
 
 from __future__ import annotations
 
+import functools
+import io
 import os
+import shutil
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 MAX_PATHS = 50  # per list and execution
 
-_FILE_EVENTS = frozenset(
-    {"open", "os.remove", "os.rename", "shutil.copyfile", "shutil.copytree", "shutil.rmtree",
-     "shutil.move", "os.mkdir", "os.rmdir", "os.truncate", "os.chdir", "os.putenv",
-     "os.unsetenv"}
-)  # fmt: skip
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 # Virtual and system files: reads there are the platform's (time zones, locales), not data.
 _SYSTEM = ("/proc/", "/sys/", "/dev/", "/usr/", "/etc/", "/lib/", "/lib64/")
 
 
+_roots: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # (sys.path it was made for, roots)
+
+
 def _ignored_roots() -> tuple[str, ...]:
     """The interpreter's installation and caches: reads there are imports, fonts, configs."""
+    global _roots
+    key = tuple(sys.path)
+    if _roots[0] == key:
+        return _roots[1]
     installed = [p for p in sys.path if "site-packages" in p or "dist-packages" in p]
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, *installed}
     home = os.path.expanduser("~")
     for sub in (".ipython", ".cache", ".local/share/jupyter", ".jupyter", ".config/matplotlib"):
         roots.add(os.path.join(home, sub))
-    return tuple(os.path.join(os.path.abspath(r), "") for r in roots if r and os.path.isabs(r))
+    found = tuple(os.path.join(os.path.abspath(r), "") for r in roots if r and os.path.isabs(r))
+    _roots = (key, found)
+    return found
 
 
 class Touches:
-    """What one execution touched; filled by the audit hook while it is the active one."""
+    """What one execution touched; filled by the wrapped functions while it is the active one."""
 
     def __init__(self) -> None:
         self.thread = threading.get_ident()
         self.read: dict[str, None] = {}
         self.written: dict[str, None] = {}
         self.removed: dict[str, None] = {}
-        self.env: dict[str, None] = {}
         self.cwd = False
         self.truncated = False
-        self._roots = _ignored_roots()
         self._options = pandas_options()
+        self._environ = _environ()
 
     def _path(self, value: Any) -> str | None:
         if isinstance(value, int) or value is None:
@@ -64,7 +76,7 @@ class Touches:
             path = os.path.abspath(os.fsdecode(value))
         except (TypeError, ValueError):
             return None
-        if path.startswith(_SYSTEM) or path.startswith(self._roots):
+        if path.startswith(_SYSTEM) or path.startswith(_ignored_roots()):
             return None
         return path
 
@@ -104,10 +116,6 @@ class Touches:
             self._add(self.written, args[0])
         elif name == "os.chdir":
             self.cwd = True
-        elif name in ("os.putenv", "os.unsetenv"):
-            key = os.fsdecode(args[0]) if isinstance(args[0], (str, bytes)) else None
-            if key is not None and (len(self.env) < MAX_PATHS or key in self.env):
-                self.env[key] = None
 
     def record(self) -> dict[str, Any]:
         """``{"files": {"read","written","removed"}, "env": {"vars","cwd","options"}}``."""
@@ -115,6 +123,12 @@ class Touches:
         # Importing pandas is not changing its options: compare only what was loaded before.
         options = pandas_options() if before else {}
         changed = sorted(k for k in before if options.get(k) != before[k])
+        environ = _environ()
+        before_env = self._environ
+        env: list[str] = []
+        if environ is not before_env:
+            keys = before_env.keys() | environ.keys()
+            env = sorted(os.fsdecode(k) for k in keys if environ.get(k) != before_env.get(k))
         # Written and removed within the execution (temporary files): nothing later can read.
         transient = self.written.keys() & self.removed.keys()
         return {
@@ -124,11 +138,11 @@ class Touches:
                 "removed": sorted(self.removed.keys() - transient),
             },
             "env": {
-                "vars": sorted(self.env),
+                "vars": env[:MAX_PATHS],
                 "cwd": self.cwd,
                 "options": [f"pandas:{k}" for k in changed[:MAX_PATHS]],
             },
-            "truncated": self.truncated or len(changed) > MAX_PATHS,
+            "truncated": self.truncated or len(changed) > MAX_PATHS or len(env) > MAX_PATHS,
         }
 
 
@@ -151,32 +165,110 @@ def pandas_options() -> dict[str, Any]:
     return out
 
 
+_environ_seen: dict[Any, Any] = {}
+
+
+def _environ() -> dict[Any, Any]:
+    """A copy of the environment, the same object as last time while nothing changed (no
+    allocation per cell: the comparison is all it costs)."""
+    global _environ_seen
+    data = getattr(os.environ, "_data", None)  # the encoded mapping
+    current = data if isinstance(data, dict) else os.environ
+    if current != _environ_seen:
+        _environ_seen = dict(current)
+    return _environ_seen
+
+
 _active: Touches | None = None
-_installed = False
 
 
-def _hook(name: str, args: tuple[Any, ...]) -> None:
-    touches = _active
-    if touches is None or name not in _FILE_EVENTS:
-        return
-    try:
-        if threading.get_ident() == touches.thread:
-            touches.event(name, args)
-    except Exception:  # never break the user's code
-        pass
+def _call(name: str, args_of: Callable[..., tuple[Any, ...] | None]) -> Callable[..., Any]:
+    """A wrapper factory: report ``name`` with ``args_of(*args, **kwargs)``, then call through."""
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            touches = _active
+            if touches is not None and threading.get_ident() == touches.thread:
+                try:
+                    event = args_of(*args, **kwargs)
+                    if event is not None:
+                        touches.event(name, event)
+                except Exception:  # never break the user's call
+                    pass
+            return fn(*args, **kwargs)
+
+        wrapper.__revive_wrapped__ = fn  # type: ignore[attr-defined]
+        return wrapper
+
+    return wrap
 
 
-def start() -> Touches | None:
-    """Begin collecting for one execution (installs the process-wide hook the first time)."""
-    global _active, _installed
-    if not _installed:
-        sys.addaudithook(_hook)  # cannot be removed again: it is idle when nothing is active
-        _installed = True
+def _open_args(file: Any = None, mode: Any = "r", *_: Any, **__: Any) -> tuple[Any, ...]:
+    return (file, mode, None)
+
+
+def _os_open_args(path: Any, flags: Any, *_: Any, dir_fd: Any = None, **__: Any) -> Any:
+    return (path, None, flags) if dir_fd is None else None
+
+
+def _path_args(path: Any, *_: Any, dir_fd: Any = None, **__: Any) -> Any:
+    return (path,) if dir_fd is None else None
+
+
+def _two_paths(src: Any, dst: Any, *_: Any, **kw: Any) -> Any:
+    return None if kw.get("src_dir_fd") or kw.get("dst_dir_fd") else (src, dst)
+
+
+def _targets() -> list[tuple[Any, str, Callable[..., Any]]]:
+    open_ = _call("open", _open_args)
+    shell = sys.modules.get("IPython.core.interactiveshell")  # IPython's ``open`` calls this
+    targets = [(io, "open", open_), (sys.modules["builtins"], "open", open_)]
+    if shell is not None and callable(getattr(shell, "io_open", None)):
+        targets.append((shell, "io_open", open_))
+    targets += [
+        (os, "open", _call("open", _os_open_args)),
+        (os, "remove", _call("os.remove", _path_args)),
+        (os, "unlink", _call("os.remove", _path_args)),
+        (os, "rmdir", _call("os.rmdir", _path_args)),
+        (os, "rename", _call("os.rename", _two_paths)),
+        (os, "replace", _call("os.rename", _two_paths)),
+        (os, "mkdir", _call("os.mkdir", _path_args)),
+        (os, "truncate", _call("os.truncate", _path_args)),
+        (os, "chdir", _call("os.chdir", _path_args)),
+        (shutil, "rmtree", _call("shutil.rmtree", _path_args)),
+    ]
+    return targets
+
+
+_TARGETS = _targets()
+_wrappers: dict[tuple[int, str], tuple[Any, Any]] = {}  # (owner, attr) -> (original, wrapper)
+
+
+def start() -> Touches:
+    """Begin collecting for one execution: wrap the file functions until ``stop``."""
+    global _active
     _active = Touches()
+    for owner, attr, wrap in _TARGETS:
+        current = getattr(owner, attr, None)
+        if current is None or getattr(current, "__revive_wrapped__", None) is not None:
+            continue
+        key = (id(owner), attr)
+        cached = _wrappers.get(key)
+        if cached is None or cached[0] is not current:
+            cached = (current, wrap(current))
+            _wrappers[key] = cached
+        setattr(owner, attr, cached[1])
     return _active
 
 
 def stop(touches: Touches | None) -> None:
+    """Put the functions back (unless something replaced our wrapper meanwhile)."""
     global _active
-    if _active is touches:
-        _active = None
+    if _active is not touches:
+        return
+    _active = None
+    for owner, attr, _ in _TARGETS:
+        cached = _wrappers.get((id(owner), attr))
+        if cached is not None and getattr(owner, attr, None) is cached[1]:
+            setattr(owner, attr, cached[0])
