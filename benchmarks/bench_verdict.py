@@ -123,9 +123,9 @@ def main() -> None:
                 "get_context_http_ms (baseline: kernel round trip)": round(med(ctx_http), 1),
                 "post_plan_http_ms": round(med(plan_http), 1),
                 "context_request_in_browser_ms": round(med(in_browser_ctx), 1),
-        "plan_request_in_browser_ms": round(med(in_browser_plan), 1),
-        "extension_own_work_to_verdict_ms": round(own, 1),
-        "waiting_for_jupyterlab_main_thread_ms": round(med(to_verdict) - own, 1),
+                "plan_request_in_browser_ms": round(med(in_browser_plan), 1),
+                "extension_own_work_to_verdict_ms": round(own, 1),
+                "waiting_for_jupyterlab_main_thread_ms": round(med(to_verdict) - own, 1),
             },
             indent=2,
         )

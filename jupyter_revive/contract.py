@@ -70,8 +70,7 @@ class RunRecord:
 
 
 def _revive(meta: Any) -> Mapping[str, Any]:
-    value = meta.get("revive") if isinstance(meta, _MAPPINGS) else None
-    return value if isinstance(value, _MAPPINGS) else {}
+    return _mapping(meta.get("revive")) if isinstance(meta, _MAPPINGS) else {}
 
 
 def notebook_cells(nb: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -170,8 +169,8 @@ def run_record(cell: Mapping[str, Any], context: str | None) -> RunRecord | None
     status = meta.get("status")
     seq = meta.get("seq")
     code = meta.get("code")
-    files = meta.get("files") if isinstance(meta.get("files"), _MAPPINGS) else {}
-    env = meta.get("env") if isinstance(meta.get("env"), _MAPPINGS) else {}
+    files = _mapping(meta.get("files"))
+    env = _mapping(meta.get("env"))
     return RunRecord(
         context=recorded_context if isinstance(recorded_context, str) else None,
         seq=seq if isinstance(seq, int) else None,
@@ -187,6 +186,10 @@ def run_record(cell: Mapping[str, Any], context: str | None) -> RunRecord | None
         options=_field(env, "options"),
         cwd_changed=env.get("cwd") is True,
     )
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, _MAPPINGS) else {}
 
 
 def _field(record: Mapping[str, Any], key: str) -> frozenset[str]:

@@ -339,7 +339,7 @@ def _holders(ns: dict[str, Any], names: Iterable[str], ids: set[int]) -> set[str
     names = list(names)
     values = list(map(ns.get, names))
     idents = list(map(_ident, values))
-    out = set()
+    out: set[str] = set()
     if not ids.isdisjoint(idents):
         out.update(n for n, i in zip(names, idents) if i in ids)  # noqa: B905
     keep = map(operator.not_, map(_OPAQUE.__contains__, map(type, values)))
