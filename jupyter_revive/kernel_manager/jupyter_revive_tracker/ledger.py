@@ -103,7 +103,7 @@ class Tracker:
             changes = self._fingerprint(getattr(info, "raw_cell", "") or "", ns)
             try:
                 touched = touches.start()
-            except Exception:  # an audit hook that refuses ours: no file records
+            except Exception:  # no file records for this cell, the cell still runs
                 _log.debug("could not watch files", exc_info=True)
                 touched = None
             self._stack.append(_Pending(info, self._request, snapshot, changes, touched))

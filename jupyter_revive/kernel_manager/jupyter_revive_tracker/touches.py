@@ -106,11 +106,8 @@ class Touches:
                 self._add(self.read, path)
         elif name in ("os.remove", "os.rmdir", "shutil.rmtree"):
             self._add(self.removed, args[0])
-        elif name in ("os.rename", "shutil.move"):
+        elif name == "os.rename":
             self._add(self.removed, args[0])
-            self._add(self.written, args[1])
-        elif name in ("shutil.copyfile", "shutil.copytree"):
-            self._add(self.read, args[0])
             self._add(self.written, args[1])
         elif name in ("os.mkdir", "os.truncate"):
             self._add(self.written, args[0])
@@ -121,8 +118,10 @@ class Touches:
         """``{"files": {"read","written","removed"}, "env": {"vars","cwd","options"}}``."""
         before = self._options
         # Importing pandas is not changing its options: compare only what was loaded before.
-        options = pandas_options() if before else {}
-        changed = sorted(k for k in before if options.get(k) != before[k])
+        options = pandas_options() if before else before
+        changed = (
+            [] if options is before else sorted(k for k in before if options.get(k) != before[k])
+        )
         environ = _environ()
         before_env = self._environ
         env: list[str] = []
@@ -146,23 +145,34 @@ class Touches:
         }
 
 
+_options_seen: tuple[dict[str, Any] | None, dict[str, Any]] = (None, {})  # (nested copy, flat)
+
+
 def pandas_options() -> dict[str, Any]:
-    """pandas' option values by dotted key, if pandas is loaded (flat copy, values as they are)."""
+    """pandas' option values by dotted key, if pandas is loaded; the same object as last time
+    while no option changed (comparing the nested settings is all a cell costs)."""
+    global _options_seen
     pandas = sys.modules.get("pandas")
     module = getattr(getattr(pandas, "_config", None), "config", None)
     config = getattr(module, "_global_config", None)
     if not isinstance(config, dict):
         return {}
-    out: dict[str, Any] = {}
-    todo = [("", config)]
+    if config == _options_seen[0]:
+        return _options_seen[1]
+    flat: dict[str, Any] = {}
+    nested: dict[str, Any] = {}
+    todo: list[tuple[str, dict[str, Any], dict[str, Any]]] = [("", config, nested)]
     while todo:
-        prefix, d = todo.pop()
+        prefix, d, copy = todo.pop()
         for k, v in d.items():
             if isinstance(v, dict):
-                todo.append((f"{prefix}{k}.", v))
+                copy[k] = {}
+                todo.append((f"{prefix}{k}.", v, copy[k]))
             else:
-                out[prefix + k] = v
-    return out
+                copy[k] = v
+                flat[prefix + k] = v
+    _options_seen = (nested, flat)
+    return flat
 
 
 _environ_seen: dict[Any, Any] = {}
