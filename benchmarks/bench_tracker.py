@@ -86,7 +86,9 @@ class Bench:
         self.client.start_channels(iopub=False, stdin=False, hb=False, control=False)
         await self.client.wait_for_ready(timeout=60)
 
-    async def run(self, code: str, silent: bool = False, **extra: Any) -> tuple[float, dict]:
+    async def run(
+        self, code: str, silent: bool = False, timeout: float = 60, **extra: Any
+    ) -> tuple[float, dict]:
         content = {
             "code": code,
             "silent": silent,
@@ -99,7 +101,7 @@ class Bench:
         t0 = time.perf_counter()
         self.client.shell_channel.send(msg)
         while True:
-            reply = await self.client.shell_channel.get_msg(timeout=60)
+            reply = await self.client.shell_channel.get_msg(timeout=timeout)
             if reply["parent_header"].get("msg_id") == msg["header"]["msg_id"]:
                 return (time.perf_counter() - t0) * 1000.0, reply
 
@@ -276,6 +278,7 @@ async def main(cells: int, warmup: int, frame_gb: float, rounds: int) -> None:
             finally:
                 await asyncio.gather(tracked.stop(), plain.stop())
         await same_kernel(cells, block=10)
+        await ledger_memory_figure(small_cells(200))
 
 
 def trimmed_mean(values: list[float], cut: float = 0.1) -> float:
@@ -354,6 +357,54 @@ async def frame_cell_figure(kernel: Bench, repeats: int = 6) -> None:
     print("Cell reading the 1 GB frame (`means = big.mean()`), tracker on/off alternating:")
     print(f"  median with tracker {on_ms:8.1f} ms, without {off_ms:8.1f} ms")
     print(f"  ratio                {on_ms / off_ms:8.4f}   (goal <= 1.05)")
+
+
+LEDGER_MEMORY = """
+def _revive_ledger_memory(cells, workdir):
+    import os, tracemalloc
+    t = __import__('sys').modules['jupyter_revive_tracker'].api.current()
+    ip = get_ipython()
+    cap = t.ledger.maxlen
+    t.ledger.clear()
+    package = os.path.dirname(__import__('sys').modules[type(t).__module__].__file__)
+    tracemalloc.start(4)
+    for i in range(cap):
+        source = cells[i %% len(cells)]
+        if i %% 10 == 3:  # a tenth of the cells write and read a file
+            out = os.path.join(workdir, 'out_%%d.csv' %% (i %% 50))
+            source = (f"with open({out!r}, 'w') as _f:\\n    _f.write('x')\\n"
+                      f"with open({os.path.join(workdir, 'in.csv')!r}) as _f:\\n"
+                      f"    data_{i %% 50} = _f.read()")
+        ip.run_cell(source, store_history=False)
+    snap = tracemalloc.take_snapshot().filter_traces(
+        [tracemalloc.Filter(True, os.path.join(package, '*'), all_frames=True)]
+    )
+    tracemalloc.stop()
+    held = sum(stat.size for stat in snap.statistics('filename'))
+    return len(t.ledger), held
+exec_result = _revive_ledger_memory(%r, %r)
+del _revive_ledger_memory
+"""
+
+
+async def ledger_memory_figure(cells: list[str]) -> None:
+    """Tracker memory with the ledger at its cap: ``MAX_RECORDS`` executions of small cells (a
+    tenth writing and reading files) run in a fresh kernel, allocations traced to the tracker
+    package's code and still alive counted (records, their name and path lists)."""
+    kernel = Bench("bench-tracker")
+    await kernel.start()
+    try:
+        with tempfile.TemporaryDirectory() as workdir:
+            Path(workdir, "in.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+            await kernel.run(SETUP)
+            _, reply = await kernel.run(LEDGER_MEMORY % (cells, workdir), silent=True, timeout=600)
+            if reply["content"]["status"] != "ok":
+                raise SystemExit(f"ledger memory run failed: {reply['content']}")
+            records, held = await kernel.eval("exec_result")
+        print(f"Tracker memory with the ledger at its cap ({records:,} records):")
+        print(f"  held by the tracker  {held / 1e6:8.2f} MB   (goal <= 20 MB)")
+    finally:
+        await kernel.stop()
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import json
 import uuid
 from pathlib import Path
 
-from .conftest import TRACKER, Kernel
+from .conftest import TRACKER, Kernel, start_kernel
 
 
 def sha16(code: str) -> str:
@@ -283,6 +283,33 @@ async def test_files_and_environment_are_recorded_by_path_and_name_never_by_valu
     assert "s3cret" not in json.dumps(env)
     # made and removed within one execution: nothing later can read it
     assert scratch["files"] == {"read": [], "written": [], "removed": []}
+
+
+async def test_paths_are_kept_relative_to_the_notebook_folder_or_home_never_revealing_them(
+    kernelspecs: dict[str, str], tmp_path: Path
+) -> None:
+    """The kernel starts in the notebook's folder; records go into the notebook."""
+    folder = tmp_path / "project"
+    (folder / "data").mkdir(parents=True)
+    outside = tmp_path / "elsewhere.csv"
+    kernel = await start_kernel(kernelspecs["revive"], cwd=str(folder))
+    try:
+        inside = await kernel.record("open('data/in.csv', 'w').close()")
+        moved = await kernel.record("import os\nos.chdir('data')\nopen('in.csv').close()")
+        away = await kernel.record(f"open({str(outside)!r}, 'w').close()")
+        home = await kernel.eval("__import__('os').path.expanduser('~')")
+        made = "_d = __import__('tempfile').mkdtemp(dir=__import__('os').path.expanduser('~'))"
+        await kernel.run(made, silent=True)  # silent: not recorded
+        homed = await kernel.record("open(_d + '/x.txt', 'w').close()")
+        await kernel.run("import shutil\nshutil.rmtree(_d)", silent=True)
+    finally:
+        await kernel.stop()
+    assert inside and moved and away and homed
+    assert inside["files"]["written"] == ["data/in.csv"]
+    assert moved["files"]["read"] == ["data/in.csv"]  # the same file after the chdir
+    assert away["files"]["written"] == [str(outside)]  # neither under the folder nor home
+    (written,) = homed["files"]["written"]
+    assert written.startswith("~/") and written.endswith("/x.txt") and home not in written
 
 
 async def test_pandas_option_changes_are_recorded(kernel: Kernel) -> None:

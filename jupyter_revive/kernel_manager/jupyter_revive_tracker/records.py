@@ -17,7 +17,7 @@ A record costs about 0.5-3 KB.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Literal, TypedDict
+from typing import Literal, TypedDict
 
 MAX_NAMES = 100
 
@@ -32,6 +32,22 @@ class Environment(TypedDict):
     vars: list[str]  # names of environment variables set or removed, never their values
     cwd: bool  # the working directory changed
     options: list[str]  # library options changed, as "pandas:display.precision"
+
+
+class Touched(TypedDict):
+    """What ``touches`` gives for one execution."""
+
+    files: Files
+    env: Environment
+    truncated: bool  # a list was cut at touches.MAX_PATHS
+
+
+def untouched() -> Touched:
+    return {
+        "files": {"read": [], "written": [], "removed": []},
+        "env": {"vars": [], "cwd": False, "options": []},
+        "truncated": False,
+    }
 
 
 class ExecutionRecord(TypedDict):
@@ -80,12 +96,13 @@ def execution_record(
     context: str,
     mutated: list[str] | None = None,
     unchanged: list[str] | None = None,
-    touched: dict[str, Any] | None = None,
+    touched: Touched | None = None,
 ) -> ExecutionRecord:
     defined, cut_defined = capped(defined)
     deleted, cut_deleted = capped(deleted)
     mutated, cut_mutated = capped(mutated or [])
     unchanged, cut_unchanged = capped(unchanged or [])
+    touched = touched or untouched()
     return {
         "seq": seq,
         "cell": cell,
@@ -96,13 +113,13 @@ def execution_record(
         "deleted": deleted,
         "mutated": mutated,
         "unchanged": unchanged,
-        "files": touched["files"] if touched else {"read": [], "written": [], "removed": []},
-        "env": touched["env"] if touched else {"vars": [], "cwd": False, "options": []},
+        "files": touched["files"],
+        "env": touched["env"],
         "count": count,
         "context": context,
         "truncated": cut_defined
         or cut_deleted
         or cut_mutated
         or cut_unchanged
-        or bool(touched and touched["truncated"]),
+        or touched["truncated"],
     }

@@ -1,13 +1,15 @@
 """What an execution touched outside the namespace: files, environment variables, the working
 directory, library options.
 
-Files: while a cell runs, the functions that open, remove, rename and make files (``open`` and
-``io.open``, which pathlib, pandas, numpy and shutil use; IPython's own ``open``; ``os.open``,
-``os.remove``/``unlink``, ``os.rename``/``replace``, ``os.mkdir``/``rmdir``, ``os.truncate``,
-``os.chdir``, ``shutil.rmtree``) are wrapped, and put back after it. Only calls on the thread
-running the cell count, and paths of the interpreter's installation, caches and system files
-are left out. Paths are made absolute at the call, so a relative path after a ``chdir`` is
-recorded as the file it was. (Not an audit hook: with any audit hook installed, CPython runs it
+Files: the functions that open, remove, rename and make files (``open`` and ``io.open``, which
+pathlib, pandas, numpy and shutil use; IPython's own ``open``; ``os.open``, ``os.remove``/
+``unlink``, ``os.rename``/``replace``, ``os.mkdir``/``rmdir``, ``os.truncate``, ``os.chdir``,
+``shutil.rmtree``) are wrapped while the tracker is on; the wrappers report only while a cell
+runs (``start``/``stop``) and only calls on the thread running it. Paths of the interpreter's
+installation, caches and system files are left out. Paths are made absolute at the call, so a
+relative path after a ``chdir`` is recorded as the file it was; the record keeps them relative
+to the kernel's start directory (``shown``). (Not an audit hook: with any audit hook installed,
+CPython runs it
 for every ``id()``, ``compile`` and frame access, which cost ~0.25 ms per cell here.)
 
 The environment is compared before and after: variable *names* only, never their values; and
@@ -15,8 +17,8 @@ pandas options, when pandas was loaded before the cell. A working-directory chan
 of ``os.chdir`` (which ``%cd`` uses too).
 
 What this cannot see: files opened by C code without Python's ``open`` (HDF5, parquet through
-pyarrow, databases), functions bound before the cell (``from os import remove``), network,
-other processes.
+pyarrow, databases), functions bound before the tracker started (``from os import remove``
+in a startup file), network, other processes.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from .records import Touched
+
 MAX_PATHS = 50  # per list and execution
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
@@ -38,6 +42,25 @@ _SYSTEM = ("/proc/", "/sys/", "/dev/", "/usr/", "/etc/", "/lib/", "/lib64/")
 
 
 _roots: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # (sys.path it was made for, roots)
+
+# Records go into the notebook, and an absolute path tells who and where its author is: paths
+# under the kernel's start directory (the notebook's folder) are kept relative to it, others
+# under the home folder start with "~/". The planner only compares them.
+try:
+    _BASE = os.path.join(os.getcwd(), "")
+except OSError:  # started in a folder removed since: keep paths absolute
+    _BASE = ""
+_HOME = os.path.join(os.path.expanduser("~"), "")
+_BASE, _HOME = ("" if p == os.sep else p for p in (_BASE, _HOME))  # "/": nothing to hide
+
+
+def shown(path: str) -> str:
+    """An absolute ``path`` as records keep it (see ``_BASE``)."""
+    if _BASE and path.startswith(_BASE):
+        return path[len(_BASE) :]
+    if _HOME and path.startswith(_HOME):
+        return "~/" + path[len(_HOME) :]
+    return path
 
 
 def _ignored_roots() -> tuple[str, ...]:
@@ -78,7 +101,7 @@ class Touches:
             return None
         if path.startswith(_SYSTEM) or path.startswith(_ignored_roots()):
             return None
-        return path
+        return shown(path)
 
     def _add(self, target: dict[str, None], value: Any) -> None:
         path = self._path(value)
@@ -114,8 +137,8 @@ class Touches:
         elif name == "os.chdir":
             self.cwd = True
 
-    def record(self) -> dict[str, Any]:
-        """``{"files": {"read","written","removed"}, "env": {"vars","cwd","options"}}``."""
+    def record(self) -> Touched:
+        """What the execution touched, in the record's shape (``records.Touched``)."""
         before = self._options
         # Importing pandas is not changing its options: compare only what was loaded before.
         options = pandas_options() if before else before
@@ -255,10 +278,9 @@ _TARGETS = _targets()
 _wrappers: dict[tuple[int, str], tuple[Any, Any]] = {}  # (owner, attr) -> (original, wrapper)
 
 
-def start() -> Touches:
-    """Begin collecting for one execution: wrap the file functions until ``stop``."""
-    global _active
-    _active = Touches()
+def install() -> None:
+    """Put the wrappers in place (the tracker's start). Outside a cell they only call through:
+    one check of ``_active``, so that starting and ending a cell costs no attribute swaps."""
     for owner, attr, wrap in _TARGETS:
         current = getattr(owner, attr, None)
         if current is None or getattr(current, "__revive_wrapped__", None) is not None:
@@ -269,16 +291,26 @@ def start() -> Touches:
             cached = (current, wrap(current))
             _wrappers[key] = cached
         setattr(owner, attr, cached[1])
-    return _active
 
 
-def stop(touches: Touches | None) -> None:
+def uninstall() -> None:
     """Put the functions back (unless something replaced our wrapper meanwhile)."""
     global _active
-    if _active is not touches:
-        return
     _active = None
     for owner, attr, _ in _TARGETS:
         cached = _wrappers.get((id(owner), attr))
         if cached is not None and getattr(owner, attr, None) is cached[1]:
             setattr(owner, attr, cached[0])
+
+
+def start() -> Touches:
+    """Begin collecting for one execution, until ``stop``."""
+    global _active
+    _active = Touches()
+    return _active
+
+
+def stop(touches: Touches | None) -> None:
+    global _active
+    if _active is touches:
+        _active = None
