@@ -71,6 +71,7 @@ def test_the_package_holds_every_module_other_helpers_rely_on() -> None:
         "snapshots",
         "changes",
         "touches",
+        "checkpoint",
         "ledger",
         "summaries",
         "api",

@@ -9,7 +9,8 @@ also go into execute_reply metadata under ``revive``.
 
 Modules: ``names`` (which names are the interpreter's), ``records`` (the execution record,
 ``code_sha``), ``snapshots`` (namespace diffs), ``changes`` (objects changed in place),
-``ledger`` (the hooks), ``summaries`` (variable descriptions), ``api`` (the JSON answers),
+``touches`` (files, environment), ``ledger`` (the hooks), ``summaries`` (variable
+descriptions), ``checkpoint`` (variables written and loaded), ``api`` (the JSON answers),
 ``bootstrap`` (the in-memory importer).
 """
 
@@ -21,16 +22,18 @@ import sys
 from typing import Any
 
 from . import api
-from .api import context_json, names_json, variables_json
+from .api import checkpoint_json, context_json, load_json, names_json, variables_json
 from .ledger import TRACKER_VERSION, Tracker
 from .records import code_sha
 from .summaries import summarize
 
 __all__ = [
     "TRACKER_VERSION",
+    "checkpoint_json",
     "code_sha",
     "context_json",
     "load_ipython_extension",
+    "load_json",
     "names_json",
     "summarize",
     "unload_ipython_extension",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from . import checkpoint
 from .ledger import Tracker
 from .names import user_names
 from .summaries import summarize_variables
@@ -63,3 +64,31 @@ def variables_json(names: list[str] | None = None, detail: bool = False) -> str:
     answer: dict[str, Any] = {"context": tracker.context}
     answer.update(summarize_variables(ip.user_ns, getattr(ip, "user_ns_hidden", {}), names, detail))
     return json.dumps(answer, separators=(",", ":"), default=str)
+
+
+def checkpoint_json(folder: str, names: list[str] | None = None) -> str:
+    """Save user variables (all, or ``names``) into ``folder`` (``checkpoint.save``).
+
+    ``{"context","seq","groups":[{"names","blobs":[{"file","sha256","bytes"}]}],"skipped",
+    "replay","bytes","ms"}``; ``seq``: the ledger position the values belong to.
+    """
+    tracker = _require()
+    ip = tracker.ip
+    present = user_names(ip.user_ns, getattr(ip, "user_ns_hidden", {}))
+    if names is not None:
+        wanted = set(names)
+        present = [n for n in present if n in wanted]
+    answer: dict[str, Any] = {"context": tracker.context, "seq": tracker.seq}
+    answer.update(checkpoint.save(ip.user_ns, present, folder))
+    return json.dumps(answer, separators=(",", ":"))
+
+
+def load_json(folder: str, signed: str) -> str:
+    """Load the groups of ``signed`` (JSON, hashes verified by the server) from ``folder``.
+
+    ``{"context","loaded":[names],"refused":[{"name","reason"}],"ms"}``.
+    """
+    tracker = _require()
+    answer: dict[str, Any] = {"context": tracker.context}
+    answer.update(checkpoint.load(tracker.ip.user_ns, folder, json.loads(signed)))
+    return json.dumps(answer, separators=(",", ":"))

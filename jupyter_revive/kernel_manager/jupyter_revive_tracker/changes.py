@@ -50,7 +50,7 @@ _IDENT = re.compile(r"[^\W\d]\w*")
 # hash is a function of the address alone, one-to-one among live objects, and not audited.
 _ident = object.__hash__
 # Values that cannot change in place (a tuple or frozenset of them neither).
-_ATOMS = frozenset(
+ATOMS = frozenset(
     {int, float, complex, str, bytes, bool, type(None), range, slice, type(Ellipsis),
      decimal.Decimal, fractions.Fraction, datetime.date, datetime.datetime, datetime.time,
      datetime.timedelta, datetime.timezone, types.BuiltinFunctionType, types.ModuleType}
@@ -86,7 +86,7 @@ class _Pass:
 
     def _fp(self, v: Any, depth: int) -> Any:
         t = type(v)
-        if t in _ATOMS:
+        if t in ATOMS:
             return 0
         key = _ident(v)
         memo = self.memo.get(key)
@@ -154,14 +154,14 @@ class _Pass:
     def _elements(self, values: Any, depth: int) -> Any:
         """Identities of the elements, and fingerprints of those that can change in place."""
         ids = self._ids(values)
-        if len(values) <= MAX_ELEMENTS and set(map(type, values)) <= _ATOMS:
+        if len(values) <= MAX_ELEMENTS and set(map(type, values)) <= ATOMS:
             return ids
         inner = []
         for i, x in enumerate(values):
             if i >= MAX_ELEMENTS:
                 self.exact = False
                 break
-            if type(x) not in _ATOMS:
+            if type(x) not in ATOMS:
                 inner.append(self._fp(x, depth - 1))
                 if self.objects > MAX_OBJECTS:
                     self.exact = False
@@ -327,7 +327,7 @@ _MISSING = object()
 
 
 # Values that hold no references worth scanning for a changed object.
-_OPAQUE = _ATOMS | {types.FunctionType, type, types.MethodType}
+_OPAQUE = ATOMS | {types.FunctionType, type, types.MethodType}
 
 
 def _holders(ns: dict[str, Any], names: Iterable[str], ids: set[int]) -> set[str]:
