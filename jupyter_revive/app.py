@@ -10,6 +10,7 @@ from jupyter_events import EventLogger
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Float, Instance
 
+from .checkpoint import ReviveCheckpoints
 from .handlers import routes
 from .kernel_manager.errors import KernelBusy, KernelDead
 from .kernel_manager.provisioner import use_revive_provisioner
@@ -25,7 +26,7 @@ class ReviveApp(ExtensionApp):
     name = "jupyter_revive"
     load_other_extensions = True
     # Configurable sections shown by `jupyter server --help-all` (c.ReviveGenerator.model, …).
-    classes = [ReviveKernelQuery, ReviveContextBuilder, ReviveGenerator]
+    classes = [ReviveKernelQuery, ReviveContextBuilder, ReviveGenerator, ReviveCheckpoints]
 
     track_kernels = Bool(
         True,
@@ -54,6 +55,7 @@ class ReviveApp(ExtensionApp):
             kernel_manager=self.serverapp.kernel_manager, parent=self
         )
         self.settings["revive_kernel_query"] = self.kernel_query
+        self.settings["revive_checkpoints"] = ReviveCheckpoints(parent=self)
         # Built once: the generator keeps one SDK client (and connection pool) for all requests.
         self.context_builder = ReviveContextBuilder(parent=self)
         self.generator = ReviveGenerator(parent=self)

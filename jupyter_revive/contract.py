@@ -62,7 +62,7 @@ class RunRecord:
     deleted: frozenset[str]
     mutated: frozenset[str] | None = None  # None: the tracker did not watch in-place changes
     unchanged: frozenset[str] = frozenset()  # fingerprinted whole, and equal after the run
-    files_read: frozenset[str] = frozenset()  # absolute paths
+    files_read: frozenset[str] = frozenset()  # as recorded: relative to the notebook, ~/, absolute
     files_changed: frozenset[str] = frozenset()  # written, created, removed or renamed
     env_vars: frozenset[str] = frozenset()  # environment variable names set or removed
     options: frozenset[str] = frozenset()  # library options changed ("pandas:display.width")

@@ -13,6 +13,7 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 
 from . import inputs
+from .checkpoint import CheckpointRefused, KeyUnusable, ReviveCheckpoints
 from .dataflow.planner import plan_notebook
 from .inputs import InvalidInput
 from .kernel_manager.errors import KernelBusy, KernelDead, KernelNotFound, NoTracker
@@ -32,7 +33,7 @@ def _http_errors() -> Iterator[None]:
         raise web.HTTPError(400, str(e)) from e
     except KernelNotFound as e:
         raise web.HTTPError(404, str(e)) from e
-    except NoTracker as e:
+    except (NoTracker, CheckpointRefused, KeyUnusable) as e:
         raise web.HTTPError(409, str(e)) from e
     except (KernelBusy, KernelDead) as e:
         # Both pass: a busy kernel goes idle, a dead one is usually being restarted.
@@ -43,6 +44,61 @@ class ReviveHandler(ExtensionHandlerMixin, APIHandler):
     @property
     def kernel_query(self) -> ReviveKernelQuery:
         return self.settings["revive_kernel_query"]
+
+    @property
+    def checkpoints(self) -> ReviveCheckpoints:
+        return self.settings["revive_checkpoints"]
+
+
+class KernelCheckpointHandler(ReviveHandler):
+    """`POST kernels/<id>/checkpoint` with `{notebook, names?}`: write a signed checkpoint."""
+
+    auth_resource = "kernels"
+
+    @web.authenticated
+    @authorized
+    async def post(self, kernel_id: str) -> None:
+        with _http_errors():
+            body = inputs.json_object(self.request.body)
+            notebook = inputs.identifier(body.get("notebook"), "notebook")
+            names = inputs.names(body.get("names"))
+            answer = await self.checkpoints.take(self.kernel_query, kernel_id, notebook, names)
+        self.finish(json.dumps(answer))
+
+
+class KernelLoadHandler(ReviveHandler):
+    """`POST kernels/<id>/load` with `{notebook, checkpoint, names?}`: load a verified one."""
+
+    auth_resource = "kernels"
+
+    @web.authenticated
+    @authorized
+    async def post(self, kernel_id: str) -> None:
+        with _http_errors():
+            body = inputs.json_object(self.request.body)
+            notebook = inputs.identifier(body.get("notebook"), "notebook")
+            checkpoint = inputs.identifier(body.get("checkpoint"), "checkpoint")
+            names = inputs.names(body.get("names"))
+            answer = await self.checkpoints.load(
+                self.kernel_query, kernel_id, notebook, checkpoint, names
+            )
+        self.finish(json.dumps(answer))
+
+
+class CheckpointsHandler(ReviveHandler):
+    """`GET checkpoints[?notebook=<id>]`: the verified checkpoints, newest first."""
+
+    auth_resource = "kernels"
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        with _http_errors():
+            notebook = self.get_argument("notebook", None)
+            if notebook is not None:
+                notebook = inputs.identifier(notebook, "notebook")
+            listed = self.checkpoints.listed(notebook)
+        self.finish(json.dumps({"checkpoints": listed}))
 
 
 class KernelContextHandler(ReviveHandler):
@@ -156,6 +212,9 @@ def routes() -> list[tuple[str, type[ReviveHandler]]]:
     return [
         (rf"/jupyter-revive/kernels/{_KERNEL_ID}/context", KernelContextHandler),
         (rf"/jupyter-revive/kernels/{_KERNEL_ID}/variables", KernelVariablesHandler),
+        (rf"/jupyter-revive/kernels/{_KERNEL_ID}/checkpoint", KernelCheckpointHandler),
+        (rf"/jupyter-revive/kernels/{_KERNEL_ID}/load", KernelLoadHandler),
+        (r"/jupyter-revive/checkpoints", CheckpointsHandler),
         (r"/jupyter-revive/plan", PlanHandler),
         (r"/jupyter-revive/generate", GenerateHandler),
     ]

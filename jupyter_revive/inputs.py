@@ -7,6 +7,7 @@ that maps domain exceptions to HTTP status codes.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import nbformat
@@ -75,4 +76,14 @@ def optional_text(data: Any, field: str) -> str | None:
         return None
     if not isinstance(data, str):
         raise InvalidInput(f"{field} must be a string or null.")
+    return data
+
+
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+def identifier(data: Any, field: str) -> str:
+    """A notebook or checkpoint id: letters, digits, ``-`` and ``_``, never a path."""
+    if not isinstance(data, str) or not _IDENTIFIER.match(data):
+        raise InvalidInput(f"{field} must be an id of letters, digits, '-' and '_' (at most 64).")
     return data

@@ -8,5 +8,14 @@ hashes to check each file against.
 
 from .keys import KEY_FILE, KeyUnusable, signing_key
 from .manifest import CheckpointRefused, sign, verify
+from .store import ReviveCheckpoints
 
-__all__ = ["KEY_FILE", "CheckpointRefused", "KeyUnusable", "sign", "signing_key", "verify"]
+__all__ = [
+    "KEY_FILE",
+    "CheckpointRefused",
+    "KeyUnusable",
+    "ReviveCheckpoints",
+    "sign",
+    "signing_key",
+    "verify",
+]

@@ -168,6 +168,11 @@ class ReviveKernelQuery(LoggingConfigurable):
             "execution that binds no user names. False reports such kernels as untracked."
         ),
     )
+    checkpoint_timeout = Float(
+        600.0,
+        config=True,
+        help="Seconds to wait for a kernel to write or load a checkpoint.",
+    )
     kernel_manager = Instance("jupyter_client.multikernelmanager.MultiKernelManager")
 
     def __init__(self, **kwargs: Any) -> None:
@@ -194,6 +199,26 @@ class ReviveKernelQuery(LoggingConfigurable):
         """Every user name in the kernel (no values): ``{"context","names","truncated"}``."""
         return await self._ask(kernel_id, f"{_TRACKER_REF}.names_json()")
 
+    async def checkpoint(
+        self, kernel_id: str, folder: str, names: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Have the kernel write its variables (all, or ``names``) into ``folder`` on its host:
+        ``{"context","seq","groups","skipped","replay","bytes","ms"}`` (tracker ``checkpoint``).
+        Waits up to ``checkpoint_timeout``: writing a large frame takes a while."""
+        if names is not None:
+            names = [str(n) for n in names][:MAX_NAMES]
+        expression = f"{_TRACKER_REF}.checkpoint_json({str(folder)!r}, names={names!r})"
+        return await self._ask(kernel_id, expression, self.checkpoint_timeout)
+
+    async def load(
+        self, kernel_id: str, folder: str, groups: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Have the kernel load ``groups`` (from a *verified* manifest) out of ``folder``:
+        ``{"context","loaded","refused","ms"}``. Each file is checked against its hash there."""
+        signed = json.dumps(groups, separators=(",", ":"))
+        expression = f"{_TRACKER_REF}.load_json({str(folder)!r}, {signed!r})"
+        return await self._ask(kernel_id, expression, self.checkpoint_timeout)
+
     async def close(self) -> None:
         for channel in self._channels.values():
             channel.close()
@@ -201,10 +226,13 @@ class ReviveKernelQuery(LoggingConfigurable):
 
     # -- internals ------------------------------------------------------------------------------
 
-    async def _ask(self, kernel_id: str, expression: str) -> dict[str, Any]:
+    async def _ask(
+        self, kernel_id: str, expression: str, timeout: float | None = None
+    ) -> dict[str, Any]:
         kernel = self._kernel(kernel_id)
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout
+        timeout = self.timeout if timeout is None else timeout
+        deadline = loop.time() + timeout
         channel = await self._channel(kernel_id, kernel, deadline)
         language = await self._language(kernel_id, kernel, channel, deadline)
         if not language.lower().startswith("python"):
@@ -223,7 +251,7 @@ class ReviveKernelQuery(LoggingConfigurable):
                 await asyncio.sleep(0.05)
                 continue
             if status != "ok":
-                raise KernelBusy.timed_out(kernel_id, self.timeout)
+                raise KernelBusy.timed_out(kernel_id, timeout)
             result = (content.get("user_expressions") or {}).get("revive") or {}
             if result.get("status") == "ok":
                 return self._decode(kernel_id, result)

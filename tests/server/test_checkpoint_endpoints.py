@@ -1,0 +1,185 @@
+"""Checkpoint endpoints through a real server and kernel: write, list, load after a restart, and
+refuse what was changed or signed with another key, with nothing of it unpickled."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+from jupyter_revive.checkpoint import KEY_FILE
+
+from .helpers import execute
+
+NOTEBOOK = "nb-0001"
+CELLS = [
+    ("c1", "import pandas as pd\ndf = pd.DataFrame({'x': range(100_000)})"),
+    ("c2", "cleaned = df[df.x % 3 == 0]\nsame = cleaned"),
+    ("c3", "model = {'weights': [0.5] * 1000}\nstream = open(__import__('os').devnull)"),
+]
+CHECK = "assert same is cleaned and len(cleaned) == 33_334 and model['weights'][0] == 0.5"
+
+
+def _post(jp_fetch: Any, path: str, body: Any, **kw: Any) -> Any:
+    return jp_fetch("jupyter-revive", *path.split("/"), method="POST", body=json.dumps(body), **kw)
+
+
+def _error(run: Any, call: Any) -> tuple[int, str]:
+    with pytest.raises(HTTPClientError) as caught:
+        run(call)
+    return caught.value.code, json.loads(caught.value.response.body)["message"]
+
+
+class Session:
+    """A kernel of the test server with the pipeline run in it, as JupyterLab would."""
+
+    def __init__(self, jp_serverapp: Any) -> None:
+        self.km = jp_serverapp.kernel_manager
+        self.store = jp_serverapp.web_app.settings["revive_checkpoints"]
+        self.kernel_id = ""
+        self.kc: Any = None
+
+    async def start(self) -> None:
+        self.kernel_id = await self.km.start_kernel(kernel_name="python3")
+        self.kc = self.km.get_kernel(self.kernel_id).client()
+        self.kc.start_channels()
+        await self.kc.wait_for_ready(timeout=30)
+        for cell_id, source in CELLS:
+            reply = await execute(self.kc, source, cell_id)
+            assert reply["content"]["status"] == "ok", reply["content"]
+
+    async def restart(self) -> None:
+        await self.km.restart_kernel(self.kernel_id)
+        await self.kc.wait_for_ready(timeout=30)
+
+    async def holds_the_values(self) -> bool:
+        reply = await execute(self.kc, CHECK, "check")
+        return bool(reply["content"]["status"] == "ok")
+
+    async def stop(self) -> None:
+        self.kc.stop_channels()
+        await self.km.shutdown_kernel(self.kernel_id, now=True)
+
+
+@pytest.fixture
+def session(run: Any, jp_serverapp: Any) -> Any:
+    s = Session(jp_serverapp)
+    run(s.start())
+    yield s
+    run(s.stop())
+
+
+def test_checkpoint_then_restart_then_load_brings_the_values_back(
+    run: Any, jp_fetch: Any, session: Session
+) -> None:
+    kernel = f"kernels/{session.kernel_id}"
+    taken = json.loads(run(_post(jp_fetch, f"{kernel}/checkpoint", {"notebook": NOTEBOOK})).body)
+    assert taken["saved"] == ["cleaned", "df", "model", "same"]
+    assert [s["name"] for s in taken["skipped"]] == ["stream"]
+    assert taken["replay"] == ["pd"] and taken["bytes"] > 800_000
+
+    listed = json.loads(
+        run(jp_fetch("jupyter-revive", "checkpoints", params={"notebook": NOTEBOOK})).body
+    )
+    (entry,) = listed["checkpoints"]
+    assert entry["checkpoint"] == taken["checkpoint"] and entry["names"] == taken["saved"]
+    assert entry["position"] == len(CELLS) and Path(entry["where"]).is_dir()
+    key = Path(session.store.key_dir) / KEY_FILE
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    assert not key.resolve().is_relative_to(Path(session.store.root).resolve())  # not beside data
+
+    run(session.restart())
+    assert not run(session.holds_the_values())
+    body = {"notebook": NOTEBOOK, "checkpoint": taken["checkpoint"]}
+    loaded = json.loads(run(_post(jp_fetch, f"{kernel}/load", body)).body)
+    assert sorted(loaded["loaded"]) == taken["saved"] and loaded["refused"] == []
+    assert run(session.holds_the_values())
+
+
+def _take(run: Any, jp_fetch: Any, session: Session) -> tuple[dict[str, Any], Path]:
+    kernel = f"kernels/{session.kernel_id}"
+    taken = json.loads(run(_post(jp_fetch, f"{kernel}/checkpoint", {"notebook": NOTEBOOK})).body)
+    return taken, session.store.folder(NOTEBOOK, taken["checkpoint"])
+
+
+def test_a_changed_manifest_is_refused_and_nothing_is_loaded(
+    run: Any, jp_fetch: Any, session: Session
+) -> None:
+    taken, folder = _take(run, jp_fetch, session)
+    manifest = folder / "manifest.json"
+    signed = json.loads(manifest.read_text())
+    signed["manifest"]["groups"][0]["blobs"][0]["sha256"] = "0" * 64
+    manifest.write_text(json.dumps(signed))
+    run(session.restart())
+    body = {"notebook": NOTEBOOK, "checkpoint": taken["checkpoint"]}
+    code, message = _error(run, _post(jp_fetch, f"kernels/{session.kernel_id}/load", body))
+    assert code == 409 and "signature does not match" in message
+    assert not run(session.holds_the_values())
+    listed = json.loads(run(jp_fetch("jupyter-revive", "checkpoints")).body)
+    assert listed["checkpoints"] == []  # an unverifiable checkpoint is not offered
+
+
+def test_a_checkpoint_signed_with_another_key_is_refused(
+    run: Any, jp_fetch: Any, session: Session
+) -> None:
+    taken, _ = _take(run, jp_fetch, session)
+    key = Path(session.store.key_dir) / KEY_FILE
+    key.write_text(os.urandom(32).hex())  # another user's (or a new) key
+    body = {"notebook": NOTEBOOK, "checkpoint": taken["checkpoint"]}
+    code, message = _error(run, _post(jp_fetch, f"kernels/{session.kernel_id}/load", body))
+    assert code == 409 and "another key" in message
+
+
+def test_a_changed_data_file_refuses_its_group_and_the_others_load(
+    run: Any, jp_fetch: Any, session: Session
+) -> None:
+    taken, folder = _take(run, jp_fetch, session)
+    manifest = json.loads((folder / "manifest.json").read_text())["manifest"]
+    frame = next(g for g in manifest["groups"] if "df" in g["names"])
+    blob = folder / frame["blobs"][-1]["file"]
+    data = bytearray(blob.read_bytes())
+    data[-1] ^= 0xFF
+    blob.write_bytes(bytes(data))
+    run(session.restart())
+    body = {"notebook": NOTEBOOK, "checkpoint": taken["checkpoint"]}
+    answer = json.loads(run(_post(jp_fetch, f"kernels/{session.kernel_id}/load", body)).body)
+    refused = {r["name"]: r["reason"] for r in answer["refused"]}
+    assert set(refused) == set(frame["names"]) and all("SHA-256" in r for r in refused.values())
+    assert "model" in answer["loaded"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        ("checkpoint", {"notebook": "../elsewhere"}, "notebook must be an id"),
+        ("checkpoint", {"notebook": NOTEBOOK, "names": "df"}, "names must be"),
+        ("load", {"notebook": NOTEBOOK, "checkpoint": "a/b"}, "checkpoint must be an id"),
+    ],
+)
+def test_bad_requests_are_400s(
+    run: Any, jp_fetch: Any, session: Session, path: str, body: Any, message: str
+) -> None:
+    code, text = _error(run, _post(jp_fetch, f"kernels/{session.kernel_id}/{path}", body))
+    assert code == 400 and message in text
+
+
+def test_an_unknown_checkpoint_is_a_409(run: Any, jp_fetch: Any, session: Session) -> None:
+    body = {"notebook": NOTEBOOK, "checkpoint": "no-such-checkpoint"}
+    code, message = _error(run, _post(jp_fetch, f"kernels/{session.kernel_id}/load", body))
+    assert code == 409 and "no checkpoint" in message
+
+
+def test_checkpoint_endpoints_need_authentication(run: Any, jp_fetch: Any) -> None:
+    for call in (
+        _post(
+            jp_fetch, "kernels/k/checkpoint", {"notebook": NOTEBOOK}, headers={"Authorization": ""}
+        ),
+        jp_fetch("jupyter-revive", "checkpoints", headers={"Authorization": ""}),
+    ):
+        with pytest.raises(HTTPClientError) as caught:
+            run(call)
+        assert caught.value.code in (401, 403)
