@@ -34,6 +34,7 @@ __all__ = [
     "is_code_cell",
     "notebook_cells",
     "notebook_context",
+    "notebook_identity",
     "prompt_link",
     "run_record",
 ]
@@ -67,6 +68,7 @@ class RunRecord:
     env_vars: frozenset[str] = frozenset()  # environment variable names set or removed
     options: frozenset[str] = frozenset()  # library options changed ("pandas:display.width")
     cwd_changed: bool = False
+    ms: float | None = None  # how long the run took
 
 
 def _revive(meta: Any) -> Mapping[str, Any]:
@@ -85,6 +87,12 @@ def notebook_context(nb: Mapping[str, Any]) -> str | None:
     """The context id of the kernel the notebook last ran in, if it recorded one."""
     context = _revive(nb.get("metadata")).get("context")
     return context if isinstance(context, str) else None
+
+
+def notebook_identity(nb: Mapping[str, Any]) -> str | None:
+    """The notebook's stable identity (``metadata.revive.notebook``), which keys its checkpoints."""
+    value = _revive(nb.get("metadata")).get("notebook")
+    return value if isinstance(value, str) and value else None
 
 
 def cell_revive(cell: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -185,7 +193,14 @@ def run_record(cell: Mapping[str, Any], context: str | None) -> RunRecord | None
         env_vars=_field(env, "vars"),
         options=_field(env, "options"),
         cwd_changed=env.get("cwd") is True,
+        ms=_duration(meta.get("ms")),
     )
+
+
+def _duration(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        return None  # not a count of milliseconds (NaN fails the comparison too)
+    return float(value)
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

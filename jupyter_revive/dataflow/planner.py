@@ -33,8 +33,10 @@ class _Why:
 
 
 class _Chains:
-    def __init__(self, effects: Sequence[Effect]) -> None:
+    def __init__(self, effects: Sequence[Effect], loaded: Mapping[str, int] | None = None) -> None:
         self.effects = effects
+        # name -> history position at which a checkpoint load provides its value
+        self.loaded = dict(loaded or {})
         self.events: dict[str, list[int]] = {}
         for pos, effect in enumerate(effects):
             for name in effect.kills | effect.touches:
@@ -47,7 +49,10 @@ class _Chains:
         out: list[int] = []
         bound = False
         floor = -1
+        start = self.loaded.get(name)
         for i in reversed(events[: bisect_left(events, pos)]):
+            if start is not None and pos >= start > i:
+                return out, True  # the load gives its value as of `start`
             effect = self.effects[i]
             if name in effect.removes:
                 floor = i
@@ -60,6 +65,8 @@ class _Chains:
             if name in effect.creates:
                 return out, True
             bound = bound or name in effect.maybe_binds
+        if start is not None and pos >= start:
+            return out, True  # nothing touched it between the load and `pos`
         # Nothing visibly binds it: cells that bind names dynamically may have. Builtins and
         # hidden state are assumed not to come from them (else every `print` after an `exec`
         # would pull the `exec` in).
@@ -111,14 +118,20 @@ def _with_function_globals(
 
 
 class _Planner:
-    def __init__(self, effects: Sequence[Effect]) -> None:
+    def __init__(self, effects: Sequence[Effect], loaded: Mapping[str, int] | None = None) -> None:
         self.effects = effects
-        self.chains = _Chains(effects)
+        self.chains = _Chains(effects, loaded)
 
     def run(
-        self, targets: Collection[str], live: Collection[str] = ()
+        self,
+        targets: Collection[str],
+        live: Collection[str] = (),
+        at: int | None = None,
+        replayable_only: bool = True,
     ) -> tuple[dict[int, _Why], set[str]]:
-        end = len(self.effects)
+        """Executions producing ``targets`` as they were just before position ``at`` (default:
+        the end), with what they read; and the targets nothing binds."""
+        end = len(self.effects) if at is None else at
         why: dict[int, _Why] = {}
         missing: set[str] = set()
         memo: dict[tuple[str, int], list[int]] = {}
@@ -157,8 +170,9 @@ class _Planner:
                         kept = read in live and not self.chains.changed_after(read, i)
                         if (read, i) not in memo and not kept:
                             queue.append((read, i))
-        # a chain may reach executions that cannot be replayed (deleted cells)
-        why = {i: w for i, w in why.items() if self.effects[i].execution.replayable}
+        if replayable_only:
+            # a chain may reach executions that cannot be replayed (deleted cells)
+            why = {i: w for i, w in why.items() if self.effects[i].execution.replayable}
         return why, missing
 
     def touched_live(self, positions: Collection[int], live: Collection[str]) -> set[str]:
@@ -171,6 +185,13 @@ class _Planner:
                 if changes or (name in effect.reads and self.chains.changed_after(name, i)):
                     out.add(name)
         return out
+
+
+def producers(effects: Sequence[Effect], names: Collection[str], at: int) -> list[int]:
+    """History positions whose executions made the values ``names`` held just before ``at``,
+    and the executions those read from, deleted cells included: the code a value came from."""
+    why, _ = _Planner(effects).run(names, at=at, replayable_only=False)
+    return sorted(why)
 
 
 def _cell_label(effects: Sequence[Effect], pos: int) -> str:
@@ -214,9 +235,13 @@ def plan_history(
     history: History,
     names: Sequence[str] | None = None,
     live_names: Collection[str] = (),
+    loaded: Mapping[str, int] | None = None,
+    effects: Sequence[Effect] | None = None,
 ) -> Plan:
-    effects = resolve(history)
-    planner = _Planner(effects)
+    """The plan; ``loaded``: names a checkpoint load provides, each with the history position
+    whose value it holds (the load runs between the planned cells before and after it)."""
+    effects = resolve(history) if effects is None else effects
+    planner = _Planner(effects, loaded)
     live_at_end = _live_at_end(effects)
     live = set(live_names)
     requested = set(live_at_end if names is None else names)

@@ -1,0 +1,196 @@
+"""Restore plans that load a checkpoint: which groups to load, which cells still run, how long.
+
+A checkpoint holds, per group of names, their values at one point of the kernel's execution
+history (its *position*). Loading a group makes its names present there; the planner then only
+replays what changed them after that point, and what other names need. Per group the choice is
+load or recompute, by estimated time: a group's load time from its size and the checkpoint's
+measured write speed, a cell's time from its run record. A group is *stale* when the code its
+values came from (the executions producing them, and what those read) changed or is gone since;
+it is never loaded unless asked (``load_stale``). Recomputing a group is also refused when that
+adds replays that cannot give the old values back (unseeded randomness, side effects).
+
+Pure: no kernel, server or file access; the server turns manifests into ``CheckpointOffer``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..contract import cell_id, is_code_cell, notebook_cells
+from .effects import Effect, resolve
+from .history import History, read_history
+from .plan import Plan
+from .planner import plan_history, producers
+
+DEFAULT_CELL_S = 1.0  # a cell without a recorded duration
+DEFAULT_BYTES_PER_S = 200e6  # when a checkpoint measured no write speed
+LOAD_OVERHEAD_S = 0.05  # per group: open, hash, unpickle call
+MAX_CHOICES = 50  # groups weighed one by one; beyond that they are loaded
+_UNREPEATABLE = ("unseeded-random", "side-effect")
+
+
+@dataclass(frozen=True)
+class CheckpointGroup:
+    names: tuple[str, ...]
+    bytes: int
+
+
+@dataclass(frozen=True)
+class CheckpointOffer:
+    """A verified checkpoint as the planner sees it."""
+
+    checkpoint: str
+    context: str | None
+    executions: tuple[tuple[str | None, str | None], ...]  # (cell id, code sha), kernel order
+    groups: tuple[CheckpointGroup, ...]
+    bytes_per_s: float = DEFAULT_BYTES_PER_S
+
+
+@dataclass(frozen=True)
+class Load:
+    checkpoint: str
+    names: tuple[str, ...]
+    at: int  # how many of the plan's cells run before loading (definitions pickle refers to)
+    estimate_s: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "checkpoint": self.checkpoint,
+            "names": list(self.names),
+            "at": self.at,
+            "estimate_s": round(self.estimate_s, 3),
+        }
+
+
+@dataclass(frozen=True)
+class RestorePlan:
+    plan: Plan
+    load: Load | None
+    restore_s: float
+    rerun_all_s: float
+    checkpoint: str | None = None  # the checkpoint offered, loaded or not
+    stale: tuple[str, ...] = ()  # its names not loaded because their code changed since
+
+    def to_json(self) -> dict[str, Any]:
+        stale = {"checkpoint": self.checkpoint, "names": list(self.stale)} if self.stale else None
+        return {
+            **self.plan.to_json(),
+            "load": None if self.load is None else self.load.to_json(),
+            "stale": stale,
+            "estimate_s": {
+                "restore": round(self.restore_s, 3),
+                "rerun_all": round(self.rerun_all_s, 3),
+            },
+        }
+
+
+def checkpoint_position(history: History, offer: CheckpointOffer) -> int | None:
+    """How many of the history's executions the checkpoint's values come after, or None when
+    it belongs to another kernel process. The notebook's history is a subsequence of the
+    kernel's executions (other clients' runs are only in the kernel's)."""
+    if offer.context is None or offer.context != history.context:
+        return None
+    executions = history.executions
+    j = 0
+    for cell, code in offer.executions:
+        if j == len(executions):
+            break
+        entry = executions[j]
+        if cell == entry.cell_id and (code is None or entry.recorded_sha in (None, code)):
+            j += 1
+    return j
+
+
+class _Costs:
+    def __init__(self, history: History) -> None:
+        self.by_cell: dict[str, float] = {}
+        for e in history.executions:
+            if e.ledger is not None and e.ledger.ms is not None:
+                self.by_cell[e.cell_id] = e.ledger.ms / 1000.0
+
+    def cell_s(self, cell_id: str) -> float:
+        return self.by_cell.get(cell_id, DEFAULT_CELL_S)
+
+
+def _rerun_all_s(nb: Mapping[str, Any], costs: _Costs) -> float:
+    """Restart and run all: every code cell once, in document order."""
+    cells = notebook_cells(nb)
+    return sum(costs.cell_s(cell_id(c, i)) for i, c in enumerate(cells) if is_code_cell(c))
+
+
+def _stale(effects: Sequence[Effect], group: CheckpointGroup, position: int) -> bool:
+    for pos in producers(effects, group.names, position):
+        execution = effects[pos].execution
+        if not execution.replayable or execution.edited:
+            return True
+    return False
+
+
+def plan_restore(
+    nb: Mapping[str, Any],
+    names: Sequence[str] | None = None,
+    live_names: Collection[str] = (),
+    offer: CheckpointOffer | None = None,
+    load_stale: bool = False,
+) -> RestorePlan:
+    """The restore plan of ``nb``, loading what of ``offer`` makes it fastest."""
+    history = read_history(nb)
+    effects = resolve(history)
+    costs = _Costs(history)
+    rerun_all = _rerun_all_s(nb, costs)
+    live = set(live_names)
+
+    def cells_s(plan: Plan) -> float:
+        return sum(costs.cell_s(c.cell_id) for c in plan.cells)
+
+    base = plan_history(history, names, live, effects=effects)
+    position = checkpoint_position(history, offer) if offer is not None else None
+    if offer is None or position is None:
+        return RestorePlan(base, None, cells_s(base), rerun_all)
+    assert offer is not None
+
+    usable: list[CheckpointGroup] = []
+    forced: list[CheckpointGroup] = []  # stale, and loaded anyway as asked
+    stale: list[str] = []
+    for group in offer.groups:
+        if set(group.names) <= live:
+            continue
+        if not _stale(effects, group, position):
+            usable.append(group)
+        elif load_stale:
+            forced.append(group)
+        else:
+            stale += group.names
+
+    def load_s(groups: Collection[CheckpointGroup]) -> float:
+        size = sum(g.bytes for g in groups)
+        return size / max(offer.bytes_per_s, 1.0) + LOAD_OVERHEAD_S * len(groups)
+
+    def evaluate(groups: Collection[CheckpointGroup]) -> tuple[float, Plan, int]:
+        loaded = {n: position for g in groups for n in g.names if n not in live}
+        plan = plan_history(history, names, live, loaded=loaded, effects=effects)
+        unrepeatable = sum(w.kind in _UNREPEATABLE for w in plan.warnings)
+        return load_s(groups) + cells_s(plan), plan, unrepeatable
+
+    chosen = forced + usable
+    best_s, best, best_unrepeatable = evaluate(chosen)
+    # Weigh the biggest groups first: dropping them saves the most load time.
+    for group in sorted(usable, key=lambda g: -g.bytes)[:MAX_CHOICES]:
+        trial = [g for g in chosen if g is not group]
+        trial_s, plan, unrepeatable = evaluate(trial)
+        if trial_s < best_s and unrepeatable <= best_unrepeatable:
+            chosen, best_s, best, best_unrepeatable = trial, trial_s, plan, unrepeatable
+
+    base_s = cells_s(base)
+    base_unrepeatable = sum(w.kind in _UNREPEATABLE for w in base.warnings)
+    stale_names = tuple(sorted(stale))
+    # Load when it is faster, or spares replays that cannot give the old values back, or asked.
+    better = best_s < base_s or best_unrepeatable < base_unrepeatable
+    if not chosen or not (better or forced):
+        return RestorePlan(base, None, base_s, rerun_all, offer.checkpoint, stale_names)
+    loaded_names = tuple(sorted({n for g in chosen for n in g.names} - live))
+    before = sum(1 for c in best.cells if c.history_position < position)
+    load = Load(offer.checkpoint, loaded_names, before, load_s(chosen))
+    return RestorePlan(best, load, best_s, rerun_all, offer.checkpoint, stale_names)
