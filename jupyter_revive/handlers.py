@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
@@ -14,7 +15,8 @@ from tornado.iostream import StreamClosedError
 
 from . import inputs
 from .checkpoint import CheckpointRefused, KeyUnusable, ReviveCheckpoints
-from .dataflow.planner import plan_notebook
+from .contract import notebook_context, notebook_identity
+from .dataflow.loading import CheckpointOffer, plan_restore
 from .inputs import InvalidInput
 from .kernel_manager.errors import KernelBusy, KernelDead, KernelNotFound, NoTracker
 from .kernel_manager.query import ReviveKernelQuery
@@ -137,9 +139,26 @@ class PlanHandler(ReviveHandler):
             body = inputs.json_object(self.request.body)
             nb = inputs.notebook(body.get("notebook"))
             names = inputs.names(body.get("names"))
+            load_stale = inputs.flag(body.get("load_stale"), "load_stale")
             live = await self._live_names(inputs.optional_text(body.get("kernel_id"), "kernel_id"))
-            plan = plan_notebook(nb, names=names, live_names=live)
+            offer = self._offer(nb)
+            plan = plan_restore(
+                nb, names=names, live_names=live, offer=offer, load_stale=load_stale
+            )
         self.finish(json.dumps(plan.to_json()))
+
+    def _offer(self, nb: Any) -> CheckpointOffer | None:
+        identity = notebook_identity(nb)
+        if identity is None:
+            return None
+        try:
+            return self.checkpoints.offer(
+                inputs.identifier(identity, "notebook"), notebook_context(nb)
+            )
+        except (InvalidInput, CheckpointRefused, KeyUnusable) as e:
+            # Plan without it: replaying is slower but still right.
+            self.log.warning("jupyter-revive: no checkpoint for the plan: %s", e)
+            return None
 
     async def _live_names(self, kernel_id: str | None) -> set[str]:
         if kernel_id is None:

@@ -79,6 +79,15 @@ def optional_text(data: Any, field: str) -> str | None:
     return data
 
 
+def flag(data: Any, field: str) -> bool:
+    """A boolean field that may be absent (false)."""
+    if data is None:
+        return False
+    if not isinstance(data, bool):
+        raise InvalidInput(f"{field} must be true or false.")
+    return data
+
+
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 

@@ -20,6 +20,7 @@ from jupyter_core.paths import jupyter_data_dir
 from traitlets import Unicode, default
 from traitlets.config import LoggingConfigurable
 
+from ..dataflow.loading import DEFAULT_BYTES_PER_S, CheckpointGroup, CheckpointOffer
 from ..inputs import InvalidInput, identifier
 from .keys import signing_key
 from .manifest import CheckpointRefused, sign, verify
@@ -76,6 +77,8 @@ class ReviveCheckpoints(LoggingConfigurable):
             "skipped": written.get("skipped", []),
             "replay": written.get("replay", []),
             "bytes": written.get("bytes", 0),
+            "ms": written.get("ms"),
+            "executions": written.get("executions", []),
         }
         signed = sign(manifest, signing_key(Path(self.key_dir)))
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)  # none if nothing was written
@@ -135,6 +138,13 @@ class ReviveCheckpoints(LoggingConfigurable):
         """Checkpoint a kernel's variables (``query``: a ``ReviveKernelQuery``)."""
         checkpoint, folder = self.new(notebook)
         written = await query.checkpoint(kernel_id, str(folder), names)
+        # The kernel's executions up to the checkpoint: where the values sit in the history.
+        ledger = await query.context(kernel_id)
+        written["executions"] = [
+            [e.get("cell"), e.get("code")]
+            for e in ledger.get("executions", [])
+            if isinstance(e.get("seq"), int) and e["seq"] <= written.get("seq", 0)
+        ]
         manifest = self.record(notebook, checkpoint, written)
         return {
             "checkpoint": checkpoint,
@@ -161,6 +171,33 @@ class ReviveCheckpoints(LoggingConfigurable):
             groups = [g for g in groups if wanted & set(g["names"])]  # groups load whole
         answer = await query.load(kernel_id, manifest["where"], groups)
         return {k: answer.get(k) for k in ("loaded", "refused", "ms")}
+
+    def offer(self, notebook: str, context: str | None) -> CheckpointOffer | None:
+        """The newest verified checkpoint of ``notebook`` taken in kernel process ``context``,
+        as the planner takes it."""
+        if context is None:
+            return None
+        for entry in self.listed(notebook):
+            if entry["context"] != context:
+                continue
+            manifest = self.open(notebook, entry["checkpoint"])
+            ms, size = manifest.get("ms"), manifest.get("bytes") or 0
+            speed = size / (ms / 1000.0) if isinstance(ms, (int, float)) and ms > 0 else 0.0
+            return CheckpointOffer(
+                checkpoint=entry["checkpoint"],
+                context=context,
+                executions=tuple(
+                    (cell, code)
+                    for cell, code in manifest.get("executions", [])
+                    if isinstance(cell, (str, type(None))) and isinstance(code, (str, type(None)))
+                ),
+                groups=tuple(
+                    CheckpointGroup(tuple(g["names"]), sum(b["bytes"] for b in g["blobs"]))
+                    for g in manifest["groups"]
+                ),
+                bytes_per_s=speed if speed > 0 else DEFAULT_BYTES_PER_S,
+            )
+        return None
 
     def remove(self, notebook: str, checkpoint: str) -> None:
         shutil.rmtree(self.folder(notebook, checkpoint), ignore_errors=True)

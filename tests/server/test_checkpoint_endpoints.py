@@ -13,13 +13,15 @@ from tornado.httpclient import HTTPClientError
 
 from jupyter_revive.checkpoint import KEY_FILE
 
-from .helpers import execute
+from .helpers import execute, notebook, stamp
 
 NOTEBOOK = "nb-0001"
 CELLS = [
     ("c1", "import pandas as pd\ndf = pd.DataFrame({'x': range(100_000)})"),
     ("c2", "cleaned = df[df.x % 3 == 0]\nsame = cleaned"),
-    ("c3", "model = {'weights': [0.5] * 1000}\nstream = open(__import__('os').devnull)"),
+    # the expensive cell: "training" takes 0.8 s
+    ("c3", "__import__('time').sleep(0.8)\nmodel = {'weights': [0.5] * 1000}"),
+    ("c4", "stream = open(__import__('os').devnull)"),
 ]
 CHECK = "assert same is cleaned and len(cleaned) == 33_334 and model['weights'][0] == 0.5"
 
@@ -42,6 +44,7 @@ class Session:
         self.store = jp_serverapp.web_app.settings["revive_checkpoints"]
         self.kernel_id = ""
         self.kc: Any = None
+        self.replies: list[dict[str, Any]] = []
 
     async def start(self) -> None:
         self.kernel_id = await self.km.start_kernel(kernel_name="python3")
@@ -51,6 +54,14 @@ class Session:
         for cell_id, source in CELLS:
             reply = await execute(self.kc, source, cell_id)
             assert reply["content"]["status"] == "ok", reply["content"]
+            self.replies.append(reply)
+
+    def notebook(self) -> Any:
+        """The notebook as JupyterLab would have saved it, with its checkpoint identity."""
+        nb = notebook([source for _, source in CELLS])
+        stamp(nb, self.replies)
+        nb.metadata["revive"]["notebook"] = NOTEBOOK
+        return nb
 
     async def restart(self) -> None:
         await self.km.restart_kernel(self.kernel_id)
@@ -98,6 +109,32 @@ def test_checkpoint_then_restart_then_load_brings_the_values_back(
     loaded = json.loads(run(_post(jp_fetch, f"{kernel}/load", body)).body)
     assert sorted(loaded["loaded"]) == taken["saved"] and loaded["refused"] == []
     assert run(session.holds_the_values())
+
+
+def test_the_plan_after_a_restart_loads_the_checkpoint_and_replays_only_the_rest(
+    run: Any, jp_fetch: Any, session: Session
+) -> None:
+    taken, _ = _take(run, jp_fetch, session)
+    run(session.restart())
+    body = {"notebook": session.notebook(), "kernel_id": session.kernel_id}
+    plan = json.loads(run(_post(jp_fetch, "plan", body)).body)
+    assert plan["load"]["checkpoint"] == taken["checkpoint"]
+    assert set(plan["load"]["names"]) <= set(taken["saved"]) and "model" in plan["load"]["names"]
+    cells = [c["id"] for c in plan["cells"]]
+    assert "c3" not in cells  # the model is loaded, not trained again
+    # pandas is not pickled and the open file cannot be: their cells run, before the load
+    assert {"c1", "c4"} <= set(cells) and plan["load"]["at"] == len(cells)
+    assert plan["estimate_s"]["restore"] > 0 and plan["estimate_s"]["rerun_all"] > 0
+    assert plan["stale"] is None
+
+    edited = session.notebook()
+    edited.cells[1].source = "cleaned = df[df.x % 5 == 0]\nsame = cleaned"
+    plan = json.loads(run(_post(jp_fetch, "plan", {"notebook": edited})).body)
+    assert set(plan["stale"]["names"]) == {"cleaned", "same"}
+    assert not {"cleaned", "same"} & set((plan["load"] or {"names": []})["names"])
+    anyway = {"notebook": edited, "load_stale": True}
+    plan = json.loads(run(_post(jp_fetch, "plan", anyway)).body)
+    assert {"cleaned", "same"} <= set(plan["load"]["names"])
 
 
 def _take(run: Any, jp_fetch: Any, session: Session) -> tuple[dict[str, Any], Path]:
