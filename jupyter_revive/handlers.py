@@ -53,7 +53,8 @@ class ReviveHandler(ExtensionHandlerMixin, APIHandler):
 
 
 class KernelCheckpointHandler(ReviveHandler):
-    """`POST kernels/<id>/checkpoint` with `{notebook, names?}`: write a signed checkpoint."""
+    """`POST kernels/<id>/checkpoint` with `{notebook, names?, budget_s?}`: write a signed
+    checkpoint (``budget_s``: skip groups that would take longer to write)."""
 
     auth_resource = "kernels"
 
@@ -64,7 +65,10 @@ class KernelCheckpointHandler(ReviveHandler):
             body = inputs.json_object(self.request.body)
             notebook = inputs.identifier(body.get("notebook"), "notebook")
             names = inputs.names(body.get("names"))
-            answer = await self.checkpoints.take(self.kernel_query, kernel_id, notebook, names)
+            budget = inputs.optional_seconds(body.get("budget_s"), "budget_s")
+            answer = await self.checkpoints.take(
+                self.kernel_query, kernel_id, notebook, names, budget
+            )
         self.finish(json.dumps(answer))
 
 

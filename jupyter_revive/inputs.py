@@ -88,6 +88,14 @@ def flag(data: Any, field: str) -> bool:
     return data
 
 
+def optional_seconds(data: Any, field: str) -> float | None:
+    if data is None:
+        return None
+    if isinstance(data, bool) or not isinstance(data, (int, float)) or not data >= 0:
+        raise InvalidInput(f"{field} must be a number of seconds or null.")
+    return float(data)
+
+
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 

@@ -46,6 +46,8 @@ export interface ICellRecord {
 /** `metadata.revive` of a notebook: the context its saved state belongs to. */
 export interface INotebookRecord {
   context: string;
+  /** The notebook's stable identity, which keys its checkpoints (set on the first one). */
+  notebook?: string;
   /** `[cell id, code sha]` per execution in that context, in order. */
   history: [string, string][];
   /** Set when old entries were dropped to keep the history bounded. */
@@ -98,12 +100,47 @@ export interface IPlannedCell {
   reason: string;
 }
 
+/** The checkpoint part of a plan: load these names, after the first `at` cells. */
+export interface ILoadPlan {
+  checkpoint: string;
+  names: string[];
+  /** How many of the plan's cells run before loading (definitions the data refers to). */
+  at: number;
+  /** The history position the loaded values belong to. */
+  position: number;
+  estimate_s: number;
+}
+
 /** `POST plan`: the cells to run, in order (a cell may repeat), and why. */
 export interface IPlan {
   cells: IPlannedCell[];
   names: string[];
   unrestorable: string[];
   warnings: IPlanWarning[];
+  /** Load from a checkpoint as part of the restore (null: only re-run cells). */
+  load?: ILoadPlan | null;
+  /** Names of the checkpoint left out because the code they came from changed. */
+  stale?: { checkpoint: string; names: string[] } | null;
+  /** Estimated seconds: this restore, and restart-and-run-all. */
+  estimate_s?: { restore: number; rerun_all: number };
+}
+
+/** `POST kernels/<id>/checkpoint`. */
+export interface ICheckpointAnswer {
+  checkpoint: string;
+  saved: string[];
+  skipped: { name: string; reason: string }[];
+  replay: string[];
+  bytes: number;
+  ms: number | null;
+}
+
+/** `POST kernels/<id>/load`. */
+export interface ILoadAnswer {
+  context?: string;
+  loaded: string[];
+  refused: { name: string; reason: string }[];
+  ms: number | null;
 }
 
 /** Settings: what to do on open / on restart when kernel state is lost. */
@@ -121,6 +158,9 @@ export interface IReviveSettings {
   onRestart: RecoveryMode;
   /** Run generated code as soon as it is complete (else only insert it). */
   runAfterGenerate: boolean;
+  /** Checkpoint what a cell changed after it ran at least `minSeconds`. */
+  autoCheckpoint: boolean;
+  autoCheckpointSeconds: number;
   llm: ILLMOptions;
 }
 

@@ -133,11 +133,19 @@ class ReviveCheckpoints(LoggingConfigurable):
         return out
 
     async def take(
-        self, query: Any, kernel_id: str, notebook: str, names: list[str] | None = None
+        self,
+        query: Any,
+        kernel_id: str,
+        notebook: str,
+        names: list[str] | None = None,
+        budget_s: float | None = None,
     ) -> dict[str, Any]:
-        """Checkpoint a kernel's variables (``query``: a ``ReviveKernelQuery``)."""
+        """Checkpoint a kernel's variables (``query``: a ``ReviveKernelQuery``). ``budget_s``:
+        groups estimated to take longer to write (at this notebook's last measured speed) are
+        skipped, for automatic checkpoints that must stay a small part of the cell's time."""
+        max_bytes = None if budget_s is None else int(budget_s * self.write_speed(notebook))
         checkpoint, folder = self.new(notebook)
-        written = await query.checkpoint(kernel_id, str(folder), names)
+        written = await query.checkpoint(kernel_id, str(folder), names, max_bytes)
         # The kernel's executions up to the checkpoint: where the values sit in the history.
         ledger = await query.context(kernel_id)
         written["executions"] = [
@@ -172,6 +180,14 @@ class ReviveCheckpoints(LoggingConfigurable):
         answer = await query.load(kernel_id, manifest["where"], groups)
         return {k: answer.get(k) for k in ("loaded", "refused", "ms")}
 
+    def write_speed(self, notebook: str) -> float:
+        """Bytes per second of the notebook's newest checkpoint that measured one."""
+        for entry in self.listed(notebook):
+            speed = _speed(self.open(notebook, entry["checkpoint"]))
+            if speed:
+                return speed
+        return DEFAULT_BYTES_PER_S
+
     def offer(self, notebook: str, context: str | None) -> CheckpointOffer | None:
         """The newest verified checkpoint of ``notebook`` taken in kernel process ``context``,
         as the planner takes it."""
@@ -181,8 +197,6 @@ class ReviveCheckpoints(LoggingConfigurable):
             if entry["context"] != context:
                 continue
             manifest = self.open(notebook, entry["checkpoint"])
-            ms, size = manifest.get("ms"), manifest.get("bytes") or 0
-            speed = size / (ms / 1000.0) if isinstance(ms, (int, float)) and ms > 0 else 0.0
             return CheckpointOffer(
                 checkpoint=entry["checkpoint"],
                 context=context,
@@ -195,12 +209,21 @@ class ReviveCheckpoints(LoggingConfigurable):
                     CheckpointGroup(tuple(g["names"]), sum(b["bytes"] for b in g["blobs"]))
                     for g in manifest["groups"]
                 ),
-                bytes_per_s=speed if speed > 0 else DEFAULT_BYTES_PER_S,
+                bytes_per_s=_speed(manifest) or DEFAULT_BYTES_PER_S,
             )
         return None
 
     def remove(self, notebook: str, checkpoint: str) -> None:
         shutil.rmtree(self.folder(notebook, checkpoint), ignore_errors=True)
+
+
+def _speed(manifest: dict[str, Any]) -> float:
+    """Write speed the manifest measured (bytes per second), 0 when it measured none; tiny
+    checkpoints say more about overheads than speed."""
+    ms, size = manifest.get("ms"), manifest.get("bytes")
+    if not isinstance(ms, (int, float)) or not isinstance(size, int) or ms <= 0 or size < 1e6:
+        return 0.0
+    return size / (ms / 1000.0)
 
 
 def _children(folder: Path) -> list[str]:

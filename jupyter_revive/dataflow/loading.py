@@ -53,6 +53,7 @@ class Load:
     checkpoint: str
     names: tuple[str, ...]
     at: int  # how many of the plan's cells run before loading (definitions pickle refers to)
+    position: int  # the history position the loaded values belong to
     estimate_s: float
 
     def to_json(self) -> dict[str, Any]:
@@ -60,6 +61,7 @@ class Load:
             "checkpoint": self.checkpoint,
             "names": list(self.names),
             "at": self.at,
+            "position": self.position,
             "estimate_s": round(self.estimate_s, 3),
         }
 
@@ -192,5 +194,5 @@ def plan_restore(
         return RestorePlan(base, None, base_s, rerun_all, offer.checkpoint, stale_names)
     loaded_names = tuple(sorted({n for g in chosen for n in g.names} - live))
     before = sum(1 for c in best.cells if c.history_position < position)
-    load = Load(offer.checkpoint, loaded_names, before, load_s(chosen))
+    load = Load(offer.checkpoint, loaded_names, before, position, load_s(chosen))
     return RestorePlan(best, load, best_s, rerun_all, offer.checkpoint, stale_names)

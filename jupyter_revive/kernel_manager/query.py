@@ -200,14 +200,21 @@ class ReviveKernelQuery(LoggingConfigurable):
         return await self._ask(kernel_id, f"{_TRACKER_REF}.names_json()")
 
     async def checkpoint(
-        self, kernel_id: str, folder: str, names: list[str] | None = None
+        self,
+        kernel_id: str,
+        folder: str,
+        names: list[str] | None = None,
+        max_bytes: int | None = None,
     ) -> dict[str, Any]:
         """Have the kernel write its variables (all, or ``names``) into ``folder`` on its host:
         ``{"context","seq","groups","skipped","replay","bytes","ms"}`` (tracker ``checkpoint``).
         Waits up to ``checkpoint_timeout``: writing a large frame takes a while."""
         if names is not None:
             names = [str(n) for n in names][:MAX_NAMES]
-        expression = f"{_TRACKER_REF}.checkpoint_json({str(folder)!r}, names={names!r})"
+        limit = None if max_bytes is None else int(max_bytes)
+        expression = (
+            f"{_TRACKER_REF}.checkpoint_json({str(folder)!r}, names={names!r}, max_bytes={limit!r})"
+        )
         return await self._ask(kernel_id, expression, self.checkpoint_timeout)
 
     async def load(

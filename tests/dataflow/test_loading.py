@@ -69,7 +69,7 @@ def test_loading_the_expensive_values_replays_only_the_cheap_definitions_first()
     # Recomputing `cleaned` (5 s) beats reading 700 MB? No: 1.4 s. All four load; pandas and
     # the function are not in a checkpoint, their cells run before the load.
     assert set(restore.load.names) == {"df", "cleaned", "model", "predictions"}
-    assert ids(restore) == ["c0", "c1"] and restore.load.at == 2
+    assert ids(restore) == ["c0", "c1"] and restore.load.at == 2 and restore.load.position == 7
     assert restore.restore_s < 0.05 * restore.rerun_all_s  # the goal on this notebook
     assert restore.rerun_all_s == pytest.approx(sum(MS.values()) / 1000)
     as_json = restore.to_json()

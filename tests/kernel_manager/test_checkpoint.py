@@ -263,3 +263,13 @@ async def test_a_fresh_kernel_gets_the_values_back_through_the_tracker_api(
         assert await second.eval("int(df.x.sum())") == sum(range(50_000))
     finally:
         await second.stop()
+
+
+def test_a_budget_skips_groups_estimated_too_large_and_writes_the_rest(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"x": np.arange(1_000_000.0)})  # 8 MB
+    ns = {"frame": frame, "view": frame, "small": [1, 2, 3], "arr": np.zeros(10)}
+    saved = save(ns, list(ns), str(tmp_path), max_bytes=1_000_000)
+    skipped = {s["name"]: s["reason"] for s in saved["skipped"]}
+    assert set(skipped) == {"frame", "view"} and "about 8.0 MB" in skipped["frame"]
+    assert sorted(n for g in saved["groups"] for n in g["names"]) == ["arr", "small"]
+    assert saved["bytes"] < 1_000_000

@@ -66,7 +66,9 @@ def variables_json(names: list[str] | None = None, detail: bool = False) -> str:
     return json.dumps(answer, separators=(",", ":"), default=str)
 
 
-def checkpoint_json(folder: str, names: list[str] | None = None) -> str:
+def checkpoint_json(
+    folder: str, names: list[str] | None = None, max_bytes: int | None = None
+) -> str:
     """Save user variables (all, or ``names``) into ``folder`` (``checkpoint.save``).
 
     ``{"context","seq","groups":[{"names","blobs":[{"file","sha256","bytes"}]}],"skipped",
@@ -79,7 +81,7 @@ def checkpoint_json(folder: str, names: list[str] | None = None) -> str:
         wanted = set(names)
         present = [n for n in present if n in wanted]
     answer: dict[str, Any] = {"context": tracker.context, "seq": tracker.seq}
-    answer.update(checkpoint.save(ip.user_ns, present, folder))
+    answer.update(checkpoint.save(ip.user_ns, present, folder, max_bytes))
     return json.dumps(answer, separators=(",", ":"))
 
 

@@ -204,10 +204,47 @@ def _write_group(folder: str, key: str, values: dict[str, Any]) -> list[Blob]:
     return [{"file": name, "sha256": stream.sha.hexdigest(), "bytes": stream.size}, *buffers]
 
 
-def save(ns: dict[str, Any], names: Iterable[str], folder: str) -> dict[str, Any]:
+def _reported_bytes(value: Any) -> int:
+    """Buffer size where the object reports one (numpy ``nbytes``, pandas ``memory_usage``),
+    else its shallow size."""
+    for attr in ("nbytes", "memory_usage"):
+        try:
+            reported = getattr(value, attr, None)
+            size = reported(deep=False) if callable(reported) else reported
+            total = getattr(size, "sum", None)
+            size = total() if callable(total) else size
+            if isinstance(size, (int, float)) and not isinstance(size, bool):
+                return int(size)
+        except Exception:
+            continue
+    return sys.getsizeof(value, 0)
+
+
+def estimate_bytes(value: Any) -> int:
+    """Roughly what pickling ``value`` writes: reported buffer sizes, and for a container its
+    items' (one level, at most ``REACH_MAX`` of them)."""
+    size = _reported_bytes(value)
+    if isinstance(value, dict):
+        items: Any = value.values()
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = value
+    else:
+        return size
+    for i, item in enumerate(items):
+        if i >= REACH_MAX:
+            break
+        size += _reported_bytes(item)
+    return size
+
+
+def save(
+    ns: dict[str, Any], names: Iterable[str], folder: str, max_bytes: int | None = None
+) -> dict[str, Any]:
     """Write the picklable ``names`` of ``ns`` into ``folder`` (created, 0700).
 
-    ``{"groups": [Group], "skipped": [Skipped], "replay": [names], "bytes", "ms"}``.
+    ``max_bytes``: a group estimated larger is skipped (automatic checkpoints must cost a
+    small part of the cell they follow). ``{"groups": [Group], "skipped": [Skipped],
+    "replay": [names], "bytes", "ms"}``.
     """
     t0 = time.perf_counter()
     os.makedirs(folder, mode=0o700, exist_ok=True)
@@ -224,6 +261,13 @@ def save(ns: dict[str, Any], names: Iterable[str], folder: str) -> dict[str, Any
             replay.append(name)
     saved: list[Group] = []
     for i, members in enumerate(groups(ns, data)):
+        if max_bytes is not None:
+            distinct = {id(ns[n]): ns[n] for n in members}  # aliases are written once
+            estimate = sum(map(estimate_bytes, distinct.values()))
+            if estimate > max_bytes:
+                why = f"about {estimate / 1e6:.1f} MB: over this checkpoint's budget"
+                skipped += [{"name": n, "reason": why} for n in members]
+                continue
         try:
             blobs = _write_group(folder, f"g{i}", {n: ns[n] for n in members})
         except Exception as exc:  # unpicklable (a generator, a lock, a socket ...)
