@@ -132,7 +132,8 @@ class KernelVariablesHandler(ReviveHandler):
 
 
 class PlanHandler(ReviveHandler):
-    """`POST plan` with `{notebook, names?, kernel_id?}`: the restore plan (CLI JSON contract)."""
+    """`POST plan` with `{notebook, names?, kernel_id?, load_stale?, use_checkpoints?}`: the
+    restore plan (the CLI's JSON), loading the notebook's checkpoints where that is faster."""
 
     auth_resource = "contents"
 
@@ -145,24 +146,22 @@ class PlanHandler(ReviveHandler):
             names = inputs.names(body.get("names"))
             load_stale = inputs.flag(body.get("load_stale"), "load_stale")
             live = await self._live_names(inputs.optional_text(body.get("kernel_id"), "kernel_id"))
-            offer = self._offer(nb)
-            plan = plan_restore(
-                nb, names=names, live_names=live, offer=offer, load_stale=load_stale
-            )
+            use = body.get("use_checkpoints") is not False
+            offers = self._offers(nb) if use else []
+            plan = plan_restore(nb, names, live, offers, load_stale)
         self.finish(json.dumps(plan.to_json()))
 
-    def _offer(self, nb: Any) -> CheckpointOffer | None:
+    def _offers(self, nb: Any) -> list[CheckpointOffer]:
         identity = notebook_identity(nb)
         if identity is None:
-            return None
+            return []
         try:
-            return self.checkpoints.offer(
-                inputs.identifier(identity, "notebook"), notebook_context(nb)
-            )
+            notebook = inputs.identifier(identity, "notebook")
+            return self.checkpoints.offers(notebook, notebook_context(nb))
         except (InvalidInput, CheckpointRefused, KeyUnusable) as e:
-            # Plan without it: replaying is slower but still right.
+            # Plan without them: replaying is slower but still right.
             self.log.warning("jupyter-revive: no checkpoint for the plan: %s", e)
-            return None
+            return []
 
     async def _live_names(self, kernel_id: str | None) -> set[str]:
         if kernel_id is None:

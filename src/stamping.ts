@@ -96,19 +96,53 @@ export class MetadataStamper implements IDisposable {
       ? [...(previous!.history as [string, string][])]
       : [];
     history.push([record.cell, record.code]);
-    const next: INotebookRecord = { context: record.context, history };
+    this._writeHistory(record.context, history, sameContext && !!previous?.truncated);
+    this._stamped.emit(record);
+    return true;
+  }
+
+  /**
+   * After a checkpoint load into kernel process `context`, the kernel holds what
+   * the first executions of the lost history computed: they become the start of
+   * this context's history, before the runs stamped in it so far.
+   */
+  adoptHistory(context: string, prefix: [string, string][], truncated = false): void {
+    const previous = this._model()?.getMetadata(METADATA_KEY) as
+      | Partial<INotebookRecord>
+      | undefined;
+    const current =
+      previous?.context === context && Array.isArray(previous.history)
+        ? (previous.history as [string, string][])
+        : [];
+    this._writeHistory(context, [...prefix, ...current], truncated);
+  }
+
+  private _writeHistory(
+    context: string,
+    history: [string, string][],
+    truncated: boolean
+  ): void {
+    const model = this._model();
+    if (!model) {
+      return;
+    }
+    const previous = model.getMetadata(METADATA_KEY) as
+      | Partial<INotebookRecord>
+      | undefined;
+    const next: INotebookRecord = { context, history };
     if (history.length > MAX_HISTORY) {
       next.history = history.slice(history.length - MAX_HISTORY);
       next.truncated = true;
-    } else if (sameContext && previous?.truncated) {
+    } else if (truncated) {
       next.truncated = true;
     }
     if (previous?.lost) {
       next.lost = previous.lost; // owned by the reviver until restored or dismissed
     }
+    if (previous?.notebook) {
+      next.notebook = previous.notebook; // the checkpoints' key, owned by checkpoint.ts
+    }
     model.setMetadata(METADATA_KEY, next);
-    this._stamped.emit(record);
-    return true;
   }
 
   private _onKernelChanged(

@@ -188,30 +188,34 @@ class ReviveCheckpoints(LoggingConfigurable):
                 return speed
         return DEFAULT_BYTES_PER_S
 
-    def offer(self, notebook: str, context: str | None) -> CheckpointOffer | None:
-        """The newest verified checkpoint of ``notebook`` taken in kernel process ``context``,
-        as the planner takes it."""
+    def offers(self, notebook: str, context: str | None) -> list[CheckpointOffer]:
+        """The verified checkpoints of ``notebook`` taken in kernel process ``context``, newest
+        first, as the planner takes them."""
+        out: list[CheckpointOffer] = []
         if context is None:
-            return None
+            return out
         for entry in self.listed(notebook):
             if entry["context"] != context:
                 continue
             manifest = self.open(notebook, entry["checkpoint"])
-            return CheckpointOffer(
-                checkpoint=entry["checkpoint"],
-                context=context,
-                executions=tuple(
-                    (cell, code)
-                    for cell, code in manifest.get("executions", [])
-                    if isinstance(cell, (str, type(None))) and isinstance(code, (str, type(None)))
-                ),
-                groups=tuple(
-                    CheckpointGroup(tuple(g["names"]), sum(b["bytes"] for b in g["blobs"]))
-                    for g in manifest["groups"]
-                ),
-                bytes_per_s=_speed(manifest) or DEFAULT_BYTES_PER_S,
+            out.append(
+                CheckpointOffer(
+                    checkpoint=entry["checkpoint"],
+                    context=context,
+                    executions=tuple(
+                        (cell, code)
+                        for cell, code in manifest.get("executions", [])
+                        if isinstance(cell, (str, type(None)))
+                        and isinstance(code, (str, type(None)))
+                    ),
+                    groups=tuple(
+                        CheckpointGroup(tuple(g["names"]), sum(b["bytes"] for b in g["blobs"]))
+                        for g in manifest["groups"]
+                    ),
+                    bytes_per_s=_speed(manifest) or DEFAULT_BYTES_PER_S,
+                )
             )
-        return None
+        return out
 
     def remove(self, notebook: str, checkpoint: str) -> None:
         shutil.rmtree(self.folder(notebook, checkpoint), ignore_errors=True)

@@ -49,19 +49,34 @@ class CheckpointOffer:
 
 
 @dataclass(frozen=True)
-class Load:
+class LoadStep:
     checkpoint: str
     names: tuple[str, ...]
-    at: int  # how many of the plan's cells run before loading (definitions pickle refers to)
     position: int  # the history position the loaded values belong to
-    estimate_s: float
+    at: int  # how many of the plan's cells run before this load
 
     def to_json(self) -> dict[str, Any]:
         return {
             "checkpoint": self.checkpoint,
             "names": list(self.names),
-            "at": self.at,
             "position": self.position,
+            "at": self.at,
+        }
+
+
+@dataclass(frozen=True)
+class Load:
+    steps: tuple[LoadStep, ...]  # in plan order (by ``at``)
+    estimate_s: float
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(sorted(n for step in self.steps for n in step.names))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "names": list(self.names),
+            "steps": [step.to_json() for step in self.steps],
             "estimate_s": round(self.estimate_s, 3),
         }
 
@@ -72,20 +87,29 @@ class RestorePlan:
     load: Load | None
     restore_s: float
     rerun_all_s: float
-    checkpoint: str | None = None  # the checkpoint offered, loaded or not
-    stale: tuple[str, ...] = ()  # its names not loaded because their code changed since
+    stale: tuple[str, ...] = ()  # checkpointed names not loaded: their code changed since
 
     def to_json(self) -> dict[str, Any]:
-        stale = {"checkpoint": self.checkpoint, "names": list(self.stale)} if self.stale else None
         return {
             **self.plan.to_json(),
             "load": None if self.load is None else self.load.to_json(),
-            "stale": stale,
+            "stale": {"names": list(self.stale)} if self.stale else None,
             "estimate_s": {
                 "restore": round(self.restore_s, 3),
                 "rerun_all": round(self.rerun_all_s, 3),
             },
         }
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    group: CheckpointGroup
+    offer: CheckpointOffer
+    position: int
+
+    @property
+    def load_s(self) -> float:
+        return self.group.bytes / max(self.offer.bytes_per_s, 1.0) + LOAD_OVERHEAD_S
 
 
 def checkpoint_position(history: History, offer: CheckpointOffer) -> int | None:
@@ -130,14 +154,38 @@ def _stale(effects: Sequence[Effect], group: CheckpointGroup, position: int) -> 
     return False
 
 
+def _candidates(
+    history: History, offers: Sequence[CheckpointOffer], live: set[str]
+) -> list[_Candidate]:
+    """Groups of the offers, each name from the checkpoint of the latest position holding it
+    (offers newest first break ties); a group sharing names with a later one is dropped."""
+    found = []
+    for order, offer in enumerate(offers):
+        position = checkpoint_position(history, offer)
+        if position is not None:
+            found.append((position, -order, offer))
+    found.sort(key=lambda f: (f[0], f[1]), reverse=True)
+    claimed: set[str] = set()
+    out = []
+    for position, _, offer in found:
+        for group in offer.groups:
+            names = set(group.names)
+            if names & claimed or names <= live:
+                continue
+            claimed |= names
+            out.append(_Candidate(group, offer, position))
+    return out
+
+
 def plan_restore(
     nb: Mapping[str, Any],
     names: Sequence[str] | None = None,
     live_names: Collection[str] = (),
-    offer: CheckpointOffer | None = None,
+    offers: Sequence[CheckpointOffer] = (),
     load_stale: bool = False,
 ) -> RestorePlan:
-    """The restore plan of ``nb``, loading what of ``offer`` makes it fastest."""
+    """The restore plan of ``nb``, loading what of ``offers`` (verified checkpoints of its
+    kernel context, newest first) makes it fastest."""
     history = read_history(nb)
     effects = resolve(history)
     costs = _Costs(history)
@@ -148,51 +196,48 @@ def plan_restore(
         return sum(costs.cell_s(c.cell_id) for c in plan.cells)
 
     base = plan_history(history, names, live, effects=effects)
-    position = checkpoint_position(history, offer) if offer is not None else None
-    if offer is None or position is None:
-        return RestorePlan(base, None, cells_s(base), rerun_all)
-    assert offer is not None
-
-    usable: list[CheckpointGroup] = []
-    forced: list[CheckpointGroup] = []  # stale, and loaded anyway as asked
+    base_s = cells_s(base)
+    usable: list[_Candidate] = []
+    forced: list[_Candidate] = []  # stale, and loaded anyway as asked
     stale: list[str] = []
-    for group in offer.groups:
-        if set(group.names) <= live:
-            continue
-        if not _stale(effects, group, position):
-            usable.append(group)
+    for candidate in _candidates(history, offers, live):
+        if not _stale(effects, candidate.group, candidate.position):
+            usable.append(candidate)
         elif load_stale:
-            forced.append(group)
+            forced.append(candidate)
         else:
-            stale += group.names
+            stale += candidate.group.names
+    stale_names = tuple(sorted(stale))
+    if not usable and not forced:
+        return RestorePlan(base, None, base_s, rerun_all, stale_names)
 
-    def load_s(groups: Collection[CheckpointGroup]) -> float:
-        size = sum(g.bytes for g in groups)
-        return size / max(offer.bytes_per_s, 1.0) + LOAD_OVERHEAD_S * len(groups)
-
-    def evaluate(groups: Collection[CheckpointGroup]) -> tuple[float, Plan, int]:
-        loaded = {n: position for g in groups for n in g.names if n not in live}
+    def evaluate(chosen: Collection[_Candidate]) -> tuple[float, Plan, int]:
+        loaded = {n: c.position for c in chosen for n in c.group.names if n not in live}
         plan = plan_history(history, names, live, loaded=loaded, effects=effects)
         unrepeatable = sum(w.kind in _UNREPEATABLE for w in plan.warnings)
-        return load_s(groups) + cells_s(plan), plan, unrepeatable
+        return sum(c.load_s for c in chosen) + cells_s(plan), plan, unrepeatable
 
     chosen = forced + usable
     best_s, best, best_unrepeatable = evaluate(chosen)
     # Weigh the biggest groups first: dropping them saves the most load time.
-    for group in sorted(usable, key=lambda g: -g.bytes)[:MAX_CHOICES]:
-        trial = [g for g in chosen if g is not group]
+    for candidate in sorted(usable, key=lambda c: -c.group.bytes)[:MAX_CHOICES]:
+        trial = [c for c in chosen if c is not candidate]
         trial_s, plan, unrepeatable = evaluate(trial)
         if trial_s < best_s and unrepeatable <= best_unrepeatable:
             chosen, best_s, best, best_unrepeatable = trial, trial_s, plan, unrepeatable
 
-    base_s = cells_s(base)
     base_unrepeatable = sum(w.kind in _UNREPEATABLE for w in base.warnings)
-    stale_names = tuple(sorted(stale))
     # Load when it is faster, or spares replays that cannot give the old values back, or asked.
     better = best_s < base_s or best_unrepeatable < base_unrepeatable
     if not chosen or not (better or forced):
-        return RestorePlan(base, None, base_s, rerun_all, offer.checkpoint, stale_names)
-    loaded_names = tuple(sorted({n for g in chosen for n in g.names} - live))
-    before = sum(1 for c in best.cells if c.history_position < position)
-    load = Load(offer.checkpoint, loaded_names, before, position, load_s(chosen))
-    return RestorePlan(best, load, best_s, rerun_all, offer.checkpoint, stale_names)
+        return RestorePlan(base, None, base_s, rerun_all, stale_names)
+    by_step: dict[tuple[int, str], list[str]] = {}
+    for c in chosen:
+        key = (c.position, c.offer.checkpoint)
+        by_step.setdefault(key, []).extend(n for n in c.group.names if n not in live)
+    steps = []
+    for (position, checkpoint), step_names in sorted(by_step.items()):
+        at = sum(1 for cell in best.cells if cell.history_position < position)
+        steps.append(LoadStep(checkpoint, tuple(sorted(step_names)), position, at))
+    load = Load(tuple(steps), sum(c.load_s for c in chosen))
+    return RestorePlan(best, load, best_s, rerun_all, stale_names)

@@ -118,12 +118,13 @@ def test_the_plan_after_a_restart_loads_the_checkpoint_and_replays_only_the_rest
     run(session.restart())
     body = {"notebook": session.notebook(), "kernel_id": session.kernel_id}
     plan = json.loads(run(_post(jp_fetch, "plan", body)).body)
-    assert plan["load"]["checkpoint"] == taken["checkpoint"]
+    (step,) = plan["load"]["steps"]
+    assert step["checkpoint"] == taken["checkpoint"]
     assert set(plan["load"]["names"]) <= set(taken["saved"]) and "model" in plan["load"]["names"]
     cells = [c["id"] for c in plan["cells"]]
     assert "c3" not in cells  # the model is loaded, not trained again
     # pandas is not pickled and the open file cannot be: their cells run, before the load
-    assert {"c1", "c4"} <= set(cells) and plan["load"]["at"] == len(cells)
+    assert {"c1", "c4"} <= set(cells) and step["at"] == len(cells)
     assert plan["estimate_s"]["restore"] > 0 and plan["estimate_s"]["rerun_all"] > 0
     assert plan["stale"] is None
 
