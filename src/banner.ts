@@ -1,11 +1,25 @@
 import { Widget } from '@lumino/widgets';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { distinctCells, summarizeNames, warningText } from './plan';
+import {
+  distinctCells,
+  formatDuration,
+  hasWork,
+  rerunAllLabel,
+  restoreSummary,
+  summarizeNames,
+  warningText
+} from './plan';
 import { IPlan, IRestoreProgress } from './tokens';
 
 /** What the user chose in the banner or the recovery dialog. */
-export type RecoveryAction = 'restore' | 'rerun' | 'dismiss' | 'cancel' | 'details';
+export type RecoveryAction =
+  | 'restore'
+  | 'load-stale'
+  | 'rerun'
+  | 'dismiss'
+  | 'cancel'
+  | 'details';
 
 /**
  * The stale-kernel banner, placed in the notebook panel's content header:
@@ -73,11 +87,14 @@ export class ReviveBanner extends Widget {
     main.appendChild(text);
     node.appendChild(main);
 
-    if (this._progress && this._progress.state === 'running') {
-      const p = this._progress;
+    const p = this._progress;
+    if (p && (p.state === 'running' || p.state === 'loading')) {
       node.dataset.state = 'restoring';
       const where = p.index !== undefined ? ` (cell ${p.index + 1})` : '';
-      text.textContent = `Restoring kernel state: ${p.done + 1}/${p.total}${where}…`;
+      text.textContent =
+        p.state === 'loading'
+          ? `Restoring kernel state: loading ${summarizeNames(p.names ?? [])} from a checkpoint…`
+          : `Restoring kernel state: ${p.done + 1}/${p.total}${where}…`;
       const bar = el('progress', 'jp-revive-Banner-progress') as HTMLProgressElement;
       bar.max = p.total;
       bar.value = p.done;
@@ -92,9 +109,17 @@ export class ReviveBanner extends Widget {
       const cells = distinctCells(plan);
       // The planner lists names in pipeline order, imports last.
       const lost = summarizeNames(plan.names);
-      text.textContent =
-        `${this._headline}: ${lost} came from ${cells} ` +
-        `cell${cells === 1 ? '' : 's'}.`;
+      text.textContent = plan.load?.names.length
+        ? `${this._headline}: ${lost}. Restore: ${restoreSummary(plan)}.`
+        : `${this._headline}: ${lost} came from ${cells} cell${cells === 1 ? '' : 's'}.` +
+          (plan.estimate_s && cells ? ` Re-running them takes ~${formatDuration(plan.estimate_s.restore)}.` : '');
+      if (plan.stale?.names.length) {
+        const stale = el('div', 'jp-revive-Banner-stale');
+        stale.textContent =
+          `A checkpoint holds ${summarizeNames(plan.stale.names)}, but the code they came ` +
+          'from changed since: they are recomputed unless you load them anyway.';
+        text.appendChild(stale);
+      }
     } else {
       text.textContent = this._headline;
     }
@@ -104,14 +129,17 @@ export class ReviveBanner extends Widget {
       text.appendChild(err);
     }
     const buttons = el('div', 'jp-revive-Banner-buttons');
-    if (plan && plan.cells.length > 0) {
+    if (plan && hasWork(plan)) {
       const n = distinctCells(plan);
       const label = this._error ? 'Resume' : 'Restore';
-      buttons.appendChild(
-        this._button(`${label} (${n} cell${n === 1 ? '' : 's'})`, 'restore', true)
-      );
+      const cells = `${n} cell${n === 1 ? '' : 's'}`;
+      const what = plan.load?.names.length ? (n ? `load + ${cells}` : 'load') : cells;
+      buttons.appendChild(this._button(`${label} (${what})`, 'restore', true));
     }
-    buttons.appendChild(this._button('Re-run all', 'rerun', false));
+    if (plan?.stale?.names.length) {
+      buttons.appendChild(this._button('Load anyway', 'load-stale', false));
+    }
+    buttons.appendChild(this._button(rerunAllLabel(plan), 'rerun', false));
     buttons.appendChild(this._button('Dismiss', 'dismiss', false));
     if (plan) {
       const toggle = this._button(this._expanded ? 'Hide details' : 'Details', 'details', false);
@@ -150,11 +178,19 @@ export class ReviveBanner extends Widget {
   private _details(plan: IPlan): HTMLElement {
     const box = el('div', 'jp-revive-Banner-details');
     const list = el('ol', 'jp-revive-Banner-cells');
-    for (const step of plan.cells) {
+    const loads = plan.load?.steps ?? [];
+    const loadItem = (names: string[]) => {
+      const item = el('li', 'jp-revive-Banner-load');
+      item.textContent = `Load from a checkpoint (signature verified): ${names.join(', ')}`;
+      list.appendChild(item);
+    };
+    plan.cells.forEach((step, i) => {
+      loads.filter(l => l.at === i).forEach(l => loadItem(l.names));
       const item = el('li');
       item.textContent = `Cell ${step.index + 1}: ${step.reason}`;
       list.appendChild(item);
-    }
+    });
+    loads.filter(l => l.at >= plan.cells.length).forEach(l => loadItem(l.names));
     box.appendChild(list);
     if (plan.unrestorable.length) {
       const un = el('div', 'jp-revive-Banner-unrestorable');

@@ -8,7 +8,7 @@ import { MetadataStamper } from './stamping';
 import {
   ICheckpointAnswer,
   ILoadAnswer,
-  ILoadPlan,
+  ILoadStep,
   INotebookRecord,
   IReviveSettings,
   IRunRecord,
@@ -59,10 +59,10 @@ export async function takeCheckpoint(
   });
 }
 
-/** Load a planned checkpoint into the notebook's kernel. */
+/** Load one step of a plan into the notebook's kernel. */
 export async function loadCheckpoint(
   panel: NotebookPanel,
-  load: ILoadPlan
+  load: ILoadStep
 ): Promise<ILoadAnswer> {
   const kernelId = panel.sessionContext.session?.kernel?.id;
   const notebook = notebookIdentity(panel);

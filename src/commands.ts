@@ -1,13 +1,15 @@
 import { JupyterFrontEnd } from '@jupyterlab/application';
-import { Dialog, ICommandPalette, showDialog } from '@jupyterlab/apputils';
+import { Dialog, ICommandPalette, Notification, showDialog } from '@jupyterlab/apputils';
 import { IMainMenu } from '@jupyterlab/mainmenu';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { Widget } from '@lumino/widgets';
 
-import { warningText } from './plan';
+import { formatBytes, takeCheckpoint } from './checkpoint';
+import { summarizeNames, warningText } from './plan';
 import { NotebookReviver } from './reviver';
 
 export const CommandIDs = {
+  checkpoint: 'jupyter-revive:checkpoint',
   restore: 'jupyter-revive:restore',
   showPlan: 'jupyter-revive:show-plan'
 } as const;
@@ -33,6 +35,43 @@ export function addCommands(
     execute: async () => {
       const reviver = current();
       return reviver ? reviver.restore() : null;
+    }
+  });
+
+  app.commands.addCommand(CommandIDs.checkpoint, {
+    label: 'Checkpoint Kernel State',
+    caption: "Save the kernel's variables (signed) so that a restore loads them instead of re-running",
+    isEnabled: enabled,
+    execute: async () => {
+      const reviver = current();
+      if (!reviver) {
+        return null;
+      }
+      const id = Notification.emit('Checkpointing kernel state…', 'in-progress', {
+        autoClose: false
+      });
+      try {
+        const answer = await takeCheckpoint(reviver.panel);
+        const skipped = answer.skipped.length
+          ? `; not saved: ${summarizeNames(answer.skipped.map(s => s.name))} (${answer.skipped[0].reason})`
+          : '';
+        Notification.update({
+          id,
+          message:
+            `Checkpoint of ${summarizeNames(answer.saved)}: ${formatBytes(answer.bytes)}` + skipped,
+          type: 'success',
+          autoClose: 6000
+        });
+        return answer;
+      } catch (reason) {
+        Notification.update({
+          id,
+          message: `Checkpoint failed: ${String(reason)}`,
+          type: 'error',
+          autoClose: false
+        });
+        return null;
+      }
     }
   });
 
@@ -81,11 +120,12 @@ export function addCommands(
     }
   });
 
-  for (const command of [CommandIDs.restore, CommandIDs.showPlan]) {
+  const commands = [CommandIDs.checkpoint, CommandIDs.restore, CommandIDs.showPlan];
+  for (const command of commands) {
     palette?.addItem({ command, category: 'Kernel' });
   }
   mainMenu?.kernelMenu.addGroup(
-    [{ command: CommandIDs.restore }, { command: CommandIDs.showPlan }],
+    commands.map(command => ({ command })),
     50
   );
 }

@@ -20,6 +20,9 @@ function readSettings(composite: Record<string, unknown>, into: IReviveSettings)
   into.onOpen = (composite.onOpen as RecoveryMode) ?? 'ask';
   into.onRestart = (composite.onRestart as RecoveryMode) ?? 'ask';
   into.runAfterGenerate = composite.runAfterGenerate !== false;
+  into.autoCheckpoint = composite.autoCheckpoint !== false;
+  const seconds = Number(composite.autoCheckpointSeconds ?? 5);
+  into.autoCheckpointSeconds = Number.isFinite(seconds) && seconds >= 0 ? seconds : 5;
   const model = typeof composite.model === 'string' ? composite.model.trim() : '';
   const maxTokens = Number(composite.maxTokens ?? 0);
   const temperature = composite.temperature;
@@ -51,6 +54,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       onOpen: 'ask',
       onRestart: 'ask',
       runAfterGenerate: true,
+      autoCheckpoint: true,
+      autoCheckpointSeconds: 5,
       llm: {}
     };
     const revivers = new WeakMap<NotebookPanel, NotebookReviver>();

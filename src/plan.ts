@@ -1,31 +1,90 @@
 import { NotebookPanel } from '@jupyterlab/notebook';
 
 import { requestAPI } from './api';
-import { ILostRecord, IPlan, IPlanWarning, METADATA_KEY } from './tokens';
+import { ILostRecord, INotebookRecord, IPlan, IPlanWarning, METADATA_KEY } from './tokens';
 
-/** Ask the server's planner which cells rebuild the lost names of this notebook. */
+export interface IPlanOptions {
+  names?: string[];
+  /** Load checkpointed values whose code changed since (the user asked). */
+  loadStale?: boolean;
+  /** False: only re-run cells (after a checkpoint was refused). */
+  useCheckpoints?: boolean;
+}
+
+/** Ask the server's planner how to rebuild the lost names of this notebook. */
 export async function fetchPlan(
   panel: NotebookPanel,
   lost: ILostRecord | null,
-  names?: string[]
+  options: IPlanOptions = {}
 ): Promise<IPlan> {
   const notebook = panel.context.model.toJSON() as {
     metadata: Record<string, unknown>;
   };
   // Plan against the record of the context that was lost, not against the
-  // partial history a (cancelled) restore has stamped since.
+  // partial history a (cancelled) restore has stamped since; the notebook's
+  // identity stays, it finds the checkpoints.
   if (lost) {
-    notebook.metadata = { ...notebook.metadata, [METADATA_KEY]: lost };
+    const record = (notebook.metadata[METADATA_KEY] ?? {}) as Partial<INotebookRecord>;
+    const identity = record.notebook ? { notebook: record.notebook } : {};
+    notebook.metadata = { ...notebook.metadata, [METADATA_KEY]: { ...lost, ...identity } };
   }
   const kernelId = panel.sessionContext.session?.kernel?.id;
   return requestAPI<IPlan>('plan', {
     method: 'POST',
     body: JSON.stringify({
       notebook,
-      names: names ?? null,
-      kernel_id: kernelId ?? null
+      names: options.names ?? null,
+      kernel_id: kernelId ?? null,
+      load_stale: options.loadStale ?? false,
+      use_checkpoints: options.useCheckpoints ?? true
     })
   });
+}
+
+/** "0.3 s", "12 s", "4 min", "1 h 5 min": an estimate, so rounded. */
+export function formatDuration(seconds: number): string {
+  if (seconds < 1) {
+    return `${Math.max(0.1, Math.round(seconds * 10) / 10)} s`;
+  }
+  if (seconds < 90) {
+    return `${Math.round(seconds)} s`;
+  }
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 90) {
+    return `${minutes} min`;
+  }
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+/**
+ * What a restore will do and how long it should take:
+ * "load df, model from a checkpoint (2 s), re-run 2 cells (1 s)".
+ */
+export function restoreSummary(plan: IPlan): string {
+  const cells = distinctCells(plan);
+  const rerun = cells ? `re-run ${cells} cell${cells === 1 ? '' : 's'}` : '';
+  const load = plan.load;
+  const total = plan.estimate_s?.restore;
+  if (!load || !load.names.length) {
+    return total === undefined ? rerun : `${rerun} (${formatDuration(total)})`;
+  }
+  const loadPart = `load ${summarizeNames(load.names)} from a checkpoint (${formatDuration(load.estimate_s)})`;
+  if (!cells) {
+    return loadPart;
+  }
+  const rest = total === undefined ? '' : ` (${formatDuration(Math.max(0, total - load.estimate_s))})`;
+  return `${loadPart}, ${rerun}${rest}`;
+}
+
+/** "Re-run all (~10 min)". */
+export function rerunAllLabel(plan: IPlan | null): string {
+  const all = plan?.estimate_s?.rerun_all;
+  return all === undefined ? 'Re-run all' : `Re-run all (~${formatDuration(all)})`;
+}
+
+/** Whether the plan has anything to do. */
+export function hasWork(plan: IPlan): boolean {
+  return plan.cells.length > 0 || (plan.load?.names.length ?? 0) > 0;
 }
 
 /** "df, model, predictions (+4)" */

@@ -1,7 +1,13 @@
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
-import { distinctCells, summarizeNames } from './plan';
+import {
+  distinctCells,
+  formatDuration,
+  rerunAllLabel,
+  restoreSummary,
+  summarizeNames
+} from './plan';
 import { IPlan } from './tokens';
 
 export type RecoveryChoice = 'restore' | 'rerun' | 'dismiss';
@@ -14,9 +20,12 @@ export async function showRecoveryDialog(plan: IPlan): Promise<RecoveryChoice> {
   const text = document.createElement('p');
   const runs = plan.cells.length;
   const extra = runs > cells ? ` (${runs} runs: some ran more than once)` : '';
-  text.textContent =
-    `The kernel restarted and lost ${summarizeNames(plan.names, 5)}. ` +
-    `Restoring re-runs ${cells} cell${cells === 1 ? '' : 's'}${extra} in their original order.`;
+  text.textContent = plan.load?.names.length
+    ? `The kernel restarted and lost ${summarizeNames(plan.names, 5)}. ` +
+      `Restoring will ${restoreSummary(plan)}.`
+    : `The kernel restarted and lost ${summarizeNames(plan.names, 5)}. ` +
+      `Restoring re-runs ${cells} cell${cells === 1 ? '' : 's'}${extra} in their original order` +
+      (plan.estimate_s ? ` (~${formatDuration(plan.estimate_s.restore)}).` : '.');
   body.node.appendChild(text);
   if (plan.warnings.length) {
     const warn = document.createElement('p');
@@ -29,7 +38,7 @@ export async function showRecoveryDialog(plan: IPlan): Promise<RecoveryChoice> {
     body,
     buttons: [
       Dialog.cancelButton({ label: 'Not now' }),
-      Dialog.createButton({ label: 'Re-run all', displayType: 'default' }),
+      Dialog.createButton({ label: rerunAllLabel(plan), displayType: 'default' }),
       Dialog.okButton({ label: 'Restore' })
     ],
     defaultButton: 2

@@ -3,18 +3,32 @@ import { Cell, CodeCell } from '@jupyterlab/cells';
 import { NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { ICellRecord, IPlan, IRestoreProgress, METADATA_KEY } from './tokens';
+import { loadCheckpoint } from './checkpoint';
+import {
+  ICellRecord,
+  ILoadAnswer,
+  ILoadStep,
+  IPlan,
+  IRestoreProgress,
+  METADATA_KEY
+} from './tokens';
 
 /**
  * Runs a restore plan through JupyterLab's normal execution path
  * (`NotebookActions.runCells`), one planned run at a time, so outputs, execution
- * counts and metadata stamps update as if the user ran the cells.
+ * counts and metadata stamps update as if the user ran the cells; and loads
+ * the plan's checkpoints at their places between the cells.
  */
 export class RestoreRunner {
   constructor(private readonly _panel: NotebookPanel) {}
 
   get progress(): ISignal<this, IRestoreProgress> {
     return this._progress;
+  }
+
+  /** Each checkpoint load that succeeded, with the kernel's answer. */
+  get loaded(): ISignal<this, { step: ILoadStep; answer: ILoadAnswer }> {
+    return this._loaded;
   }
 
   get running(): boolean {
@@ -49,8 +63,18 @@ export class RestoreRunner {
       }
     }
     let result: IRestoreProgress = { state: 'done', done: total, total };
+    const loads = [...(plan.load?.steps ?? [])].sort((a, b) => a.at - b.at);
     try {
-      for (let i = 0; i < total; i++) {
+      for (let i = 0; i <= total; i++) {
+        while (loads.length && loads[0].at <= i) {
+          const failed = await this._load(loads.shift()!, i, total);
+          if (failed) {
+            return failed;
+          }
+        }
+        if (i === total) {
+          break;
+        }
         const step = plan.cells[i];
         const cell = this._findCell(step.id);
         if (!cell) {
@@ -106,6 +130,39 @@ export class RestoreRunner {
     }
   }
 
+  /** Load one step; a progress to stop with when it failed or was refused. */
+  private async _load(
+    step: ILoadStep,
+    done: number,
+    total: number
+  ): Promise<IRestoreProgress | null> {
+    this._emit({ state: 'loading', done, total, names: step.names });
+    let answer: ILoadAnswer;
+    try {
+      answer = await loadCheckpoint(this._panel, step);
+    } catch (reason) {
+      return this._emit({
+        state: 'failed',
+        done,
+        total,
+        refused: step.names,
+        message: `The checkpoint could not be loaded: ${String(reason)}`
+      });
+    }
+    if (answer.refused.length) {
+      const first = answer.refused[0];
+      return this._emit({
+        state: 'failed',
+        done,
+        total,
+        refused: answer.refused.map(r => r.name),
+        message: `The checkpoint of ${first.name} was refused: ${first.reason}`
+      });
+    }
+    this._loaded.emit({ step, answer });
+    return null;
+  }
+
   /** Run one cell; `died` says whether the kernel died or restarted meanwhile. */
   private async _runOne(cell: Cell): Promise<{ ok: boolean; died: boolean }> {
     const sessionContext: ISessionContext = this._panel.sessionContext;
@@ -140,6 +197,7 @@ export class RestoreRunner {
   private _running = false;
   private _cancelled = false;
   private _progress = new Signal<this, IRestoreProgress>(this);
+  private _loaded = new Signal<this, { step: ILoadStep; answer: ILoadAnswer }>(this);
 }
 
 function hasErrorOutput(cell: Cell): boolean {

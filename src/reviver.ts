@@ -2,12 +2,15 @@ import { NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 import { IDisposable } from '@lumino/disposable';
 
 import { RecoveryAction, ReviveBanner } from './banner';
-import { fetchPlan } from './plan';
+import { AutoCheckpointer } from './checkpoint';
+import { fetchPlan, hasWork, IPlanOptions } from './plan';
 import { recoveryStep } from './recovery';
 import { showRecoveryDialog } from './recoveryDialog';
 import { RestoreRunner } from './restore';
 import { MetadataStamper } from './stamping';
 import {
+  ILoadAnswer,
+  ILoadStep,
   ILostRecord,
   INotebookRecord,
   IPlan,
@@ -34,18 +37,26 @@ export class NotebookReviver implements IDisposable {
     this.stamper = new MetadataStamper(panel.sessionContext, model);
     this.watcher = new ContextWatcher(panel.sessionContext, model);
     this.runner = new RestoreRunner(panel);
+    this.checkpointer = new AutoCheckpointer(
+      panel,
+      this.stamper,
+      _settings,
+      () => this._restoring
+    );
     this.banner = new ReviveBanner();
     panel.contentHeader.addWidget(this.banner);
     this.stamper.stamped.connect(this._onStamped, this);
     this.watcher.verdictChanged.connect(this._onVerdict, this);
     this.banner.action.connect(this._onAction, this);
     this.runner.progress.connect(this._onProgress, this);
+    this.runner.loaded.connect(this._onLoaded, this);
     panel.disposed.connect(() => this.dispose());
   }
 
   readonly stamper: MetadataStamper;
   readonly watcher: ContextWatcher;
   readonly runner: RestoreRunner;
+  readonly checkpointer: AutoCheckpointer;
   readonly banner: ReviveBanner;
 
   get isDisposed(): boolean {
@@ -63,22 +74,36 @@ export class NotebookReviver implements IDisposable {
     }
     this._isDisposed = true;
     this.stamper.dispose();
+    this.checkpointer.dispose();
     this.watcher.dispose();
     this.banner.dispose();
   }
 
   /** Plan (again) and run the plan; resolves with the final progress. */
-  async restore(): Promise<IRestoreProgress | null> {
+  async restore(options: IPlanOptions = {}): Promise<IRestoreProgress | null> {
     if (this.runner.running) {
       return null;
     }
-    const plan = await this.refreshPlan();
-    if (!plan || plan.cells.length === 0) {
+    const plan = await this.refreshPlan(options);
+    if (!plan || !hasWork(plan)) {
       this.banner.clear();
       return null;
     }
     this._persistLost();
-    const result = await this.runPlan(plan);
+    let result = await this.runPlan(plan);
+    if (result.state === 'failed' && result.refused?.length) {
+      // A checkpoint that does not verify is never loaded: recompute instead.
+      const message = result.message ?? 'A checkpoint was refused.';
+      const again = await this.refreshPlan({ ...options, useCheckpoints: false });
+      if (!again) {
+        return result;
+      }
+      result = hasWork(again) ? await this.runPlan(again) : { ...result, state: 'done' };
+      if (result.state === 'done') {
+        this.banner.clear();
+        this.banner.showMessage(`${message} Those variables were recomputed instead.`);
+      }
+    }
     if (result.state === 'done') {
       this._plan = null;
       this._setLost(null);
@@ -110,9 +135,9 @@ export class NotebookReviver implements IDisposable {
   }
 
   /** Ask the planner; shows its error in the banner rather than throwing. */
-  async refreshPlan(): Promise<IPlan | null> {
+  async refreshPlan(options: IPlanOptions = {}): Promise<IPlan | null> {
     try {
-      this._plan = await fetchPlan(this.panel, this._lost);
+      this._plan = await fetchPlan(this.panel, this._lost, options);
     } catch (reason) {
       this._plan = null;
       this.banner.showMessage(`Could not plan a restore: ${String(reason)}`);
@@ -131,7 +156,7 @@ export class NotebookReviver implements IDisposable {
     if (verdict === 'live' && previous === 'unknown' && this._lost && !this._restoring) {
       // Opened on a live kernel with a restore that never finished (cancelled, failed).
       const plan = await this.refreshPlan();
-      if (plan && plan.names.length > 0 && plan.cells.length > 0) {
+      if (plan && plan.names.length > 0 && hasWork(plan)) {
         this.banner.showPlan(plan, 'A restore of lost kernel state did not finish');
       } else {
         this._setLost(null);
@@ -207,6 +232,9 @@ export class NotebookReviver implements IDisposable {
       case 'restore':
         void this.restore();
         break;
+      case 'load-stale':
+        void this.restore({ loadStale: true });
+        break;
       case 'rerun':
         void this.rerunAll();
         break;
@@ -228,6 +256,22 @@ export class NotebookReviver implements IDisposable {
       this._interrupted = `Restore stopped: ${progress.message ?? 'the kernel died.'}`;
     }
     this.banner.showProgress(progress);
+  }
+
+  private _onLoaded(
+    _: RestoreRunner,
+    loaded: { step: ILoadStep; answer: ILoadAnswer }
+  ): void {
+    // The kernel now holds what the lost history's first `position` runs made.
+    const lost = this._lost;
+    const context = loaded.answer.context ?? this.watcher.kernelContext?.context;
+    if (lost && context) {
+      this.stamper.adoptHistory(
+        context,
+        lost.history.slice(0, loaded.step.position),
+        !!lost.truncated
+      );
+    }
   }
 
   private _onStamped(_: MetadataStamper, record: IRunRecord): void {

@@ -100,14 +100,20 @@ export interface IPlannedCell {
   reason: string;
 }
 
-/** The checkpoint part of a plan: load these names, after the first `at` cells. */
-export interface ILoadPlan {
+/** One load of a plan: these names from one checkpoint, after the first `at` cells. */
+export interface ILoadStep {
   checkpoint: string;
   names: string[];
-  /** How many of the plan's cells run before loading (definitions the data refers to). */
-  at: number;
   /** The history position the loaded values belong to. */
   position: number;
+  /** How many of the plan's cells run before this load (definitions the data refers to). */
+  at: number;
+}
+
+/** The checkpoint part of a plan. */
+export interface ILoadPlan {
+  names: string[];
+  steps: ILoadStep[];
   estimate_s: number;
 }
 
@@ -119,8 +125,8 @@ export interface IPlan {
   warnings: IPlanWarning[];
   /** Load from a checkpoint as part of the restore (null: only re-run cells). */
   load?: ILoadPlan | null;
-  /** Names of the checkpoint left out because the code they came from changed. */
-  stale?: { checkpoint: string; names: string[] } | null;
+  /** Checkpointed names left out because the code they came from changed since. */
+  stale?: { names: string[] } | null;
   /** Estimated seconds: this restore, and restart-and-run-all. */
   estimate_s?: { restore: number; rerun_all: number };
 }
@@ -166,7 +172,11 @@ export interface IReviveSettings {
 
 /** Progress of a restore: `done` of `total` planned runs finished. */
 export interface IRestoreProgress {
-  state: 'running' | 'done' | 'cancelled' | 'failed';
+  state: 'running' | 'loading' | 'done' | 'cancelled' | 'failed';
+  /** state `loading`: the names being loaded from a checkpoint. */
+  names?: string[];
+  /** The names a checkpoint refused (changed files, another key): to recompute instead. */
+  refused?: string[];
   done: number;
   total: number;
   /** Position (0-based) in the notebook of the cell running or that failed. */

@@ -7,6 +7,9 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { requestAPI } from './api';
 import { IKernelContext, INotebookRecord, METADATA_KEY, Verdict } from './tokens';
 
+/** Context queries answered busy (503) are asked again this often, backing off from 0.5 s. */
+const MAX_RETRIES = 6;
+
 /** Compare what a notebook recorded with what its kernel holds. */
 export function computeVerdict(
   record: Partial<INotebookRecord> | undefined,
@@ -78,6 +81,7 @@ export class ContextWatcher implements IDisposable {
       );
       if (ticket === this._ticket && !this._isDisposed) {
         this._kernelContext = context;
+        this._retries = 0;
       }
     } catch (reason) {
       // Busy kernel or one without a tracker: keep what we knew, say unknown.
@@ -86,6 +90,17 @@ export class ContextWatcher implements IDisposable {
       }
       if (ticket === this._ticket) {
         this._kernelContext = null;
+        const busy =
+          reason instanceof ServerConnection.ResponseError && reason.response.status === 503;
+        if (busy && this._retries < MAX_RETRIES) {
+          // A busy (or still starting) kernel answers later: ask again, backing off.
+          const delay = 500 * 2 ** this._retries++;
+          setTimeout(() => {
+            if (!this._isDisposed && ticket === this._ticket) {
+              void this.refresh();
+            }
+          }, delay);
+        }
       }
     }
     return this._update();
@@ -125,6 +140,7 @@ export class ContextWatcher implements IDisposable {
 
   private _onKernelChanged(): void {
     this._kernelContext = null;
+    this._retries = 0;
     void this.refresh();
   }
 
@@ -141,6 +157,7 @@ export class ContextWatcher implements IDisposable {
   private _verdict: Verdict = 'unknown';
   private _kernelContext: IKernelContext | null = null;
   private _ticket = 0;
+  private _retries = 0;
   private _restarting = false;
   private _isDisposed = false;
   private _verdictChanged = new Signal<this, Verdict>(this);

@@ -86,6 +86,7 @@ class _Channel:
         self.language: str | None = None
         self.broken = False
         self.pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.abandoned: set[str] = set()  # pending requests whose callers stopped waiting
         self.idle = asyncio.Event()
         self.idle.set()
         client.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
@@ -96,7 +97,10 @@ class _Channel:
             while True:
                 msg = await self.client.shell_channel.get_msg(timeout=None)
                 parent = (msg.get("parent_header") or {}).get("msg_id")
-                future = self.pending.pop(parent, None) if isinstance(parent, str) else None
+                future = None
+                if isinstance(parent, str):
+                    future = self.pending.pop(parent, None)
+                    self.abandoned.discard(parent)
                 if future is not None and not future.done():
                     future.set_result(msg)
                 if not self.pending:
@@ -115,6 +119,11 @@ class _Channel:
         """The reply, or None after ``timeout`` seconds."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        if self.pending and not kernel_busy:
+            # The kernel is idle, so requests whose callers gave up are not queued there any
+            # more: their replies were lost (sent while the kernel was starting) or are late.
+            # Forget them, or one lost reply would make every later query wait and fail.
+            self._forget(self.abandoned & self.pending.keys())
         if self.pending:
             # Our last request is still queued in the kernel. While the server also sees the
             # kernel busy, another request would only queue up behind it: give the old one a
@@ -133,8 +142,21 @@ class _Channel:
         try:
             # shield: on timeout the future stays pending so that the late reply clears it.
             return await asyncio.wait_for(asyncio.shield(future), max(0.0, deadline - loop.time()))
-        except (asyncio.TimeoutError, ConnectionError):
+        except asyncio.TimeoutError:
+            if msg_id in self.pending:
+                self.abandoned.add(msg_id)
             return None
+        except ConnectionError:
+            return None
+
+    def _forget(self, msg_ids: set[str]) -> None:
+        for msg_id in msg_ids:
+            future = self.pending.pop(msg_id, None)
+            if future is not None and not future.done():
+                future.cancel()
+        self.abandoned -= msg_ids
+        if not self.pending:
+            self.idle.set()
 
     def close(self) -> None:
         self.reader.cancel()

@@ -101,6 +101,33 @@ def test_busy_kernel_answers_busy_and_user_cells_are_untouched(
     run(check())
 
 
+def test_a_lost_reply_does_not_make_every_later_query_busy(
+    run: Any, jp_serverapp: Any, query: ReviveKernelQuery
+) -> None:
+    """A reply that never comes (a request sent while the kernel was still starting) once
+    left the channel waiting for it forever: every later query answered busy."""
+
+    async def check() -> None:
+        kernel_id, user = await start(jp_serverapp)
+        await query.context(kernel_id)
+        channel = query._channels[kernel_id]
+        lost: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        channel.pending["lost-request"] = lost  # sent, given up on, never answered
+        channel.abandoned.add("lost-request")
+        channel.idle.clear()
+        query.timeout = 2.0
+        kernel = jp_serverapp.kernel_manager.get_kernel(kernel_id)
+        for _ in range(100):  # iopub's idle after our first query trails its reply
+            if kernel.execution_state == "idle":
+                break
+            await asyncio.sleep(0.05)
+        context = await query.context(kernel_id)  # the kernel is idle: answers
+        assert context["executions"] == [] and channel.pending == {}
+        user.client.stop_channels()
+
+    run(check())
+
+
 def test_non_python_kernels_have_no_tracker(
     run: Any,
     jp_serverapp: Any,
