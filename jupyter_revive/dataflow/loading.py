@@ -154,11 +154,28 @@ def _stale(effects: Sequence[Effect], group: CheckpointGroup, position: int) -> 
     return False
 
 
+def _valid_from(effects: Sequence[Effect], names: Collection[str], position: int) -> int:
+    """The earliest history position from which ``names`` already held the values they had at
+    ``position``: right after the last execution before it that bound or changed one. A load
+    can happen there, before cells that read them (a checkpoint taken a few cells after the
+    cell that made them)."""
+    wanted = set(names)
+    for pos in range(min(position, len(effects)) - 1, -1, -1):
+        effect = effects[pos]
+        if wanted & (effect.kills | effect.touches | effect.maybe_binds):
+            return pos + 1
+    return 0
+
+
 def _candidates(
-    history: History, offers: Sequence[CheckpointOffer], live: set[str]
+    history: History,
+    effects: Sequence[Effect],
+    offers: Sequence[CheckpointOffer],
+    live: set[str],
 ) -> list[_Candidate]:
     """Groups of the offers, each name from the checkpoint of the latest position holding it
-    (offers newest first break ties); a group sharing names with a later one is dropped."""
+    (offers newest first break ties); a group sharing names with a later one is dropped.
+    Each group's position is the earliest from which its values were the checkpoint's."""
     found = []
     for order, offer in enumerate(offers):
         position = checkpoint_position(history, offer)
@@ -173,7 +190,7 @@ def _candidates(
             if names & claimed or names <= live:
                 continue
             claimed |= names
-            out.append(_Candidate(group, offer, position))
+            out.append(_Candidate(group, offer, _valid_from(effects, names, position)))
     return out
 
 
@@ -200,7 +217,7 @@ def plan_restore(
     usable: list[_Candidate] = []
     forced: list[_Candidate] = []  # stale, and loaded anyway as asked
     stale: list[str] = []
-    for candidate in _candidates(history, offers, live):
+    for candidate in _candidates(history, effects, offers, live):
         if not _stale(effects, candidate.group, candidate.position):
             usable.append(candidate)
         elif load_stale:
@@ -231,13 +248,20 @@ def plan_restore(
     better = best_s < base_s or best_unrepeatable < base_unrepeatable
     if not chosen or not (better or forced):
         return RestorePlan(base, None, base_s, rerun_all, stale_names)
-    by_step: dict[tuple[int, str], list[str]] = {}
+    # One load per checkpoint and place between the cells; its position: the latest history
+    # position whose values it gives (no planned cell runs between the groups' positions).
+    by_step: dict[tuple[int, str], tuple[int, list[str]]] = {}
     for c in chosen:
-        key = (c.position, c.offer.checkpoint)
-        by_step.setdefault(key, []).extend(n for n in c.group.names if n not in live)
-    steps = []
-    for (position, checkpoint), step_names in sorted(by_step.items()):
-        at = sum(1 for cell in best.cells if cell.history_position < position)
-        steps.append(LoadStep(checkpoint, tuple(sorted(step_names)), position, at))
+        at = sum(1 for cell in best.cells if cell.history_position < c.position)
+        position, step_names = by_step.get((at, c.offer.checkpoint), (0, []))
+        step_names += [n for n in c.group.names if n not in live]
+        by_step[(at, c.offer.checkpoint)] = (max(position, c.position), step_names)
+    steps = sorted(
+        (
+            LoadStep(checkpoint, tuple(sorted(step_names)), position, at)
+            for (at, checkpoint), (position, step_names) in by_step.items()
+        ),
+        key=lambda step: (step.at, step.position, step.checkpoint),
+    )
     load = Load(tuple(steps), sum(c.load_s for c in chosen))
     return RestorePlan(best, load, best_s, rerun_all, stale_names)

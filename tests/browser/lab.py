@@ -67,6 +67,7 @@ class LabServer:
         for name, sub in (
             ("JUPYTER_RUNTIME_DIR", "runtime"),
             ("JUPYTER_CONFIG_DIR", "config"),
+            ("JUPYTER_DATA_DIR", "data"),  # checkpoints and their signing key
             ("JUPYTERLAB_SETTINGS_DIR", "settings"),
             ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"),
         ):
