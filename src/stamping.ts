@@ -103,18 +103,12 @@ export class MetadataStamper implements IDisposable {
 
   /**
    * After a checkpoint load into kernel process `context`, the kernel holds what
-   * the first executions of the lost history computed: they become the start of
-   * this context's history, before the runs stamped in it so far.
+   * the lost history's first runs computed (`prefix`): that becomes this
+   * context's history. The cells re-run before the load replayed runs of that
+   * prefix, so they are not listed again (a replay would repeat them).
    */
   adoptHistory(context: string, prefix: [string, string][], truncated = false): void {
-    const previous = this._model()?.getMetadata(METADATA_KEY) as
-      | Partial<INotebookRecord>
-      | undefined;
-    const current =
-      previous?.context === context && Array.isArray(previous.history)
-        ? (previous.history as [string, string][])
-        : [];
-    this._writeHistory(context, [...prefix, ...current], truncated);
+    this._writeHistory(context, [...prefix], truncated);
   }
 
   private _writeHistory(

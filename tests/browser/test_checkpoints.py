@@ -18,6 +18,7 @@ from .lab import (
     banner,
     command,
     current_kernel_id,
+    notebook_metadata,
     open_notebook,
     run_all,
     save,
@@ -95,6 +96,13 @@ def test_server_restart_then_restore_loads_the_trained_model_from_the_checkpoint
     wait_for_names(lab, kernel, NAMES)
     assert time.monotonic() - started < 60  # no hang; how fast is the benchmark's business
     assert training_cell not in executed_cells(lab, kernel)  # the model was loaded, not trained
+    # The new kernel's history: the lost runs the loaded model stands for, then what ran after
+    # the load; not the cells re-run before it a second time (a later replay would repeat them).
+    ids = page.evaluate(
+        "() => window.jupyterapp.shell.currentWidget.content.widgets.map(w => w.model.id)"
+    )
+    history = notebook_metadata(page)["metadata"]["revive"]["history"]
+    assert [cell for cell, _ in history] == ids[:4]
     output = append_and_run(page, "assert predictions[1] == model * 2 and len(df) == 100_000\n'ok'")
     assert "'ok'" in output and "Error" not in output
     expect(active_panel(page)).to_have_attribute("data-revive-verdict", "live")
