@@ -74,10 +74,6 @@ class Tracker:
         self.ip.events.register("pre_run_cell", self.pre_run_cell)
         self.ip.events.register("post_run_cell", self.post_run_cell)
         try:
-            touches.install()
-        except Exception:  # no file records, the tracker still runs
-            _log.debug("could not wrap the file functions", exc_info=True)
-        try:
             self.wrap_kernel()
         except Exception:
             _log.debug("could not wrap kernel metadata hooks", exc_info=True)
@@ -90,7 +86,8 @@ class Tracker:
             with contextlib.suppress(ValueError):  # not registered
                 self.ip.events.unregister(event, hook)
         self.unwrap_kernel()
-        touches.uninstall()
+        for pending in self._stack:
+            touches.stop(pending.touches)
         self._stack.clear()
         self._replies.clear()
 

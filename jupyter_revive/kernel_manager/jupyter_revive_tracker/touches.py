@@ -4,8 +4,8 @@ directory, library options.
 Files: the functions that open, remove, rename and make files (``open`` and ``io.open``, which
 pathlib, pandas, numpy and shutil use; IPython's own ``open``; ``os.open``, ``os.remove``/
 ``unlink``, ``os.rename``/``replace``, ``os.mkdir``/``rmdir``, ``os.truncate``, ``os.chdir``,
-``shutil.rmtree``) are wrapped while the tracker is on; the wrappers report only while a cell
-runs (``start``/``stop``) and only calls on the thread running it. Paths of the interpreter's
+``shutil.rmtree``) are wrapped while a cell runs (``start``/``stop``) and put back after it;
+only calls on the thread running the cell count. Paths of the interpreter's
 installation, caches and system files are left out. Paths are made absolute at the call, so a
 relative path after a ``chdir`` is recorded as the file it was; the record keeps them relative
 to the kernel's start directory (``shown``). (Not an audit hook: with any audit hook installed,
@@ -17,8 +17,8 @@ pandas options, when pandas was loaded before the cell. A working-directory chan
 of ``os.chdir`` (which ``%cd`` uses too).
 
 What this cannot see: files opened by C code without Python's ``open`` (HDF5, parquet through
-pyarrow, databases), functions bound before the tracker started (``from os import remove``
-in a startup file), network, other processes.
+pyarrow, databases), functions bound before the cell (``from os import remove``), network,
+other processes.
 """
 
 from __future__ import annotations
@@ -278,9 +278,13 @@ _TARGETS = _targets()
 _wrappers: dict[tuple[int, str], tuple[Any, Any]] = {}  # (owner, attr) -> (original, wrapper)
 
 
-def install() -> None:
-    """Put the wrappers in place (the tracker's start). Outside a cell they only call through:
-    one check of ``_active``, so that starting and ending a cell costs no attribute swaps."""
+def start() -> Touches:
+    """Begin collecting for one execution: wrap the file functions until ``stop``.
+
+    Only while a cell runs: outside cells the kernel's own code (ipykernel, zmq, IPython) keeps
+    the interpreter's functions, and a class body run then never captures a wrapper."""
+    global _active
+    _active = Touches()
     for owner, attr, wrap in _TARGETS:
         current = getattr(owner, attr, None)
         if current is None or getattr(current, "__revive_wrapped__", None) is not None:
@@ -291,26 +295,16 @@ def install() -> None:
             cached = (current, wrap(current))
             _wrappers[key] = cached
         setattr(owner, attr, cached[1])
+    return _active
 
 
-def uninstall() -> None:
+def stop(touches: Touches | None) -> None:
     """Put the functions back (unless something replaced our wrapper meanwhile)."""
     global _active
+    if _active is not touches:
+        return
     _active = None
     for owner, attr, _ in _TARGETS:
         cached = _wrappers.get((id(owner), attr))
         if cached is not None and getattr(owner, attr, None) is cached[1]:
             setattr(owner, attr, cached[0])
-
-
-def start() -> Touches:
-    """Begin collecting for one execution, until ``stop``."""
-    global _active
-    _active = Touches()
-    return _active
-
-
-def stop(touches: Touches | None) -> None:
-    global _active
-    if _active is touches:
-        _active = None
