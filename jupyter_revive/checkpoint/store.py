@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -103,34 +102,38 @@ class ReviveCheckpoints(LoggingConfigurable):
             raise CheckpointRefused("the manifest was moved from another checkpoint")
         return manifest
 
-    def listed(self, notebook: str | None = None) -> list[dict[str, Any]]:
-        """Summaries of the verified checkpoints (of one notebook, or all), newest first."""
+    def _verified(self, notebook: str | None = None) -> list[dict[str, Any]]:
+        """The verified manifests (of one notebook, or all), newest first; each file is read
+        and its signature checked once per call."""
         root = Path(self.root)
         notebooks = [identifier(notebook, "notebook")] if notebook else _children(root)
         out = []
         for nb in notebooks:
             for checkpoint in _children(root / nb):
                 try:
-                    manifest = self.open(nb, checkpoint)
+                    out.append(self.open(nb, checkpoint))
                 except (CheckpointRefused, InvalidInput) as e:
                     self.log.warning(
                         "jupyter-revive: checkpoint %s/%s ignored: %s", nb, checkpoint, e
                     )
-                    continue
-                out.append(
-                    {
-                        "notebook": nb,
-                        "checkpoint": checkpoint,
-                        "context": manifest.get("context"),
-                        "position": manifest.get("position"),
-                        "names": sorted(n for g in manifest["groups"] for n in g["names"]),
-                        "bytes": manifest.get("bytes", 0),
-                        "time": manifest.get("time"),
-                        "where": manifest.get("where"),
-                    }
-                )
-        out.sort(key=lambda c: str(c["time"]), reverse=True)
+        out.sort(key=lambda m: str(m.get("time")), reverse=True)
         return out
+
+    def listed(self, notebook: str | None = None) -> list[dict[str, Any]]:
+        """Summaries of the verified checkpoints (of one notebook, or all), newest first."""
+        return [
+            {
+                "notebook": manifest.get("notebook"),
+                "checkpoint": manifest.get("checkpoint"),
+                "context": manifest.get("context"),
+                "position": manifest.get("position"),
+                "names": sorted(n for g in manifest["groups"] for n in g["names"]),
+                "bytes": manifest.get("bytes", 0),
+                "time": manifest.get("time"),
+                "where": manifest.get("where"),
+            }
+            for manifest in self._verified(notebook)
+        ]
 
     async def take(
         self,
@@ -182,43 +185,32 @@ class ReviveCheckpoints(LoggingConfigurable):
 
     def write_speed(self, notebook: str) -> float:
         """Bytes per second of the notebook's newest checkpoint that measured one."""
-        for entry in self.listed(notebook):
-            speed = _speed(self.open(notebook, entry["checkpoint"]))
-            if speed:
-                return speed
-        return DEFAULT_BYTES_PER_S
+        speeds = (_speed(manifest) for manifest in self._verified(notebook))
+        return next((speed for speed in speeds if speed), DEFAULT_BYTES_PER_S)
 
     def offers(self, notebook: str, context: str | None) -> list[CheckpointOffer]:
         """The verified checkpoints of ``notebook`` taken in kernel process ``context``, newest
         first, as the planner takes them."""
-        out: list[CheckpointOffer] = []
         if context is None:
-            return out
-        for entry in self.listed(notebook):
-            if entry["context"] != context:
-                continue
-            manifest = self.open(notebook, entry["checkpoint"])
-            out.append(
-                CheckpointOffer(
-                    checkpoint=entry["checkpoint"],
-                    context=context,
-                    executions=tuple(
-                        (cell, code)
-                        for cell, code in manifest.get("executions", [])
-                        if isinstance(cell, (str, type(None)))
-                        and isinstance(code, (str, type(None)))
-                    ),
-                    groups=tuple(
-                        CheckpointGroup(tuple(g["names"]), sum(b["bytes"] for b in g["blobs"]))
-                        for g in manifest["groups"]
-                    ),
-                    bytes_per_s=_speed(manifest) or DEFAULT_BYTES_PER_S,
-                )
+            return []
+        return [
+            CheckpointOffer(
+                checkpoint=manifest["checkpoint"],
+                context=context,
+                executions=tuple(
+                    (cell, code)
+                    for cell, code in manifest.get("executions", [])
+                    if isinstance(cell, (str, type(None))) and isinstance(code, (str, type(None)))
+                ),
+                groups=tuple(
+                    CheckpointGroup(tuple(g["names"]), sum(b["bytes"] for b in g["blobs"]))
+                    for g in manifest["groups"]
+                ),
+                bytes_per_s=_speed(manifest) or DEFAULT_BYTES_PER_S,
             )
-        return out
-
-    def remove(self, notebook: str, checkpoint: str) -> None:
-        shutil.rmtree(self.folder(notebook, checkpoint), ignore_errors=True)
+            for manifest in self._verified(notebook)
+            if manifest.get("context") == context
+        ]
 
 
 def _speed(manifest: dict[str, Any]) -> float:
