@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
 import nbformat
 
+from .contract import notebook_identity
 from .dataflow import Plan, plan_notebook
+from .inputs import InvalidInput, identifier
 
 
 class NotebookError(Exception):
@@ -84,6 +88,93 @@ def _plan(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _store(root: str | None) -> Any:
+    """The checkpoint store as the server configures it (``c.ReviveCheckpoints.*`` in the
+    server's config files), with ``--root`` over it."""
+    from jupyter_core.application import JupyterApp
+    from traitlets.config import Config
+
+    from .checkpoint import ReviveCheckpoints
+
+    app = JupyterApp(config_file_name="jupyter_server_config")
+    app.load_config_file()
+    config = Config(app.config)
+    if root:
+        config.ReviveCheckpoints.root = root
+    return ReviveCheckpoints(config=config)
+
+
+def _notebook_id(value: str | None) -> str | None:
+    """A notebook identity, or the identity an .ipynb file records."""
+    if value is None:
+        return None
+    if value.endswith(".ipynb") or os.path.sep in value:
+        found = notebook_identity(read_notebook(value))
+        if found is None:
+            raise NotebookError(f"{value}: records no notebook identity, so it has no checkpoints")
+        return found
+    try:
+        return identifier(value, "notebook")
+    except InvalidInput as e:
+        raise NotebookError(str(e)) from e
+
+
+def _size(n: int) -> str:
+    if n < 1000:
+        return f"{n} B"
+    value = float(n)
+    for unit in ("KB", "MB", "GB"):
+        value /= 1000
+        if value < 1000 or unit == "GB":
+            break
+    return f"{value:.1f} {unit}"
+
+
+def _when(seconds: float) -> str:
+    return datetime.datetime.fromtimestamp(seconds).strftime("%Y-%m-%d %H:%M")
+
+
+def _checkpoints_list(args: argparse.Namespace, out: TextIO) -> int:
+    store = _store(args.root)
+    stored = store.stored(_notebook_id(args.notebook))
+    if args.json:
+        rows = [
+            {
+                "notebook": s.notebook,
+                "checkpoint": s.checkpoint,
+                "bytes": s.bytes,
+                "used": datetime.datetime.fromtimestamp(s.used, datetime.timezone.utc).isoformat(),
+                "names": list(s.names),
+                "problem": s.problem,
+            }
+            for s in stored
+        ]
+        json.dump({"root": store.root, "checkpoints": rows}, out, indent=2)
+        out.write("\n")
+        return 0
+    total = sum(s.bytes for s in stored)
+    out.write(f"{store.root}: {len(stored)} checkpoint(s), {_size(total)}\n")
+    for s in stored:
+        what = ", ".join(s.names) or "(no variables)"
+        if s.problem:
+            what = f"cannot be loaded: {s.problem}"
+        out.write(
+            f"  {s.notebook}  {s.checkpoint}  used {_when(s.used)}  {_size(s.bytes):>9}  {what}\n"
+        )
+    return 0
+
+
+def _checkpoints_prune(args: argparse.Namespace, out: TextIO) -> int:
+    store = _store(args.root)
+    older = None if args.older_than is None else args.older_than * 86400.0
+    freed = store.prune(_notebook_id(args.notebook), args.all, older, args.dry_run)
+    verb = "would remove" if args.dry_run else "removed"
+    out.write(f"{verb} {len(freed.removed)} checkpoint(s), {_size(freed.bytes)}\n")
+    for s in freed.removed:
+        out.write(f"  {s.notebook}  {s.checkpoint}  {_size(s.bytes):>9}\n")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jupyter revive", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -94,6 +185,30 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--names", help="comma-separated variables to restore (default: all)")
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
     plan.set_defaults(run=_plan)
+
+    checkpoints = commands.add_parser("checkpoints", help="show and free checkpoint space")
+    actions = checkpoints.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="list checkpoints, most recently used first")
+    pruning = actions.add_parser(
+        "prune",
+        help=(
+            "remove checkpoints that cannot be loaded and those beyond the size caps; with "
+            "--all or --older-than also the notebook's (or every notebook's) others"
+        ),
+    )
+    for action in (listing, pruning):
+        action.add_argument(
+            "notebook", nargs="?", help="an .ipynb file, or its identity (default: all)"
+        )
+        action.add_argument("--root", help="checkpoint folder (default: as the server has it)")
+    listing.add_argument("--json", action="store_true", help="print the list as JSON")
+    pruning.add_argument("--all", action="store_true", help="remove every checkpoint chosen")
+    pruning.add_argument(
+        "--older-than", type=float, metavar="DAYS", help="remove those unused for DAYS days"
+    )
+    pruning.add_argument("--dry-run", action="store_true", help="say what would go, keep it")
+    listing.set_defaults(run=_checkpoints_list)
+    pruning.set_defaults(run=_checkpoints_prune)
     return parser
 
 

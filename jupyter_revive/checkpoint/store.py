@@ -8,21 +8,24 @@ a checkpoint id is a fresh uuid. The key lives in ``key_dir``, never beside the 
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
-from traitlets import Unicode, default
+from traitlets import Int, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from ..dataflow.loading import DEFAULT_BYTES_PER_S, CheckpointGroup, CheckpointOffer
 from ..inputs import InvalidInput, identifier
 from .keys import signing_key
 from .manifest import CheckpointRefused, sign, verify
+from .retention import Caps, Freed, Stored, folder_bytes, remove, to_evict
 
 MANIFEST_FILE = "manifest.json"
 
@@ -40,6 +43,20 @@ class ReviveCheckpoints(LoggingConfigurable):
     key_dir = Unicode(
         config=True,
         help="Folder of the per-user signing key (0600); never shared with kernels or browsers.",
+    )
+
+    max_notebook_bytes = Int(
+        5 * 2**30,
+        config=True,
+        help=(
+            "Bytes of checkpoints kept per notebook (0: no limit); beyond it the least recently "
+            "used are removed, and no single checkpoint is written larger."
+        ),
+    )
+    max_total_bytes = Int(
+        20 * 2**30,
+        config=True,
+        help="Bytes of checkpoints kept for all notebooks together (0: no limit).",
     )
 
     @default("root")
@@ -86,6 +103,7 @@ class ReviveCheckpoints(LoggingConfigurable):
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(signed, f)
         os.replace(tmp, folder / MANIFEST_FILE)
+        self.evict(keep=checkpoint)
         return signed["manifest"]
 
     def open(self, notebook: str, checkpoint: str) -> dict[str, Any]:
@@ -102,38 +120,115 @@ class ReviveCheckpoints(LoggingConfigurable):
             raise CheckpointRefused("the manifest was moved from another checkpoint")
         return manifest
 
-    def _verified(self, notebook: str | None = None) -> list[dict[str, Any]]:
-        """The verified manifests (of one notebook, or all), newest first; each file is read
-        and its signature checked once per call."""
+    def _scan(self, notebook: str | None = None) -> list[tuple[Stored, dict[str, Any] | None]]:
+        """Every checkpoint folder (of one notebook, or all) with its verified manifest, or
+        None and why not; each manifest is read and its signature checked once per call."""
         root = Path(self.root)
         notebooks = [identifier(notebook, "notebook")] if notebook else _children(root)
-        out = []
+        out: list[tuple[Stored, dict[str, Any] | None]] = []
         for nb in notebooks:
             for checkpoint in _children(root / nb):
+                folder = root / nb / checkpoint
+                manifest: dict[str, Any] | None = None
+                problem = None
                 try:
-                    out.append(self.open(nb, checkpoint))
+                    manifest = self.open(nb, checkpoint)
                 except (CheckpointRefused, InvalidInput) as e:
-                    self.log.warning(
-                        "jupyter-revive: checkpoint %s/%s ignored: %s", nb, checkpoint, e
-                    )
+                    problem = str(e)
+                try:
+                    used = (folder / MANIFEST_FILE).stat().st_mtime
+                except OSError:
+                    used = _mtime(folder)
+                names = () if manifest is None else tuple(_names(manifest))
+                stored = Stored(nb, checkpoint, folder, folder_bytes(folder), used, names, problem)
+                out.append((stored, manifest))
+        return out
+
+    def _verified(self, notebook: str | None = None) -> list[dict[str, Any]]:
+        """The verified manifests (of one notebook, or all), newest first."""
+        out = []
+        for stored, manifest in self._scan(notebook):
+            if manifest is None:
+                self.log.warning(
+                    "jupyter-revive: checkpoint %s/%s ignored: %s",
+                    stored.notebook,
+                    stored.checkpoint,
+                    stored.problem,
+                )
+            else:
+                out.append(manifest)
         out.sort(key=lambda m: str(m.get("time")), reverse=True)
         return out
 
+    def stored(self, notebook: str | None = None) -> list[Stored]:
+        """Every checkpoint folder, usable or not, most recently used first."""
+        return sorted((s for s, _ in self._scan(notebook)), key=lambda s: s.used, reverse=True)
+
+    @property
+    def caps(self) -> Caps:
+        return Caps(per_notebook=self.max_notebook_bytes, total=self.max_total_bytes)
+
+    def evict(self, keep: str | None = None) -> Freed:
+        """Free space down to the caps (never removing ``keep``, the checkpoint just written)."""
+        stored = [s for s, _ in self._scan()]
+        return self._remove(to_evict(stored, self.caps, frozenset([keep] if keep else [])))
+
+    def prune(
+        self,
+        notebook: str | None = None,
+        everything: bool = False,
+        older_than_s: float | None = None,
+        dry_run: bool = False,
+    ) -> Freed:
+        """Free space: checkpoints that cannot be loaded and those beyond the caps, and also
+        (of ``notebook``, or all) every one, or those unused for ``older_than_s``."""
+        stored = [s for s, _ in self._scan()]
+        chosen = to_evict(stored, self.caps)
+        now = time.time()
+        for s in stored:
+            if notebook is not None and s.notebook != notebook:
+                continue
+            if everything or (older_than_s is not None and now - s.used > older_than_s):
+                chosen.append(s)
+        unique = list({s.folder: s for s in chosen}.values())
+        return Freed(unique) if dry_run else self._remove(unique)
+
+    def _remove(self, chosen: list[Stored]) -> Freed:
+        freed = Freed()
+        for s in chosen:
+            try:
+                remove(Path(self.root), s)
+            except (OSError, ValueError) as e:
+                self.log.warning("jupyter-revive: checkpoint %s not removed: %s", s.folder, e)
+                continue
+            freed.removed.append(s)
+        if freed.removed:
+            self.log.info(
+                "jupyter-revive: removed %d checkpoint(s), %d bytes",
+                len(freed.removed),
+                freed.bytes,
+            )
+        return freed
+
     def listed(self, notebook: str | None = None) -> list[dict[str, Any]]:
         """Summaries of the verified checkpoints (of one notebook, or all), newest first."""
-        return [
+        out = [
             {
                 "notebook": manifest.get("notebook"),
                 "checkpoint": manifest.get("checkpoint"),
                 "context": manifest.get("context"),
                 "position": manifest.get("position"),
-                "names": sorted(n for g in manifest["groups"] for n in g["names"]),
+                "names": _names(manifest),
                 "bytes": manifest.get("bytes", 0),
                 "time": manifest.get("time"),
+                "used": _iso(stored.used),
                 "where": manifest.get("where"),
             }
-            for manifest in self._verified(notebook)
+            for stored, manifest in self._scan(notebook)
+            if manifest is not None
         ]
+        out.sort(key=lambda m: str(m.get("time")), reverse=True)
+        return out
 
     async def take(
         self,
@@ -147,6 +242,8 @@ class ReviveCheckpoints(LoggingConfigurable):
         groups estimated to take longer to write (at this notebook's last measured speed) are
         skipped, for automatic checkpoints that must stay a small part of the cell's time."""
         max_bytes = None if budget_s is None else int(budget_s * self.write_speed(notebook))
+        if self.max_notebook_bytes:
+            max_bytes = min(max_bytes or self.max_notebook_bytes, self.max_notebook_bytes)
         checkpoint, folder = self.new(notebook)
         written = await query.checkpoint(kernel_id, str(folder), names, max_bytes)
         # The kernel's executions up to the checkpoint: where the values sit in the history.
@@ -159,7 +256,7 @@ class ReviveCheckpoints(LoggingConfigurable):
         manifest = self.record(notebook, checkpoint, written)
         return {
             "checkpoint": checkpoint,
-            "saved": sorted(n for g in manifest["groups"] for n in g["names"]),
+            "saved": _names(manifest),
             "skipped": manifest["skipped"],
             "replay": manifest["replay"],
             "bytes": manifest["bytes"],
@@ -181,6 +278,8 @@ class ReviveCheckpoints(LoggingConfigurable):
             wanted = set(names)
             groups = [g for g in groups if wanted & set(g["names"])]  # groups load whole
         answer = await query.load(kernel_id, manifest["where"], groups)
+        with contextlib.suppress(OSError):  # its last use, for least-recently-used eviction
+            os.utime(self.folder(notebook, checkpoint) / MANIFEST_FILE)
         return {k: answer.get(k) for k in ("loaded", "refused", "ms")}
 
     def write_speed(self, notebook: str) -> float:
@@ -222,9 +321,24 @@ def _speed(manifest: dict[str, Any]) -> float:
     return size / (ms / 1000.0)
 
 
+def _names(manifest: dict[str, Any]) -> list[str]:
+    return sorted(n for g in manifest["groups"] for n in g["names"])
+
+
+def _iso(seconds: float) -> str:
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).isoformat()
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
 def _children(folder: Path) -> list[str]:
     try:
-        names = sorted(p.name for p in folder.iterdir() if p.is_dir())
+        names = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.is_symlink())
     except FileNotFoundError:
         return []
     out = []
