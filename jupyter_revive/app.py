@@ -10,7 +10,7 @@ from jupyter_events import EventLogger
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Float, Instance
 
-from .checkpoint import ReviveCheckpoints
+from .checkpoint import ReviveCheckpoints, ShutdownCheckpoints
 from .handlers import routes
 from .kernel_manager.errors import KernelBusy, KernelDead
 from .kernel_manager.provisioner import use_revive_provisioner
@@ -26,7 +26,13 @@ class ReviveApp(ExtensionApp):
     name = "jupyter_revive"
     load_other_extensions = True
     # Configurable sections shown by `jupyter server --help-all` (c.ReviveGenerator.model, …).
-    classes = [ReviveKernelQuery, ReviveContextBuilder, ReviveGenerator, ReviveCheckpoints]
+    classes = [
+        ReviveKernelQuery,
+        ReviveContextBuilder,
+        ReviveGenerator,
+        ReviveCheckpoints,
+        ShutdownCheckpoints,
+    ]
 
     track_kernels = Bool(
         True,
@@ -44,6 +50,7 @@ class ReviveApp(ExtensionApp):
     )
 
     kernel_query = Instance(ReviveKernelQuery, allow_none=True)
+    shutdown_checkpoints = Instance(ShutdownCheckpoints, allow_none=True)
     context_builder = Instance(ReviveContextBuilder, allow_none=True)
     generator = Instance(ReviveGenerator, allow_none=True)
 
@@ -55,7 +62,13 @@ class ReviveApp(ExtensionApp):
             kernel_manager=self.serverapp.kernel_manager, parent=self
         )
         self.settings["revive_kernel_query"] = self.kernel_query
-        self.settings["revive_checkpoints"] = ReviveCheckpoints(parent=self)
+        checkpoints = ReviveCheckpoints(parent=self)
+        self.settings["revive_checkpoints"] = checkpoints
+        self.shutdown_checkpoints = ShutdownCheckpoints(
+            self.serverapp.kernel_manager, self.kernel_query, checkpoints, parent=self
+        )
+        self.shutdown_checkpoints.install()
+        self.settings["revive_shutdown_checkpoints"] = self.shutdown_checkpoints
         # Built once: the generator keeps one SDK client (and connection pool) for all requests.
         self.context_builder = ReviveContextBuilder(parent=self)
         self.generator = ReviveGenerator(parent=self)
@@ -68,6 +81,8 @@ class ReviveApp(ExtensionApp):
         self.handlers.extend(routes())
 
     async def stop_extension(self) -> None:
+        if self.shutdown_checkpoints is not None:  # before jupyter_server stops the kernels
+            await self.shutdown_checkpoints.stop()
         tasks = list(self._event_tasks)
         for task in tasks:
             task.cancel()

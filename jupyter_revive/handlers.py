@@ -72,6 +72,26 @@ class KernelCheckpointHandler(ReviveHandler):
         self.finish(json.dumps(answer))
 
 
+class KernelNotebookHandler(ReviveHandler):
+    """`PUT kernels/<id>/notebook` with `{notebook}`: the kernel holds that notebook's state, so
+    it is checkpointed before a shutdown or restart; `{notebook: null}` undoes it."""
+
+    auth_resource = "kernels"
+
+    @web.authenticated
+    @authorized
+    async def put(self, kernel_id: str) -> None:
+        with _http_errors():
+            body = inputs.json_object(self.request.body)
+            raw = body.get("notebook")
+            notebook = None if raw is None else inputs.identifier(raw, "notebook")
+            if kernel_id not in self.kernel_manager:
+                raise KernelNotFound.for_id(kernel_id)
+            self.settings["revive_shutdown_checkpoints"].serve(kernel_id, notebook)
+        self.set_status(204)
+        self.finish()
+
+
 class KernelLoadHandler(ReviveHandler):
     """`POST kernels/<id>/load` with `{notebook, checkpoint, names?}`: load a verified one."""
 
@@ -236,6 +256,7 @@ def routes() -> list[tuple[str, type[ReviveHandler]]]:
         (rf"/jupyter-revive/kernels/{_KERNEL_ID}/variables", KernelVariablesHandler),
         (rf"/jupyter-revive/kernels/{_KERNEL_ID}/checkpoint", KernelCheckpointHandler),
         (rf"/jupyter-revive/kernels/{_KERNEL_ID}/load", KernelLoadHandler),
+        (rf"/jupyter-revive/kernels/{_KERNEL_ID}/notebook", KernelNotebookHandler),
         (r"/jupyter-revive/checkpoints", CheckpointsHandler),
         (r"/jupyter-revive/plan", PlanHandler),
         (r"/jupyter-revive/generate", GenerateHandler),

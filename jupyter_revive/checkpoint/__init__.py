@@ -8,6 +8,7 @@ hashes to check each file against.
 
 from .keys import KEY_FILE, KeyUnusable, signing_key
 from .manifest import CheckpointRefused, sign, verify
+from .shutdown import ShutdownCheckpoints
 from .store import ReviveCheckpoints
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "CheckpointRefused",
     "KeyUnusable",
     "ReviveCheckpoints",
+    "ShutdownCheckpoints",
     "sign",
     "signing_key",
     "verify",

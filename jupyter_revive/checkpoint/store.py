@@ -287,6 +287,18 @@ class ReviveCheckpoints(LoggingConfigurable):
         speeds = (_speed(manifest) for manifest in self._verified(notebook))
         return next((speed for speed in speeds if speed), DEFAULT_BYTES_PER_S)
 
+    def saved_positions(self, notebook: str, context: str | None) -> dict[str, int]:
+        """Per name, the newest history position at which kernel process ``context``
+        checkpointed it."""
+        out: dict[str, int] = {}
+        for manifest in self._verified(notebook):
+            position = manifest.get("position")
+            if manifest.get("context") != context or not isinstance(position, int):
+                continue
+            for name in _names(manifest):
+                out[name] = max(out.get(name, 0), position)
+        return out
+
     def offers(self, notebook: str, context: str | None) -> list[CheckpointOffer]:
         """The verified checkpoints of ``notebook`` taken in kernel process ``context``, newest
         first, as the planner takes them."""

@@ -13,67 +13,7 @@ from tornado.httpclient import HTTPClientError
 
 from jupyter_revive.checkpoint import KEY_FILE
 
-from .helpers import execute, notebook, stamp
-
-NOTEBOOK = "nb-0001"
-CELLS = [
-    ("c1", "import pandas as pd\ndf = pd.DataFrame({'x': range(100_000)})"),
-    ("c2", "cleaned = df[df.x % 3 == 0]\nsame = cleaned"),
-    # the expensive cell: "training" takes 0.8 s
-    ("c3", "__import__('time').sleep(0.8)\nmodel = {'weights': [0.5] * 1000}"),
-    ("c4", "stream = open(__import__('os').devnull)"),
-]
-CHECK = "assert same is cleaned and len(cleaned) == 33_334 and model['weights'][0] == 0.5"
-
-
-def _post(jp_fetch: Any, path: str, body: Any, **kw: Any) -> Any:
-    return jp_fetch("jupyter-revive", *path.split("/"), method="POST", body=json.dumps(body), **kw)
-
-
-def _error(run: Any, call: Any) -> tuple[int, str]:
-    with pytest.raises(HTTPClientError) as caught:
-        run(call)
-    return caught.value.code, json.loads(caught.value.response.body)["message"]
-
-
-class Session:
-    """A kernel of the test server with the pipeline run in it, as JupyterLab would."""
-
-    def __init__(self, jp_serverapp: Any) -> None:
-        self.km = jp_serverapp.kernel_manager
-        self.store = jp_serverapp.web_app.settings["revive_checkpoints"]
-        self.kernel_id = ""
-        self.kc: Any = None
-        self.replies: list[dict[str, Any]] = []
-
-    async def start(self) -> None:
-        self.kernel_id = await self.km.start_kernel(kernel_name="python3")
-        self.kc = self.km.get_kernel(self.kernel_id).client()
-        self.kc.start_channels()
-        await self.kc.wait_for_ready(timeout=30)
-        for cell_id, source in CELLS:
-            reply = await execute(self.kc, source, cell_id)
-            assert reply["content"]["status"] == "ok", reply["content"]
-            self.replies.append(reply)
-
-    def notebook(self) -> Any:
-        """The notebook as JupyterLab would have saved it, with its checkpoint identity."""
-        nb = notebook([source for _, source in CELLS])
-        stamp(nb, self.replies)
-        nb.metadata["revive"]["notebook"] = NOTEBOOK
-        return nb
-
-    async def restart(self) -> None:
-        await self.km.restart_kernel(self.kernel_id)
-        await self.kc.wait_for_ready(timeout=30)
-
-    async def holds_the_values(self) -> bool:
-        reply = await execute(self.kc, CHECK, "check")
-        return bool(reply["content"]["status"] == "ok")
-
-    async def stop(self) -> None:
-        self.kc.stop_channels()
-        await self.km.shutdown_kernel(self.kernel_id, now=True)
+from .pipeline import CELLS, NOTEBOOK, Session, error, post
 
 
 @pytest.fixture
@@ -88,7 +28,7 @@ def test_checkpoint_then_restart_then_load_brings_the_values_back(
     run: Any, jp_fetch: Any, session: Session
 ) -> None:
     kernel = f"kernels/{session.kernel_id}"
-    taken = json.loads(run(_post(jp_fetch, f"{kernel}/checkpoint", {"notebook": NOTEBOOK})).body)
+    taken = json.loads(run(post(jp_fetch, f"{kernel}/checkpoint", {"notebook": NOTEBOOK})).body)
     assert taken["saved"] == ["cleaned", "df", "model", "same"]
     assert [s["name"] for s in taken["skipped"]] == ["stream"]
     assert taken["replay"] == ["pd"] and taken["bytes"] > 800_000
@@ -106,7 +46,7 @@ def test_checkpoint_then_restart_then_load_brings_the_values_back(
     run(session.restart())
     assert not run(session.holds_the_values())
     body = {"notebook": NOTEBOOK, "checkpoint": taken["checkpoint"]}
-    loaded = json.loads(run(_post(jp_fetch, f"{kernel}/load", body)).body)
+    loaded = json.loads(run(post(jp_fetch, f"{kernel}/load", body)).body)
     assert sorted(loaded["loaded"]) == taken["saved"] and loaded["refused"] == []
     assert run(session.holds_the_values())
 
@@ -117,7 +57,7 @@ def test_the_plan_after_a_restart_loads_the_checkpoint_and_replays_only_the_rest
     taken, _ = _take(run, jp_fetch, session)
     run(session.restart())
     body = {"notebook": session.notebook(), "kernel_id": session.kernel_id}
-    plan = json.loads(run(_post(jp_fetch, "plan", body)).body)
+    plan = json.loads(run(post(jp_fetch, "plan", body)).body)
     (step,) = plan["load"]["steps"]
     assert step["checkpoint"] == taken["checkpoint"]
     assert set(plan["load"]["names"]) <= set(taken["saved"]) and "model" in plan["load"]["names"]
@@ -131,17 +71,17 @@ def test_the_plan_after_a_restart_loads_the_checkpoint_and_replays_only_the_rest
 
     edited = session.notebook()
     edited.cells[1].source = "cleaned = df[df.x % 5 == 0]\nsame = cleaned"
-    plan = json.loads(run(_post(jp_fetch, "plan", {"notebook": edited})).body)
+    plan = json.loads(run(post(jp_fetch, "plan", {"notebook": edited})).body)
     assert set(plan["stale"]["names"]) == {"cleaned", "same"}
     assert not {"cleaned", "same"} & set((plan["load"] or {"names": []})["names"])
     anyway = {"notebook": edited, "load_stale": True}
-    plan = json.loads(run(_post(jp_fetch, "plan", anyway)).body)
+    plan = json.loads(run(post(jp_fetch, "plan", anyway)).body)
     assert {"cleaned", "same"} <= set(plan["load"]["names"])
 
 
 def _take(run: Any, jp_fetch: Any, session: Session) -> tuple[dict[str, Any], Path]:
     kernel = f"kernels/{session.kernel_id}"
-    taken = json.loads(run(_post(jp_fetch, f"{kernel}/checkpoint", {"notebook": NOTEBOOK})).body)
+    taken = json.loads(run(post(jp_fetch, f"{kernel}/checkpoint", {"notebook": NOTEBOOK})).body)
     return taken, session.store.folder(NOTEBOOK, taken["checkpoint"])
 
 
@@ -155,7 +95,7 @@ def test_a_changed_manifest_is_refused_and_nothing_is_loaded(
     manifest.write_text(json.dumps(signed))
     run(session.restart())
     body = {"notebook": NOTEBOOK, "checkpoint": taken["checkpoint"]}
-    code, message = _error(run, _post(jp_fetch, f"kernels/{session.kernel_id}/load", body))
+    code, message = error(run, post(jp_fetch, f"kernels/{session.kernel_id}/load", body))
     assert code == 409 and "signature does not match" in message
     assert not run(session.holds_the_values())
     listed = json.loads(run(jp_fetch("jupyter-revive", "checkpoints")).body)
@@ -169,7 +109,7 @@ def test_a_checkpoint_signed_with_another_key_is_refused(
     key = Path(session.store.key_dir) / KEY_FILE
     key.write_text(os.urandom(32).hex())  # another user's (or a new) key
     body = {"notebook": NOTEBOOK, "checkpoint": taken["checkpoint"]}
-    code, message = _error(run, _post(jp_fetch, f"kernels/{session.kernel_id}/load", body))
+    code, message = error(run, post(jp_fetch, f"kernels/{session.kernel_id}/load", body))
     assert code == 409 and "another key" in message
 
 
@@ -185,7 +125,7 @@ def test_a_changed_data_file_refuses_its_group_and_the_others_load(
     blob.write_bytes(bytes(data))
     run(session.restart())
     body = {"notebook": NOTEBOOK, "checkpoint": taken["checkpoint"]}
-    answer = json.loads(run(_post(jp_fetch, f"kernels/{session.kernel_id}/load", body)).body)
+    answer = json.loads(run(post(jp_fetch, f"kernels/{session.kernel_id}/load", body)).body)
     refused = {r["name"]: r["reason"] for r in answer["refused"]}
     assert set(refused) == set(frame["names"]) and all("SHA-256" in r for r in refused.values())
     assert "model" in answer["loaded"]
@@ -202,19 +142,19 @@ def test_a_changed_data_file_refuses_its_group_and_the_others_load(
 def test_bad_requests_are_400s(
     run: Any, jp_fetch: Any, session: Session, path: str, body: Any, message: str
 ) -> None:
-    code, text = _error(run, _post(jp_fetch, f"kernels/{session.kernel_id}/{path}", body))
+    code, text = error(run, post(jp_fetch, f"kernels/{session.kernel_id}/{path}", body))
     assert code == 400 and message in text
 
 
 def test_an_unknown_checkpoint_is_a_409(run: Any, jp_fetch: Any, session: Session) -> None:
     body = {"notebook": NOTEBOOK, "checkpoint": "no-such-checkpoint"}
-    code, message = _error(run, _post(jp_fetch, f"kernels/{session.kernel_id}/load", body))
+    code, message = error(run, post(jp_fetch, f"kernels/{session.kernel_id}/load", body))
     assert code == 409 and "no checkpoint" in message
 
 
 def test_checkpoint_endpoints_need_authentication(run: Any, jp_fetch: Any) -> None:
     for call in (
-        _post(
+        post(
             jp_fetch, "kernels/k/checkpoint", {"notebook": NOTEBOOK}, headers={"Authorization": ""}
         ),
         jp_fetch("jupyter-revive", "checkpoints", headers={"Authorization": ""}),

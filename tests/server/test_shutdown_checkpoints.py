@@ -1,0 +1,140 @@
+"""Checkpoints before a kernel goes away on purpose: a restart or shutdown through the REST API,
+and server shutdown, checkpoint what the notebook's kernel changed since its last checkpoint."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+from jupyter_revive.checkpoint.shutdown import unsaved
+
+from .pipeline import CELLS, NOTEBOOK, Session, post
+
+
+def test_unsaved_names_are_those_changed_after_their_newest_checkpoint() -> None:
+    executions = [
+        {"seq": 1, "defined": ["df", "tmp"]},
+        {"seq": 2, "defined": ["model"], "mutated": ["df"]},
+        {"seq": 3, "deleted": ["tmp"]},
+        {"seq": 4, "mutated": ["model"]},
+    ]
+    assert unsaved(executions, {}) == ["df", "model"]
+    assert unsaved(executions, {"df": 2, "model": 3}) == ["model"]
+    assert unsaved(executions, {"df": 4, "model": 4}) == []
+
+
+@pytest.fixture
+def session(run: Any, jp_serverapp: Any) -> Any:
+    s = Session(jp_serverapp)
+    run(s.start())
+    yield s
+    run(s.stop())
+
+
+def serve(run: Any, jp_fetch: Any, session: Session, notebook: str | None = NOTEBOOK) -> None:
+    answer = run(
+        jp_fetch(
+            "jupyter-revive",
+            "kernels",
+            session.kernel_id,
+            "notebook",
+            method="PUT",
+            body=json.dumps({"notebook": notebook}),
+        )
+    )
+    assert answer.code == 204
+
+
+def listed(run: Any, jp_fetch: Any) -> list[dict[str, Any]]:
+    answer = run(jp_fetch("jupyter-revive", "checkpoints", params={"notebook": NOTEBOOK}))
+    return list(json.loads(answer.body)["checkpoints"])
+
+
+def context(run: Any, jp_fetch: Any, session: Session) -> str:
+    answer = run(jp_fetch("jupyter-revive", "kernels", session.kernel_id, "context"))
+    return str(json.loads(answer.body)["context"])
+
+
+def test_a_restart_checkpoints_what_changed_since_the_last_checkpoint(
+    run: Any, jp_fetch: Any, session: Session
+) -> None:
+    serve(run, jp_fetch, session)
+    before = context(run, jp_fetch, session)
+    kernel = f"kernels/{session.kernel_id}"
+    run(post(jp_fetch, f"{kernel}/checkpoint", {"notebook": NOTEBOOK, "names": ["model"]}))
+
+    run(jp_fetch("api", "kernels", session.kernel_id, "restart", method="POST", body=""))
+    assert context(run, jp_fetch, session) != before
+    newest, older = listed(run, jp_fetch)
+    assert newest["context"] == before and newest["position"] == len(CELLS)
+    assert newest["names"] == ["cleaned", "df", "same"]  # the model was saved already
+    assert older["names"] == ["model"]
+
+    # The plan may use either; it loads the model rather than train it again (the cheap
+    # cells it weighs by their measured times).
+    body = {"notebook": session.notebook(), "kernel_id": session.kernel_id}
+    plan = json.loads(run(post(jp_fetch, "plan", body)).body)
+    assert "model" in plan["load"]["names"] and "c3" not in [c["id"] for c in plan["cells"]]
+
+    # A restart of the fresh kernel has nothing new to save.
+    run(jp_fetch("api", "kernels", session.kernel_id, "restart", method="POST", body=""))
+    assert len(listed(run, jp_fetch)) == 2
+
+
+def test_a_shutdown_checkpoints_a_served_kernel_and_leaves_others_alone(
+    run: Any, jp_fetch: Any, jp_serverapp: Any
+) -> None:
+    served, other = Session(jp_serverapp), Session(jp_serverapp)
+    run(served.start())
+    run(other.start())
+    serve(run, jp_fetch, served)
+    serve(run, jp_fetch, other)
+    serve(run, jp_fetch, other, None)  # the notebook no longer wants it
+    for s in (served, other):
+        s.kc.stop_channels()
+        run(jp_fetch("api", "kernels", s.kernel_id, method="DELETE"))
+    (entry,) = listed(run, jp_fetch)
+    assert entry["names"] == ["cleaned", "df", "model", "same"]
+
+
+def test_server_shutdown_checkpoints_every_served_kernel(
+    run: Any, jp_fetch: Any, jp_serverapp: Any
+) -> None:
+    session = Session(jp_serverapp)
+    run(session.start())
+    serve(run, jp_fetch, session)
+    app = jp_serverapp.extension_manager.extension_points["jupyter_revive"].app
+    run(app.stop_extension())
+    (entry,) = listed(run, jp_fetch)
+    assert entry["names"] == ["cleaned", "df", "model", "same"]
+    # What jupyter_server does next, shutting the kernels down, does not ask them again.
+    session.kc.stop_channels()
+    run(jp_serverapp.kernel_manager.shutdown_kernel(session.kernel_id))
+    assert len(listed(run, jp_fetch)) == 1
+
+
+def test_a_busy_kernel_is_restarted_without_a_checkpoint(
+    run: Any, jp_fetch: Any, session: Session
+) -> None:
+    serve(run, jp_fetch, session)
+    session.kc.execute("import time; time.sleep(30)", silent=False)
+    run(jp_fetch("api", "kernels", session.kernel_id, "restart", method="POST", body=""))
+    assert listed(run, jp_fetch) == []
+
+
+def test_registering_an_unknown_kernel_is_a_404(run: Any, jp_fetch: Any) -> None:
+    with pytest.raises(HTTPClientError) as caught:
+        run(
+            jp_fetch(
+                "jupyter-revive",
+                "kernels",
+                "no-such-kernel",
+                "notebook",
+                method="PUT",
+                body=json.dumps({"notebook": NOTEBOOK}),
+            )
+        )
+    assert caught.value.code == 404
