@@ -53,8 +53,9 @@ class ReviveHandler(ExtensionHandlerMixin, APIHandler):
 
 
 class KernelCheckpointHandler(ReviveHandler):
-    """`POST kernels/<id>/checkpoint` with `{notebook, names?, budget_s?}`: write a signed
-    checkpoint (``budget_s``: skip groups that would take longer to write)."""
+    """`POST kernels/<id>/checkpoint` with `{notebook, names?, budget_s?, cap_bytes?}`: write a
+    signed checkpoint (``budget_s``: skip groups that would take longer to write; ``cap_bytes``:
+    the user's per-notebook cap)."""
 
     auth_resource = "kernels"
 
@@ -66,15 +67,17 @@ class KernelCheckpointHandler(ReviveHandler):
             notebook = inputs.identifier(body.get("notebook"), "notebook")
             names = inputs.names(body.get("names"))
             budget = inputs.optional_seconds(body.get("budget_s"), "budget_s")
+            cap = inputs.optional_bytes(body.get("cap_bytes"), "cap_bytes")
             answer = await self.checkpoints.take(
-                self.kernel_query, kernel_id, notebook, names, budget
+                self.kernel_query, kernel_id, notebook, names, budget, cap
             )
         self.finish(json.dumps(answer))
 
 
 class KernelNotebookHandler(ReviveHandler):
-    """`PUT kernels/<id>/notebook` with `{notebook}`: the kernel holds that notebook's state, so
-    it is checkpointed before a shutdown or restart; `{notebook: null}` undoes it."""
+    """`PUT kernels/<id>/notebook` with `{notebook, cap_bytes?}`: the kernel holds that
+    notebook's state, so it is checkpointed before a shutdown or restart (``cap_bytes``: the
+    user's per-notebook cap); `{notebook: null}` undoes it."""
 
     auth_resource = "kernels"
 
@@ -85,9 +88,10 @@ class KernelNotebookHandler(ReviveHandler):
             body = inputs.json_object(self.request.body)
             raw = body.get("notebook")
             notebook = None if raw is None else inputs.identifier(raw, "notebook")
+            cap = inputs.optional_bytes(body.get("cap_bytes"), "cap_bytes")
             if kernel_id not in self.kernel_manager:
                 raise KernelNotFound.for_id(kernel_id)
-            self.settings["revive_shutdown_checkpoints"].serve(kernel_id, notebook)
+            self.settings["revive_shutdown_checkpoints"].serve(kernel_id, notebook, cap)
         self.set_status(204)
         self.finish()
 

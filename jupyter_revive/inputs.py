@@ -96,6 +96,14 @@ def optional_seconds(data: Any, field: str) -> float | None:
     return float(data)
 
 
+def optional_bytes(data: Any, field: str) -> int | None:
+    if data is None:
+        return None
+    if isinstance(data, bool) or not isinstance(data, (int, float)) or not data >= 0:
+        raise InvalidInput(f"{field} must be a number of bytes or null.")
+    return int(data)
+
+
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 

@@ -10,7 +10,7 @@ import {
   summarizeNames,
   warningText
 } from './plan';
-import { IPlan, IRestoreProgress } from './tokens';
+import { INameOutcome, IPlan, IRestoreProgress } from './tokens';
 
 /** What the user chose in the banner or the recovery dialog. */
 export type RecoveryAction =
@@ -192,7 +192,9 @@ export class ReviveBanner extends Widget {
     });
     loads.filter(l => l.at >= plan.cells.length).forEach(l => loadItem(l.names));
     box.appendChild(list);
-    if (plan.unrestorable.length) {
+    if (plan.outcomes?.length) {
+      box.appendChild(outcomeList(plan.outcomes));
+    } else if (plan.unrestorable.length) {
       const un = el('div', 'jp-revive-Banner-unrestorable');
       un.textContent = `No cell defines: ${plan.unrestorable.join(', ')}`;
       box.appendChild(un);
@@ -226,6 +228,25 @@ export class ReviveBanner extends Widget {
   private _headline = 'Kernel state was lost';
   private _expanded = false;
   private _action = new Signal<this, RecoveryAction>(this);
+}
+
+const HOW: Record<INameOutcome['how'], string> = {
+  load: 'loaded',
+  rerun: 're-run',
+  unrestorable: 'cannot be restored'
+};
+
+/** "model: loaded (from a verified checkpoint)", one line per lost name. */
+function outcomeList(outcomes: INameOutcome[]): HTMLElement {
+  const list = el('ul', 'jp-revive-Banner-outcomes');
+  for (const o of outcomes) {
+    const item = el('li', `jp-revive-Banner-outcome jp-mod-${o.how}`);
+    const name = el('code');
+    name.textContent = o.name;
+    item.append(name, `: ${HOW[o.how]} (${o.why})`);
+    list.appendChild(item);
+  }
+  return list;
 }
 
 function el(tag: string, className?: string): HTMLElement {

@@ -38,11 +38,32 @@ function ensureIdentity(panel: NotebookPanel): string {
   return identity;
 }
 
+/** The user's per-notebook cap in bytes, or null for the server's. */
+export function capBytes(settings: Pick<IReviveSettings, 'checkpointCapGB'>): number | null {
+  return settings.checkpointCapGB > 0 ? Math.round(settings.checkpointCapGB * 1e9) : null;
+}
+
+/**
+ * Tell the server which notebook a kernel holds the state of, so that the
+ * kernel is checkpointed before a shutdown or restart (`notebook` null: not).
+ */
+export async function serveNotebook(
+  kernelId: string,
+  notebook: string | null,
+  cap: number | null
+): Promise<void> {
+  await requestAPI<void>(`kernels/${kernelId}/notebook`, {
+    method: 'PUT',
+    body: JSON.stringify({ notebook, cap_bytes: cap })
+  });
+}
+
 /** Checkpoint the kernel's variables (all, or `names`). */
 export async function takeCheckpoint(
   panel: NotebookPanel,
   names?: string[],
-  budgetSeconds?: number
+  budgetSeconds?: number,
+  cap?: number | null
 ): Promise<ICheckpointAnswer> {
   const kernelId = panel.sessionContext.session?.kernel?.id;
   if (!kernelId) {
@@ -54,7 +75,8 @@ export async function takeCheckpoint(
     body: JSON.stringify({
       notebook,
       names: names ?? null,
-      budget_s: budgetSeconds ?? null
+      budget_s: budgetSeconds ?? null,
+      cap_bytes: cap ?? null
     })
   });
 }
@@ -105,6 +127,8 @@ export function autoCheckpointNames(
  * After a cell that ran for a while, checkpoint what it bound or changed, within
  * a budget of `AUTO_BUDGET` of the cell's time: this is what survives a crash.
  * One at a time; a run that finishes meanwhile waits for the next long cell.
+ * Once the kernel holds state, it is also registered for checkpoints before a
+ * shutdown or restart (`checkpointOnShutdown`).
  */
 export class AutoCheckpointer implements IDisposable {
   constructor(
@@ -131,13 +155,19 @@ export class AutoCheckpointer implements IDisposable {
   }
 
   private async _onStamped(_: MetadataStamper, record: IRunRecord): Promise<void> {
+    void this._serve();
     const names = autoCheckpointNames(record, this._settings());
     if (!names.length || this._busy || this._paused()) {
       return;
     }
     this._busy = true;
     try {
-      const answer = await takeCheckpoint(this._panel, names, (record.ms / 1000) * AUTO_BUDGET);
+      const answer = await takeCheckpoint(
+        this._panel,
+        names,
+        (record.ms / 1000) * AUTO_BUDGET,
+        capBytes(this._settings())
+      );
       this._taken.emit(answer);
     } catch (reason) {
       console.warn('jupyter-revive: automatic checkpoint failed', reason);
@@ -147,7 +177,29 @@ export class AutoCheckpointer implements IDisposable {
     }
   }
 
+  /** Register the kernel for shutdown checkpoints, or undo it, as the settings say. */
+  private async _serve(): Promise<void> {
+    const kernelId = this._panel.sessionContext.session?.kernel?.id;
+    const settings = this._settings();
+    const cap = capBytes(settings);
+    const on = settings.checkpointOnShutdown && !!kernelId;
+    const key = on ? `${kernelId}/${cap}` : null;
+    const kernel = on ? kernelId : this._served?.split('/')[0];
+    if (key === this._served || !kernel) {
+      return;
+    }
+    this._served = key;
+    try {
+      await serveNotebook(kernel, on ? ensureIdentity(this._panel) : null, cap);
+    } catch (reason) {
+      this._served = null; // asked again after the next run
+      console.warn('jupyter-revive: shutdown checkpoints not registered', reason);
+    }
+  }
+
   private _busy = false;
+  /** `kernel id/cap` last registered, or null. */
+  private _served: string | null = null;
   private _isDisposed = false;
   private _taken = new Signal<this, ICheckpointAnswer | Error>(this);
 }

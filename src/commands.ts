@@ -4,7 +4,7 @@ import { IMainMenu } from '@jupyterlab/mainmenu';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { Widget } from '@lumino/widgets';
 
-import { formatBytes, takeCheckpoint } from './checkpoint';
+import { formatBytes } from './checkpoint';
 import { summarizeNames, warningText } from './plan';
 import { NotebookReviver } from './reviver';
 
@@ -51,7 +51,7 @@ export function addCommands(
         autoClose: false
       });
       try {
-        const answer = await takeCheckpoint(reviver.panel);
+        const answer = await reviver.checkpoint();
         const skipped = answer.skipped.length
           ? `; not saved: ${summarizeNames(answer.skipped.map(s => s.name))} (${answer.skipped[0].reason})`
           : '';

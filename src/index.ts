@@ -23,6 +23,9 @@ function readSettings(composite: Record<string, unknown>, into: IReviveSettings)
   into.autoCheckpoint = composite.autoCheckpoint !== false;
   const seconds = Number(composite.autoCheckpointSeconds ?? 5);
   into.autoCheckpointSeconds = Number.isFinite(seconds) && seconds >= 0 ? seconds : 5;
+  into.checkpointOnShutdown = composite.checkpointOnShutdown !== false;
+  const cap = Number(composite.checkpointCapGB ?? 5);
+  into.checkpointCapGB = Number.isFinite(cap) && cap >= 0 ? cap : 5;
   const model = typeof composite.model === 'string' ? composite.model.trim() : '';
   const maxTokens = Number(composite.maxTokens ?? 0);
   const temperature = composite.temperature;
@@ -56,6 +59,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       runAfterGenerate: true,
       autoCheckpoint: true,
       autoCheckpointSeconds: 5,
+      checkpointOnShutdown: true,
+      checkpointCapGB: 5,
       llm: {}
     };
     const revivers = new WeakMap<NotebookPanel, NotebookReviver>();

@@ -2,13 +2,14 @@ import { NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 import { IDisposable } from '@lumino/disposable';
 
 import { RecoveryAction, ReviveBanner } from './banner';
-import { AutoCheckpointer } from './checkpoint';
+import { AutoCheckpointer, capBytes, takeCheckpoint } from './checkpoint';
 import { fetchPlan, hasWork, IPlanOptions } from './plan';
 import { recoveryStep } from './recovery';
 import { showRecoveryDialog } from './recoveryDialog';
 import { RestoreRunner } from './restore';
 import { MetadataStamper } from './stamping';
 import {
+  ICheckpointAnswer,
   ILoadAnswer,
   ILoadStep,
   ILostRecord,
@@ -77,6 +78,11 @@ export class NotebookReviver implements IDisposable {
     this.checkpointer.dispose();
     this.watcher.dispose();
     this.banner.dispose();
+  }
+
+  /** Checkpoint all of the kernel's variables (command "Checkpoint Kernel State"). */
+  checkpoint(): Promise<ICheckpointAnswer> {
+    return takeCheckpoint(this.panel, undefined, undefined, capBytes(this._settings()));
   }
 
   /** Plan (again) and run the plan; resolves with the final progress. */
@@ -152,7 +158,11 @@ export class NotebookReviver implements IDisposable {
       this.panel.node.dataset.reviveContext = context;
     }
     const previous = this._lastVerdict;
+    const wasLive = this._lastKnownVerdict === 'live';
     this._lastVerdict = verdict;
+    if (verdict !== 'unknown') {
+      this._lastKnownVerdict = verdict;
+    }
     if (verdict === 'live' && previous === 'unknown' && this._lost && !this._restoring) {
       // Opened on a live kernel with a restore that never finished (cancelled, failed).
       const plan = await this.refreshPlan();
@@ -169,8 +179,9 @@ export class NotebookReviver implements IDisposable {
       }
       return;
     }
-    // Live earlier in this session → the kernel restarted under us.
-    const onRestart = previous === 'live';
+    // Live earlier in this session → the kernel restarted under us (a restart
+    // may pass through 'unknown' while the kernel is busy or shutting down).
+    const onRestart = wasLive;
     // Keep the first lost record until it is restored or dismissed: a kernel
     // that dies mid-restore must not make the partial restore the target.
     if (!this._lost) {
@@ -319,6 +330,7 @@ export class NotebookReviver implements IDisposable {
 
   private _plan: IPlan | null = null;
   private _lastVerdict: Verdict = 'unknown';
+  private _lastKnownVerdict: Verdict = 'unknown';
   /** Set when the kernel died during a restore, until the next verdict shows it. */
   private _interrupted: string | null = null;
   private _restoring = false;

@@ -118,6 +118,13 @@ export interface ILoadPlan {
 }
 
 /** `POST plan`: the cells to run, in order (a cell may repeat), and why. */
+/** What a restore does for one lost name, and why. */
+export interface INameOutcome {
+  name: string;
+  how: 'load' | 'rerun' | 'unrestorable';
+  why: string;
+}
+
 export interface IPlan {
   cells: IPlannedCell[];
   names: string[];
@@ -129,6 +136,8 @@ export interface IPlan {
   stale?: { names: string[] } | null;
   /** Estimated seconds: this restore, and restart-and-run-all. */
   estimate_s?: { restore: number; rerun_all: number };
+  /** Per lost name: loaded, re-run or unrestorable, and why. */
+  outcomes?: INameOutcome[];
 }
 
 /** `POST kernels/<id>/checkpoint`. */
@@ -167,6 +176,10 @@ export interface IReviveSettings {
   /** Checkpoint what a cell changed after it ran at least `minSeconds`. */
   autoCheckpoint: boolean;
   autoCheckpointSeconds: number;
+  /** Checkpoint what changed before a shutdown or restart of the kernel. */
+  checkpointOnShutdown: boolean;
+  /** Space for one notebook's checkpoints, in GB (0: the server's cap). */
+  checkpointCapGB: number;
   llm: ILLMOptions;
 }
 

@@ -65,15 +65,16 @@ class ShutdownCheckpoints(LoggingConfigurable):
         self._km = kernel_manager
         self._query = query
         self._store = store
-        self._served: dict[str, str] = {}  # kernel id -> notebook identity
+        # kernel id -> (notebook identity, the user's per-notebook cap in bytes)
+        self._served: dict[str, tuple[str, int | None]] = {}
         self._stopping = False
 
-    def serve(self, kernel_id: str, notebook: str | None) -> None:
+    def serve(self, kernel_id: str, notebook: str | None, cap_bytes: int | None = None) -> None:
         """Kernel ``kernel_id`` holds the state of notebook ``notebook`` (None: no longer)."""
         if notebook is None:
             self._served.pop(kernel_id, None)
         else:
-            self._served[kernel_id] = notebook
+            self._served[kernel_id] = (notebook, cap_bytes)
 
     def install(self) -> None:
         """Wrap the kernel manager's shutdown and restart (see the module's docstring)."""
@@ -96,12 +97,12 @@ class ShutdownCheckpoints(LoggingConfigurable):
     async def checkpoint(self, kernel_id: str, why: str) -> dict[str, Any] | None:
         """Checkpoint the kernel's unsaved names; None when there was nothing to do or it
         could not be done (logged: a shutdown is never held up by a failed checkpoint)."""
-        notebook = self._served.get(kernel_id)
-        if not self.enabled or self._stopping or notebook is None:
+        served = self._served.get(kernel_id)
+        if not self.enabled or self._stopping or served is None:
             return None
         try:
             return await asyncio.wait_for(
-                self._take(kernel_id, notebook), timeout=2 * self.budget_s + 2
+                self._take(kernel_id, *served), timeout=2 * self.budget_s + 2
             )
         except KernelQueryError as e:
             self.log.info("jupyter-revive: no checkpoint before %s of %s: %s", why, kernel_id, e)
@@ -111,7 +112,9 @@ class ShutdownCheckpoints(LoggingConfigurable):
             )
         return None
 
-    async def _take(self, kernel_id: str, notebook: str) -> dict[str, Any] | None:
+    async def _take(
+        self, kernel_id: str, notebook: str, cap_bytes: int | None
+    ) -> dict[str, Any] | None:
         ledger = await self._query.context(kernel_id)
         executions = ledger.get("executions", [])
         names: list[str] | None
@@ -123,7 +126,7 @@ class ShutdownCheckpoints(LoggingConfigurable):
             if not names:
                 return None
         answer = await self._store.take(
-            self._query, kernel_id, notebook, names, budget_s=self.budget_s
+            self._query, kernel_id, notebook, names, budget_s=self.budget_s, cap_bytes=cap_bytes
         )
         self.log.info(
             "jupyter-revive: checkpointed %s of kernel %s before it stops",

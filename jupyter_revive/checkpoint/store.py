@@ -28,6 +28,7 @@ from .manifest import CheckpointRefused, sign, verify
 from .retention import Caps, Freed, Stored, folder_bytes, remove, to_evict
 
 MANIFEST_FILE = "manifest.json"
+_REPLAYED = "a module or a notebook definition: its cell is replayed"
 
 
 class ReviveCheckpoints(LoggingConfigurable):
@@ -79,8 +80,15 @@ class ReviveCheckpoints(LoggingConfigurable):
             / identifier(checkpoint, "checkpoint")
         )
 
-    def record(self, notebook: str, checkpoint: str, written: dict[str, Any]) -> dict[str, Any]:
-        """Sign and store the manifest of what the kernel ``written`` (its ``checkpoint_json``)."""
+    def record(
+        self,
+        notebook: str,
+        checkpoint: str,
+        written: dict[str, Any],
+        per_notebook: int | None = None,
+    ) -> dict[str, Any]:
+        """Sign and store the manifest of what the kernel ``written`` (its ``checkpoint_json``),
+        then free space beyond the caps (``per_notebook``: a lower per-notebook cap)."""
         folder = self.folder(notebook, checkpoint)
         manifest = {
             "notebook": notebook,
@@ -103,7 +111,7 @@ class ReviveCheckpoints(LoggingConfigurable):
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(signed, f)
         os.replace(tmp, folder / MANIFEST_FILE)
-        self.evict(keep=checkpoint)
+        self.evict(keep=checkpoint, per_notebook=per_notebook)
         return signed["manifest"]
 
     def open(self, notebook: str, checkpoint: str) -> dict[str, Any]:
@@ -164,14 +172,16 @@ class ReviveCheckpoints(LoggingConfigurable):
         """Every checkpoint folder, usable or not, most recently used first."""
         return sorted((s for s, _ in self._scan(notebook)), key=lambda s: s.used, reverse=True)
 
-    @property
-    def caps(self) -> Caps:
-        return Caps(per_notebook=self.max_notebook_bytes, total=self.max_total_bytes)
+    def notebook_cap(self, lower: int | None = None) -> int:
+        """The per-notebook cap in bytes (0: none), or ``lower`` (a user's setting) if lower."""
+        caps = [c for c in (self.max_notebook_bytes, lower) if c]
+        return min(caps) if caps else 0
 
-    def evict(self, keep: str | None = None) -> Freed:
+    def evict(self, keep: str | None = None, per_notebook: int | None = None) -> Freed:
         """Free space down to the caps (never removing ``keep``, the checkpoint just written)."""
         stored = [s for s, _ in self._scan()]
-        return self._remove(to_evict(stored, self.caps, frozenset([keep] if keep else [])))
+        caps = Caps(per_notebook=self.notebook_cap(per_notebook), total=self.max_total_bytes)
+        return self._remove(to_evict(stored, caps, frozenset([keep] if keep else [])))
 
     def prune(
         self,
@@ -183,7 +193,9 @@ class ReviveCheckpoints(LoggingConfigurable):
         """Free space: checkpoints that cannot be loaded and those beyond the caps, and also
         (of ``notebook``, or all) every one, or those unused for ``older_than_s``."""
         stored = [s for s, _ in self._scan()]
-        chosen = to_evict(stored, self.caps)
+        chosen = to_evict(
+            stored, Caps(per_notebook=self.notebook_cap(), total=self.max_total_bytes)
+        )
         now = time.time()
         for s in stored:
             if notebook is not None and s.notebook != notebook:
@@ -237,13 +249,16 @@ class ReviveCheckpoints(LoggingConfigurable):
         notebook: str,
         names: list[str] | None = None,
         budget_s: float | None = None,
+        cap_bytes: int | None = None,
     ) -> dict[str, Any]:
         """Checkpoint a kernel's variables (``query``: a ``ReviveKernelQuery``). ``budget_s``:
         groups estimated to take longer to write (at this notebook's last measured speed) are
-        skipped, for automatic checkpoints that must stay a small part of the cell's time."""
+        skipped, for automatic checkpoints that must stay a small part of the cell's time.
+        ``cap_bytes``: the user's per-notebook cap, when lower than the server's."""
         max_bytes = None if budget_s is None else int(budget_s * self.write_speed(notebook))
-        if self.max_notebook_bytes:
-            max_bytes = min(max_bytes or self.max_notebook_bytes, self.max_notebook_bytes)
+        cap = self.notebook_cap(cap_bytes)
+        if cap:
+            max_bytes = cap if max_bytes is None else min(max_bytes, cap)
         checkpoint, folder = self.new(notebook)
         written = await query.checkpoint(kernel_id, str(folder), names, max_bytes)
         # The kernel's executions up to the checkpoint: where the values sit in the history.
@@ -253,7 +268,7 @@ class ReviveCheckpoints(LoggingConfigurable):
             for e in ledger.get("executions", [])
             if isinstance(e.get("seq"), int) and e["seq"] <= written.get("seq", 0)
         ]
-        manifest = self.record(notebook, checkpoint, written)
+        manifest = self.record(notebook, checkpoint, written, cap_bytes)
         return {
             "checkpoint": checkpoint,
             "saved": _names(manifest),
@@ -318,6 +333,12 @@ class ReviveCheckpoints(LoggingConfigurable):
                     for g in manifest["groups"]
                 ),
                 bytes_per_s=_speed(manifest) or DEFAULT_BYTES_PER_S,
+                skipped=tuple(
+                    (str(s.get("name")), str(s.get("reason")))
+                    for s in manifest.get("skipped", [])
+                    if isinstance(s, dict)
+                )
+                + tuple((str(n), _REPLAYED) for n in manifest.get("replay", [])),
             )
             for manifest in self._verified(notebook)
             if manifest.get("context") == context

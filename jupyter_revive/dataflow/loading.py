@@ -46,6 +46,7 @@ class CheckpointOffer:
     executions: tuple[tuple[str | None, str | None], ...]  # (cell id, code sha), kernel order
     groups: tuple[CheckpointGroup, ...]
     bytes_per_s: float = DEFAULT_BYTES_PER_S
+    skipped: tuple[tuple[str, str], ...] = ()  # (name, why it was not saved)
 
 
 @dataclass(frozen=True)
@@ -82,18 +83,32 @@ class Load:
 
 
 @dataclass(frozen=True)
+class NameOutcome:
+    """What a restore does for one name: ``load``, ``rerun`` or ``unrestorable``, and why."""
+
+    name: str
+    how: str
+    why: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"name": self.name, "how": self.how, "why": self.why}
+
+
+@dataclass(frozen=True)
 class RestorePlan:
     plan: Plan
     load: Load | None
     restore_s: float
     rerun_all_s: float
     stale: tuple[str, ...] = ()  # checkpointed names not loaded: their code changed since
+    outcomes: tuple[NameOutcome, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
             **self.plan.to_json(),
             "load": None if self.load is None else self.load.to_json(),
             "stale": {"names": list(self.stale)} if self.stale else None,
+            "outcomes": [o.to_json() for o in self.outcomes],
             "estimate_s": {
                 "restore": round(self.restore_s, 3),
                 "rerun_all": round(self.rerun_all_s, 3),
@@ -194,6 +209,39 @@ def _candidates(
     return out
 
 
+def _outcomes(
+    plan: Plan,
+    load: Load | None,
+    offers: Sequence[CheckpointOffer],
+    candidates: Collection[_Candidate],
+    stale: Collection[str],
+) -> tuple[NameOutcome, ...]:
+    """Per lost name, loaded or re-run and why, or why it cannot be restored."""
+    loaded = set(load.names) if load else set()
+    weighed = {n for c in candidates for n in c.group.names}
+    skipped: dict[str, str] = {}
+    for offer in offers:
+        for name, why in offer.skipped:
+            skipped.setdefault(name, why)
+    out = []
+    for name in sorted(plan.names):
+        if name in loaded:
+            out.append(NameOutcome(name, "load", "from a verified checkpoint"))
+        elif name in stale:
+            why = "its cells changed since the checkpoint"
+            out.append(NameOutcome(name, "rerun", why))
+        elif name in weighed:
+            out.append(NameOutcome(name, "rerun", "re-running is faster than loading"))
+        elif name in skipped:
+            out.append(NameOutcome(name, "rerun", f"not checkpointed: {skipped[name]}"))
+        else:
+            why = "no checkpoint holds it" if offers else "no checkpoint"
+            out.append(NameOutcome(name, "rerun", why))
+    for name in sorted(plan.unrestorable):
+        out.append(NameOutcome(name, "unrestorable", "no cell defines it"))
+    return tuple(out)
+
+
 def plan_restore(
     nb: Mapping[str, Any],
     names: Sequence[str] | None = None,
@@ -217,7 +265,8 @@ def plan_restore(
     usable: list[_Candidate] = []
     forced: list[_Candidate] = []  # stale, and loaded anyway as asked
     stale: list[str] = []
-    for candidate in _candidates(history, effects, offers, live):
+    candidates = _candidates(history, effects, offers, live)
+    for candidate in candidates:
         if not _stale(effects, candidate.group, candidate.position):
             usable.append(candidate)
         elif load_stale:
@@ -225,8 +274,13 @@ def plan_restore(
         else:
             stale += candidate.group.names
     stale_names = tuple(sorted(stale))
+
+    def restore(plan: Plan, load: Load | None, restore_s: float) -> RestorePlan:
+        outcomes = _outcomes(plan, load, offers, candidates, stale_names)
+        return RestorePlan(plan, load, restore_s, rerun_all, stale_names, outcomes)
+
     if not usable and not forced:
-        return RestorePlan(base, None, base_s, rerun_all, stale_names)
+        return restore(base, None, base_s)
 
     def evaluate(chosen: Collection[_Candidate]) -> tuple[float, Plan, int]:
         loaded = {n: c.position for c in chosen for n in c.group.names if n not in live}
@@ -247,7 +301,7 @@ def plan_restore(
     # Load when it is faster, or spares replays that cannot give the old values back, or asked.
     better = best_s < base_s or best_unrepeatable < base_unrepeatable
     if not chosen or not (better or forced):
-        return RestorePlan(base, None, base_s, rerun_all, stale_names)
+        return restore(base, None, base_s)
     # One load per checkpoint and place between the cells; its position: the latest history
     # position whose values it gives (no planned cell runs between the groups' positions).
     by_step: dict[tuple[int, str], tuple[int, list[str]]] = {}
@@ -264,4 +318,4 @@ def plan_restore(
         key=lambda step: (step.at, step.position, step.checkpoint),
     )
     load = Load(tuple(steps), sum(c.load_s for c in chosen))
-    return RestorePlan(best, load, best_s, rerun_all, stale_names)
+    return restore(best, load, best_s)

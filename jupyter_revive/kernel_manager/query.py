@@ -30,6 +30,7 @@ from .staging import tracker_sources
 _TRACKER_REF = f"__import__('sys').modules[{MODULE_NAME!r}]"
 MAX_NAMES = 500  # names asked for in one variables query
 BUSY_GRACE_S = 0.25
+NUDGE_S = 0.5  # a new channel's kernel_info requests are sent again this often until answered
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -84,6 +85,8 @@ class _Channel:
         self.client = client
         self.generation = generation
         self.language: str | None = None
+        self.heard = False  # the kernel answered on this socket at least once
+        self.info: dict[str, Any] = {}  # its kernel_info reply
         self.broken = False
         self.pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.abandoned: set[str] = set()  # pending requests whose callers stopped waiting
@@ -112,6 +115,34 @@ class _Channel:
             # next query builds a new one instead of waiting for replies that cannot come.
             self.broken = True
             self.close()
+
+    async def handshake(self, deadline: float) -> bool:
+        """Nudge the kernel with ``kernel_info_request`` until one is answered, as
+        jupyter_client's ``wait_for_ready`` does: requests sent on a socket that connected
+        while the kernel's sockets were still coming up can go unanswered, and a query must
+        not be the one lost. False when no answer came before ``deadline``."""
+        loop = asyncio.get_running_loop()
+        nudges: set[str] = set()
+        try:
+            while not self.heard:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return False
+                msg = self.client.session.msg("kernel_info_request", {})
+                future: asyncio.Future[dict[str, Any]] = loop.create_future()
+                nudges.add(msg["header"]["msg_id"])
+                self.pending[msg["header"]["msg_id"]] = future
+                self.idle.clear()
+                self.client.shell_channel.send(msg)
+                try:
+                    reply = await asyncio.wait_for(asyncio.shield(future), min(NUDGE_S, remaining))
+                except asyncio.TimeoutError:
+                    continue
+                self.heard = True
+                self.info = dict(reply.get("content") or {})
+            return True
+        finally:
+            self._forget(nudges & self.pending.keys())  # unanswered nudges: late replies go
 
     async def request(
         self, msg_type: str, content: dict[str, Any], timeout: float, kernel_busy: bool
@@ -325,6 +356,13 @@ class ReviveKernelQuery(LoggingConfigurable):
         if channel is None:
             channel = _Channel(_own_client(kernel), generation)
             self._channels[kernel_id] = channel
+        if not channel.heard and not await channel.handshake(deadline):
+            if getattr(kernel, "execution_state", None) != "busy":
+                # Idle and still deaf: this socket may never be heard; the next query
+                # starts over with a new one.
+                self._drop(kernel_id)
+            await self._check_alive(kernel_id, kernel)
+            raise KernelBusy.timed_out(kernel_id, self.timeout)
         return channel
 
     async def _check_alive(self, kernel_id: str, kernel: Any) -> None:
@@ -343,11 +381,8 @@ class ReviveKernelQuery(LoggingConfigurable):
         language = None
         with contextlib.suppress(Exception):  # local kernels: the kernelspec says it
             language = kernel.kernel_spec.language
-        if not language:  # remote/gateway kernels: ask the kernel itself
-            reply = await self._request(
-                kernel_id, kernel, channel, "kernel_info_request", {}, deadline
-            )
-            language = ((reply.get("language_info") or {}).get("name")) or ""
+        if not language:  # remote/gateway kernels: the kernel itself says
+            language = ((channel.info.get("language_info") or {}).get("name")) or ""
         channel.language = str(language)
         return channel.language
 

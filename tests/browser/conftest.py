@@ -29,8 +29,9 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def lab(tmp_path: Path, artifacts_dir: Path) -> Iterator[LabServer]:
-    server = LabServer(tmp_path / "lab", artifacts_dir)
+def lab(tmp_path: Path, artifacts_dir: Path, request: pytest.FixtureRequest) -> Iterator[LabServer]:
+    wanted = request.node.get_closest_marker("shutdown_checkpoints") is not None
+    server = LabServer(tmp_path / "lab", artifacts_dir, shutdown_checkpoints=wanted)
     server.start()
     yield server
     server.stop()

@@ -45,6 +45,7 @@ class LabServer:
         log_dir: Path,
         extra_args: list[str] | None = None,
         env: dict[str, str] | None = None,
+        shutdown_checkpoints: bool = False,
     ) -> None:
         self.home = home
         self.root = home / "notebooks"
@@ -53,6 +54,10 @@ class LabServer:
         self.port = free_port()
         self.token = secrets.token_hex(16)
         self.extra_args = extra_args or []
+        if not shutdown_checkpoints:
+            # On by default in the product; off here unless asked, so that a server or kernel
+            # restart loses the state a test means to restore by re-running cells.
+            self.extra_args.append("--ShutdownCheckpoints.enabled=False")
         self.extra_env = env or {}
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0

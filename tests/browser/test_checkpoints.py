@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from .lab import (
@@ -28,6 +29,8 @@ from .lab import (
     write_notebook,
     write_settings,
 )
+
+pytestmark = pytest.mark.shutdown_checkpoints
 
 # "Training" sleeps: re-running it is what a checkpoint spares.
 TRAINING_S = 4
@@ -86,6 +89,8 @@ def test_server_restart_then_restore_loads_the_trained_model_from_the_checkpoint
     page.screenshot(path=str(artifacts_dir / "banner-checkpoint.png"))
     bar.locator("button[data-action=details]").click()
     expect(bar.locator(".jp-revive-Banner-load")).to_contain_text("model")
+    loaded = bar.locator(".jp-revive-Banner-outcome.jp-mod-load")
+    expect(loaded.filter(has_text="model")).to_contain_text("loaded (from a verified checkpoint)")
     page.screenshot(path=str(artifacts_dir / "banner-checkpoint-details.png"))
 
     started = time.monotonic()
@@ -140,3 +145,31 @@ def test_an_automatic_checkpoint_after_a_long_cell_survives_a_killed_kernel(
     assert training_cell not in executed_cells(lab, kernel)
     output = append_and_run(page, "assert predictions[1] == model * 2\n'ok'")
     assert "'ok'" in output and "Error" not in output
+
+
+def test_a_restart_from_the_kernel_menu_checkpoints_first_and_restore_loads_it(
+    lab: LabServer, page: Page, artifacts_dir: Path
+) -> None:
+    write_settings(lab, {"autoCheckpoint": False, "onRestart": "ask"})  # only the restart's
+    write_notebook(lab, "restart.ipynb", EXPENSIVE)
+    open_notebook(page, lab, "restart.ipynb")
+    run_all(page, len(EXPENSIVE))
+    kernel = current_kernel_id(page)
+    training_cell = page.evaluate(
+        "() => window.jupyterapp.shell.currentWidget.content.widgets[2].model.id"
+    )
+    assert checkpoints(lab) == []
+
+    page.get_by_role("menuitem", name="Kernel", exact=True).click()
+    page.get_by_role("menuitem", name="Restart Kernel…").click()
+    confirm = page.locator(".jp-Dialog").filter(has_text="Restart Kernel?")
+    confirm.locator(".jp-Dialog-button.jp-mod-accept").click()
+    entry = wait_for_checkpoint(lab, "model")
+    assert {"df", "cleaned_df", "model", "predictions"} <= set(entry["names"])
+    dialog = page.locator(".jp-Dialog").filter(has_text="restore")
+    expect(dialog).to_contain_text("from a checkpoint", timeout=60_000)
+    page.screenshot(path=str(artifacts_dir / "recovery-dialog-after-restart.png"))
+    dialog.get_by_role("button", name="Restore").click()
+    wait_for_names(lab, kernel, NAMES)
+    wait_idle(page)
+    assert training_cell not in executed_cells(lab, kernel)

@@ -91,6 +91,26 @@ def test_a_group_cheaper_to_recompute_than_to_read_is_recomputed() -> None:
     )
     assert restore.load is not None and restore.load.names == ("model",)
     assert ids(restore) == ["c0", "c2"]  # pandas, then df recomputed; the model loaded
+    assert [o.to_json() for o in restore.outcomes] == [
+        {"name": "df", "how": "rerun", "why": "re-running is faster than loading"},
+        {"name": "model", "how": "load", "why": "from a verified checkpoint"},
+    ]
+
+
+def test_each_name_says_why_it_is_loaded_rerun_or_unrestorable() -> None:
+    cells = [*PIPELINE, "print(undefined_thing)"]
+    nb = nb_of(cells, [*ORDER, 7])
+    nb.cells[3].source = "cleaned = clean(df).head(100)"  # edited after it ran
+    (ckpt,) = offer([(["df"], MB), (["cleaned"], MB)], cells=cells)
+    ckpt = replace(ckpt, skipped=(("pd", "a module: its import is replayed"),))
+    restore = plan_restore(nb, offers=[ckpt], names=["df", "cleaned", "pd", "undefined_thing"])
+    why = {o["name"]: (o["how"], o["why"]) for o in restore.to_json()["outcomes"]}
+    assert why == {
+        "df": ("load", "from a verified checkpoint"),
+        "cleaned": ("rerun", "its cells changed since the checkpoint"),
+        "pd": ("rerun", "not checkpointed: a module: its import is replayed"),
+        "undefined_thing": ("unrestorable", "no cell defines it"),
+    }
 
 
 def test_cells_after_the_checkpoint_that_changed_its_names_run_after_the_load() -> None:

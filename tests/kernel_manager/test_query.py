@@ -128,6 +128,23 @@ def test_a_lost_reply_does_not_make_every_later_query_busy(
     run(check())
 
 
+def test_a_query_sent_the_moment_a_kernel_starts_is_answered(
+    run: Any, jp_serverapp: Any, query: ReviveKernelQuery
+) -> None:
+    """The first requests on a socket that connected while the kernel's sockets were still
+    coming up could go unanswered; the channel nudges with kernel_info until it is heard."""
+
+    async def check() -> None:
+        query.timeout = 30.0
+        for _ in range(3):
+            kernel_id = await jp_serverapp.kernel_manager.start_kernel(kernel_name="python3")
+            context = await query.context(kernel_id)  # no wait_for_ready first
+            assert context["executions"] == [] and query._channels[kernel_id].heard
+            assert query._channels[kernel_id].pending == {}  # unanswered nudges forgotten
+
+    run(check())
+
+
 def test_non_python_kernels_have_no_tracker(
     run: Any,
     jp_serverapp: Any,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { autoCheckpointNames, formatBytes } from '../../src/checkpoint';
+import { autoCheckpointNames, capBytes, formatBytes } from '../../src/checkpoint';
 import { formatDuration, hasWork, rerunAllLabel, restoreSummary } from '../../src/plan';
 import { IPlan, IRunRecord } from '../../src/tokens';
 
@@ -77,6 +77,11 @@ describe('automatic checkpoints', () => {
     expect(autoCheckpointNames(record({ ms: 400 }), on)).toEqual([]);
     expect(autoCheckpointNames(record({ status: 'error' }), on)).toEqual([]);
     expect(autoCheckpointNames(record({}), { ...on, autoCheckpoint: false })).toEqual([]);
+  });
+
+  it('send the per-notebook cap in bytes, or none for the server\'s', () => {
+    expect(capBytes({ checkpointCapGB: 2.5 })).toBe(2_500_000_000);
+    expect(capBytes({ checkpointCapGB: 0 })).toBeNull();
   });
 
   it('formats sizes', () => {
