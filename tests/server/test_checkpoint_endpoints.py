@@ -137,6 +137,7 @@ def test_a_changed_data_file_refuses_its_group_and_the_others_load(
         ("checkpoint", {"notebook": "../elsewhere"}, "notebook must be an id"),
         ("checkpoint", {"notebook": NOTEBOOK, "names": "df"}, "names must be"),
         ("load", {"notebook": NOTEBOOK, "checkpoint": "a/b"}, "checkpoint must be an id"),
+        ("checkpoint", {"notebook": NOTEBOOK, "cap_bytes": -1}, "cap_bytes must be"),
     ],
 )
 def test_bad_requests_are_400s(
@@ -158,6 +159,15 @@ def test_checkpoint_endpoints_need_authentication(run: Any, jp_fetch: Any) -> No
             jp_fetch, "kernels/k/checkpoint", {"notebook": NOTEBOOK}, headers={"Authorization": ""}
         ),
         jp_fetch("jupyter-revive", "checkpoints", headers={"Authorization": ""}),
+        jp_fetch(
+            "jupyter-revive",
+            "kernels",
+            "k",
+            "notebook",
+            method="PUT",
+            body=json.dumps({"notebook": NOTEBOOK}),
+            headers={"Authorization": ""},
+        ),
     ):
         with pytest.raises(HTTPClientError) as caught:
             run(call)
