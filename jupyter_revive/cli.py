@@ -14,6 +14,8 @@ import nbformat
 
 from .contract import notebook_identity
 from .dataflow import Plan, plan_notebook
+from .dataflow.check import findings
+from .dataflow.graph import Graph, build_graph
 from .inputs import InvalidInput, identifier
 
 
@@ -86,6 +88,44 @@ def _plan(args: argparse.Namespace, out: TextIO) -> int:
     else:
         out.write(_table(plan, args.notebook) + "\n")
     return 0
+
+
+def _graph_text(graph: Graph, path: str) -> str:
+    lines = [f"{path}: {len(graph.nodes)} execution(s), {len(graph.edges)} dependencies"]
+    incoming: dict[str, list[str]] = {}
+    for e in graph.edges:
+        names = ", ".join(e.names)
+        incoming.setdefault(e.target, []).append(f"{names} from {e.source}")
+    for n in graph.nodes:
+        where = f"cell {n.cell + 1}" if n.cell is not None else "deleted cell"
+        flags = "".join(f" [{f}]" for f, on in (("edited", n.edited), ("failed", n.failed)) if on)
+        lines.append(f"  {n.id}  {where}{flags}: {n.label}")
+        for dep in incoming.get(n.id, []):
+            lines.append(f"        uses {dep}")
+    return "\n".join(lines)
+
+
+def _graph(args: argparse.Namespace, out: TextIO) -> int:
+    graph = build_graph(read_notebook(args.notebook))
+    if args.json:
+        json.dump(graph.to_json(), out, indent=2)
+        out.write("\n")
+    elif args.dot:
+        out.write(graph.to_dot())
+    else:
+        out.write(_graph_text(graph, args.notebook) + "\n")
+    return 0
+
+
+def _check(args: argparse.Namespace, out: TextIO) -> int:
+    """One line per finding; exit 1 when any notebook has one (for pre-commit and CI)."""
+    status = 0
+    for path in args.notebooks:
+        found = findings(read_notebook(path))
+        for finding in found:
+            out.write(finding.line(path) + "\n")
+        status = status or (1 if found else 0)
+    return status
 
 
 def _store(root: str | None) -> Any:
@@ -185,6 +225,25 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--names", help="comma-separated variables to restore (default: all)")
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
     plan.set_defaults(run=_plan)
+
+    graph = commands.add_parser(
+        "graph", help="the notebook's executions and the values between them"
+    )
+    graph.add_argument("notebook", help="path to an .ipynb file")
+    form = graph.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="print the graph as JSON")
+    form.add_argument("--dot", action="store_true", help="print Graphviz DOT")
+    graph.set_defaults(run=_graph)
+
+    check = commands.add_parser(
+        "check",
+        help=(
+            "exit 1, with one line per finding, when a notebook's saved state could not come "
+            "from running it top to bottom (out-of-order runs, edited or deleted cells)"
+        ),
+    )
+    check.add_argument("notebooks", nargs="+", metavar="notebook", help="paths to .ipynb files")
+    check.set_defaults(run=_check)
 
     checkpoints = commands.add_parser("checkpoints", help="show and free checkpoint space")
     actions = checkpoints.add_subparsers(dest="action", required=True)

@@ -16,6 +16,8 @@ from tornado.iostream import StreamClosedError
 from . import inputs
 from .checkpoint import CheckpointRefused, KeyUnusable, ReviveCheckpoints
 from .contract import notebook_context, notebook_identity
+from .dataflow.check import findings
+from .dataflow.graph import build_graph
 from .dataflow.loading import CheckpointOffer, plan_restore
 from .inputs import InvalidInput
 from .kernel_manager.errors import KernelBusy, KernelDead, KernelNotFound, NoTracker
@@ -155,25 +157,8 @@ class KernelVariablesHandler(ReviveHandler):
         self.finish(json.dumps(answer))
 
 
-class PlanHandler(ReviveHandler):
-    """`POST plan` with `{notebook, names?, kernel_id?, load_stale?, use_checkpoints?}`: the
-    restore plan (the CLI's JSON), loading the notebook's checkpoints where that is faster."""
-
-    auth_resource = "contents"
-
-    @web.authenticated
-    @authorized
-    async def post(self) -> None:
-        with _http_errors():
-            body = inputs.json_object(self.request.body)
-            nb = inputs.notebook(body.get("notebook"))
-            names = inputs.names(body.get("names"))
-            load_stale = inputs.flag(body.get("load_stale"), "load_stale")
-            live = await self._live_names(inputs.optional_text(body.get("kernel_id"), "kernel_id"))
-            use = body.get("use_checkpoints") is not False
-            offers = self._offers(nb) if use else []
-            plan = plan_restore(nb, names, live, offers, load_stale)
-        self.finish(json.dumps(plan.to_json()))
+class _Planning(ReviveHandler):
+    """What the plan and the graph share: the notebook's checkpoints and the kernel's names."""
 
     def _offers(self, nb: Any) -> list[CheckpointOffer]:
         identity = notebook_identity(nb)
@@ -187,16 +172,78 @@ class PlanHandler(ReviveHandler):
             self.log.warning("jupyter-revive: no checkpoint for the plan: %s", e)
             return []
 
-    async def _live_names(self, kernel_id: str | None) -> set[str]:
+    async def _kernel_names(self, kernel_id: str | None) -> tuple[str | None, set[str]]:
+        """The kernel's context and live names; (None, empty) when it cannot say."""
         if kernel_id is None:
-            return set()
+            return None, set()
         try:
             answer = await self.kernel_query.names(kernel_id)
         except (NoTracker, KernelBusy, KernelDead) as e:
             # Plan as if it held nothing; an unknown kernel id stays an error (404).
             self.log.info("jupyter-revive: planning without live names: %s", e)
-            return set()
-        return set(answer.get("names", []))
+            return None, set()
+        return answer.get("context"), set(answer.get("names", []))
+
+
+class PlanHandler(_Planning):
+    """`POST plan` with `{notebook, names?, kernel_id?, load_stale?, use_checkpoints?}`: the
+    restore plan (the CLI's JSON), loading the notebook's checkpoints where that is faster."""
+
+    auth_resource = "contents"
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        with _http_errors():
+            body = inputs.json_object(self.request.body)
+            nb = inputs.notebook(body.get("notebook"))
+            names = inputs.names(body.get("names"))
+            load_stale = inputs.flag(body.get("load_stale"), "load_stale")
+            kernel_id = inputs.optional_text(body.get("kernel_id"), "kernel_id")
+            _, live = await self._kernel_names(kernel_id)
+            use = body.get("use_checkpoints") is not False
+            offers = self._offers(nb) if use else []
+            plan = plan_restore(nb, names, live, offers, load_stale)
+        self.finish(json.dumps(plan.to_json()))
+
+
+class GraphHandler(_Planning):
+    """`POST graph` with `{notebook, kernel_id?}`: the executions as a graph (``dataflow.graph``)
+    with each node's state: live, or lost and what a restore does with it."""
+
+    auth_resource = "contents"
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        with _http_errors():
+            body = inputs.json_object(self.request.body)
+            nb = inputs.notebook(body.get("notebook"))
+            kernel_id = inputs.optional_text(body.get("kernel_id"), "kernel_id")
+            context, live_names = await self._kernel_names(kernel_id)
+            recorded = notebook_context(nb)
+            live = None if context is None or recorded is None else context == recorded
+            restore = None
+            if live is False:
+                restore = plan_restore(nb, None, live_names, self._offers(nb))
+            graph = build_graph(nb, live, restore)
+        self.finish(json.dumps(graph.to_json()))
+
+
+class CheckHandler(ReviveHandler):
+    """`POST check` with `{notebook}`: why its saved state could not come from running it top to
+    bottom (``dataflow.check``), `{"findings": [...]}`."""
+
+    auth_resource = "contents"
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        with _http_errors():
+            body = inputs.json_object(self.request.body)
+            nb = inputs.notebook(body.get("notebook"))
+            found = findings(nb)
+        self.finish(json.dumps({"findings": [f.to_json() for f in found]}))
 
 
 class GenerateHandler(ReviveHandler):
@@ -263,5 +310,7 @@ def routes() -> list[tuple[str, type[ReviveHandler]]]:
         (rf"/jupyter-revive/kernels/{_KERNEL_ID}/notebook", KernelNotebookHandler),
         (r"/jupyter-revive/checkpoints", CheckpointsHandler),
         (r"/jupyter-revive/plan", PlanHandler),
+        (r"/jupyter-revive/graph", GraphHandler),
+        (r"/jupyter-revive/check", CheckHandler),
         (r"/jupyter-revive/generate", GenerateHandler),
     ]

@@ -194,6 +194,25 @@ def producers(effects: Sequence[Effect], names: Collection[str], at: int) -> lis
     return sorted(why)
 
 
+def dependencies(effects: Sequence[Effect]) -> list[tuple[int, int, str]]:
+    """``(producer, consumer, name)`` for every value an execution read: the history positions
+    whose executions made the value of ``name`` that the execution at ``consumer`` saw."""
+    chains = _Chains(effects)
+    out = []
+    for pos, effect in enumerate(effects):
+        for name in sorted(effect.reads):
+            for producer in sorted(chains.chain(name, pos)[0]):
+                out.append((producer, pos, name))
+    return out
+
+
+def makers(effects: Sequence[Effect], names: Collection[str], at: int) -> set[int]:
+    """History positions whose executions directly made the values ``names`` held just
+    before ``at`` (not what those read)."""
+    chains = _Chains(effects)
+    return {i for name in names for i in chains.chain(name, at)[0]}
+
+
 def _cell_label(effects: Sequence[Effect], pos: int) -> str:
     index = effects[pos].execution.cell_index
     return f"cell {index + 1}" if index is not None else "a deleted cell"
