@@ -108,7 +108,7 @@ export class ReviveBanner extends Widget {
     if (plan) {
       const cells = distinctCells(plan);
       // The planner lists names in pipeline order, imports last.
-      const lost = summarizeNames(plan.names);
+      const lost = summarizeNames(plan.names, plan.kinds);
       text.textContent = plan.load?.names.length
         ? `${this._headline}: ${lost}. Restore: ${restoreSummary(plan)}.`
         : `${this._headline}: ${lost} came from ${cells} cell${cells === 1 ? '' : 's'}.` +

@@ -88,10 +88,52 @@ export function hasWork(plan: IPlan): boolean {
 }
 
 /** "df, model, predictions (+4)" */
-export function summarizeNames(names: readonly string[], shown = 3): string {
-  const head = names.slice(0, shown).join(', ');
-  const rest = names.length - shown;
-  return rest > 0 ? `${head} (+${rest})` : head;
+const KIND_WORDS: Record<string, [string, string]> = {
+  data: ['', ''],
+  module: ['module', 'modules'],
+  import: ['import', 'imports'],
+  function: ['function', 'functions'],
+  class: ['class', 'classes'],
+  temporary: ['loop variable', 'loop variables']
+};
+
+/** Characters of names a one-line headline has room for. */
+export const NAMES_BUDGET = 48;
+
+/**
+ * "predictions, model, cleaned_df (+1, 3 modules)": all names when they fit in
+ * `budget` characters, else the data names that fit (the server orders names
+ * data first, products first) and what kinds the rest are. Never leads with a
+ * module, an import or a loop variable.
+ */
+export function summarizeNames(
+  names: readonly string[],
+  kinds: Readonly<Record<string, string>> = {},
+  budget = NAMES_BUDGET
+): string {
+  const all = names.join(', ');
+  if (all.length <= budget) {
+    return all;
+  }
+  const shown: string[] = [];
+  let length = 0;
+  for (const name of names) {
+    const add = (shown.length ? 2 : 0) + name.length;
+    if (kinds[name] || (shown.length && length + add > budget)) {
+      break;
+    }
+    shown.push(name);
+    length += add;
+  }
+  const counts = new Map<string, number>();
+  for (const name of names.slice(shown.length)) {
+    const kind = kinds[name] in KIND_WORDS ? kinds[name] : 'data';
+    counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  }
+  const rest = [...counts].map(([kind, n]) =>
+    kind === 'data' ? `${n}` : `${n} ${KIND_WORDS[kind][n === 1 ? 0 : 1]}`
+  );
+  return shown.length ? `${shown.join(', ')} (+${rest.join(', ')})` : rest.join(', ');
 }
 
 export function warningText(warning: IPlanWarning): string {

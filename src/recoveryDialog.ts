@@ -21,9 +21,9 @@ export async function showRecoveryDialog(plan: IPlan): Promise<RecoveryChoice> {
   const runs = plan.cells.length;
   const extra = runs > cells ? ` (${runs} runs: some ran more than once)` : '';
   text.textContent = plan.load?.names.length
-    ? `The kernel restarted and lost ${summarizeNames(plan.names, 5)}. ` +
+    ? `The kernel restarted and lost ${summarizeNames(plan.names, plan.kinds, 80)}. ` +
       `Restoring will ${restoreSummary(plan)}.`
-    : `The kernel restarted and lost ${summarizeNames(plan.names, 5)}. ` +
+    : `The kernel restarted and lost ${summarizeNames(plan.names, plan.kinds, 80)}. ` +
       `Restoring re-runs ${cells} cell${cells === 1 ? '' : 's'}${extra} in their original order` +
       (plan.estimate_s ? ` (~${formatDuration(plan.estimate_s.restore)}).` : '.');
   body.node.appendChild(text);
@@ -34,7 +34,7 @@ export async function showRecoveryDialog(plan: IPlan): Promise<RecoveryChoice> {
     body.node.appendChild(warn);
   }
   const result = await showDialog<unknown>({
-    title: `Kernel restarted — restore ${summarizeNames(plan.names)}?`,
+    title: `Kernel restarted — restore ${summarizeNames(plan.names, plan.kinds)}?`,
     body,
     buttons: [
       Dialog.cancelButton({ label: 'Not now' }),

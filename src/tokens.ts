@@ -127,7 +127,10 @@ export interface INameOutcome {
 
 export interface IPlan {
   cells: IPlannedCell[];
+  /** Data first, the pipeline's products first; then definitions, imports, loop variables. */
   names: string[];
+  /** Kind of each name that is not plain data: module, import, class, function, temporary. */
+  kinds?: Record<string, string>;
   unrestorable: string[];
   warnings: IPlanWarning[];
   /** Load from a checkpoint as part of the restore (null: only re-run cells). */

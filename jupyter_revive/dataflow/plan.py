@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..contract import CellId
@@ -50,11 +51,14 @@ class Plan:
     unrestorable: tuple[str, ...]  # targets nothing replayable defines
     warnings: tuple[PlanWarning, ...]
     history_source: HistorySource
+    # names that are not plain data: "module", "import", "class", "function", "temporary"
+    kinds: Mapping[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "cells": [cell.to_json() for cell in self.cells],
             "names": list(self.names),
+            "kinds": dict(self.kinds),
             "unrestorable": list(self.unrestorable),
             "warnings": [warning.to_json() for warning in self.warnings],
         }

@@ -297,30 +297,60 @@ def plan_history(
 
     warnings: list[PlanWarning] = [*history_warnings(history, effects, set(order))]
     warnings += plan_warnings(effects, order, why, replanned)
+    ordered, kinds = _display_order(targets - missing, effects, order)
     return Plan(
         cells=tuple(cells),
-        names=_display_order(targets - missing, effects, order),
+        names=ordered,
+        kinds=kinds,
         unrestorable=tuple(sorted(missing)),
         warnings=tuple(warnings),
         history_source=history.source,
     )
 
 
-def _display_order(names: set[str], effects: Sequence[Effect], order: list[int]) -> tuple[str, ...]:
-    """Names as a person reads the pipeline: in the order the plan creates them, imports last.
+# How a lost name reads in the banner: data first, then what the notebook defines, then what it
+# imports; loop variables and `with ... as` targets last.
+_KIND_RANK = {"data": 0, "function": 1, "class": 1, "import": 2, "module": 3, "temporary": 4}
+_UNKNOWN_MS = 1.0  # a cell without a recorded duration, when weighing names
 
-    The banner shows the first few ("df, cleaned_df, model (+3)"); modules are the least
-    interesting thing to lose.
+
+def _display_order(
+    names: set[str], effects: Sequence[Effect], order: list[int]
+) -> tuple[tuple[str, ...], dict[str, str]]:
+    """Names as a person would want them named, and the kind of each that is not plain data.
+
+    Data first, the pipeline's products before its inputs: by the time on the longest chain of
+    executions behind the name (recorded durations), then in the order the plan creates them.
+    The banner shows the first ones that fit ("predictions, model (+2, 3 modules)").
     """
     rank: dict[str, int] = {}
-    imported: set[str] = set()
+    kind: dict[str, str] = {}
+    weight: dict[str, float] = {}
+    cost = [0.0] * len(effects)
+    inputs: dict[int, list[int]] = {}
+    for producer, consumer, _ in dependencies(effects):
+        inputs.setdefault(consumer, []).append(producer)
+    for pos, effect in enumerate(effects):
+        ledger = effect.execution.ledger
+        own = ledger.ms if ledger is not None and ledger.ms is not None else _UNKNOWN_MS
+        cost[pos] = own + max((cost[p] for p in inputs.get(pos, ()) if p < pos), default=0.0)
     for step, pos in enumerate(order):
         effect = effects[pos]
+        kinds = dict(effect.analysis.kinds)
         for name in sorted(effect.creates | effect.touches | effect.maybe_binds):
-            if name in names and name not in rank:
-                rank[name] = step
-        imported |= effect.analysis.imports
-    return tuple(sorted(names, key=lambda n: (n in imported, rank.get(n, len(order)), n)))
+            if name not in names:
+                continue
+            rank.setdefault(name, step)
+            if name in effect.creates or name in effect.maybe_binds:
+                kind[name] = kinds.get(name, "data")
+            weight[name] = max(weight.get(name, 0.0), cost[pos])
+
+    def key(name: str) -> tuple[int, float, int, str]:
+        what = kind.get(name, "data")
+        return (_KIND_RANK.get(what, 0), -weight.get(name, 0.0), rank.get(name, len(order)), name)
+
+    ordered = tuple(sorted(names, key=key))
+    return ordered, {n: kind[n] for n in ordered if kind.get(n, "data") != "data"}
 
 
 def plan_notebook(

@@ -61,6 +61,8 @@ class CellAnalysis:
     deletes: frozenset[str] = frozenset()
     maybe_deletes: frozenset[str] = frozenset()
     imports: frozenset[str] = frozenset()
+    # (name, kind) for names that are not plain data: module, import, class, function, temporary
+    kinds: tuple[tuple[str, str], ...] = ()
     aliases: tuple[tuple[str, str], ...] = ()  # (name, name whose object it may share)
     # the subset whose object existed before the cell ran (`b = a` with `a` from earlier)
     prior_aliases: tuple[tuple[str, str], ...] = ()

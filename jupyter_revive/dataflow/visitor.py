@@ -60,6 +60,8 @@ class CellVisitor(ast.NodeVisitor):
         self.mutates: set[str] = set()
         self.call_mutates: set[str] = set()
         self.imports: set[str] = set()
+        # what a bound name is, for people: module, import, class, function, temporary
+        self.kinds: dict[str, str] = {}
         self.aliases: list[tuple[str, str]] = []
         self.prior_aliases: list[tuple[str, str]] = []
         # names bound in this cell to objects that existed before it
@@ -90,6 +92,7 @@ class CellVisitor(ast.NodeVisitor):
             deletes=frozenset(n for n, definite in self.deletes.items() if definite),
             maybe_deletes=frozenset(n for n, definite in self.deletes.items() if not definite),
             imports=frozenset(self.imports),
+            kinds=tuple(sorted(self.kinds.items())),
             aliases=tuple(dict.fromkeys(self.aliases)),
             prior_aliases=tuple(dict.fromkeys(self.prior_aliases)),
             functions=tuple(self.functions.values()),
@@ -314,6 +317,7 @@ class CellVisitor(ast.NodeVisitor):
             name = alias.asname or alias.name.split(".")[0]
             self._bind(name)
             self.imports.add(name)
+            self.kinds[name] = "module"
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         self._read(rules.SYS_PATH)
@@ -324,6 +328,7 @@ class CellVisitor(ast.NodeVisitor):
                 name = alias.asname or alias.name
                 self._bind(name)
                 self.imports.add(name)
+                self.kinds[name] = "import"
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         args = node.args
@@ -333,6 +338,7 @@ class CellVisitor(ast.NodeVisitor):
             if arg is not None:
                 self._visit_all([arg.annotation])
         self.functions[node.name] = scan_function(node, node.name)
+        self.kinds[node.name] = "function"
         self._bind(node.name)
 
     visit_AsyncFunctionDef = visit_FunctionDef
@@ -352,6 +358,7 @@ class CellVisitor(ast.NodeVisitor):
         self.side_effects += body.side_effects
         self.dynamic += body.dynamic
         self.functions[node.name] = scan_class(node)
+        self.kinds[node.name] = "class"
         self._bind(node.name)
 
     def visit_Lambda(self, node: ast.Lambda) -> None:
@@ -374,6 +381,8 @@ class CellVisitor(ast.NodeVisitor):
 
     def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
         self.visit(node.iter)
+        # a loop variable of the notebook's namespace (comprehensions have their own scope)
+        self.kinds.update((name, "temporary") for name in target_names(node.target))
         source = root_name(node.iter)
         outer: set[str] = set()
         if source is not None:
@@ -399,6 +408,8 @@ class CellVisitor(ast.NodeVisitor):
             self.visit(item.context_expr)
             if item.optional_vars is not None:
                 self._target(item.optional_vars)
+                # `with open(...) as f`: f is done with after the block
+                self.kinds.update((n, "temporary") for n in target_names(item.optional_vars))
         self._visit_all(node.body)
 
     visit_AsyncWith = visit_With

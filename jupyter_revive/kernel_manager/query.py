@@ -31,6 +31,8 @@ _TRACKER_REF = f"__import__('sys').modules[{MODULE_NAME!r}]"
 MAX_NAMES = 500  # names asked for in one variables query
 BUSY_GRACE_S = 0.25
 NUDGE_S = 0.5  # a new channel's kernel_info requests are sent again this often until answered
+RECONNECT_S = 1.5  # an unanswered new channel is replaced by a new connection this often
+SILENT_RECONNECT_S = 10.0  # a channel unanswered this long is replaced even if the kernel is busy
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -86,6 +88,7 @@ class _Channel:
         self.generation = generation
         self.language: str | None = None
         self.heard = False  # the kernel answered on this socket at least once
+        self.last_heard = asyncio.get_running_loop().time()
         self.info: dict[str, Any] = {}  # its kernel_info reply
         self.broken = False
         self.pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -101,6 +104,7 @@ class _Channel:
                 msg = await self.client.shell_channel.get_msg(timeout=None)
                 parent = (msg.get("parent_header") or {}).get("msg_id")
                 future = None
+                self.last_heard = asyncio.get_running_loop().time()
                 if isinstance(parent, str):
                     future = self.pending.pop(parent, None)
                     self.abandoned.discard(parent)
@@ -116,11 +120,14 @@ class _Channel:
             self.broken = True
             self.close()
 
-    async def handshake(self, deadline: float) -> bool:
+    async def handshake(self, deadline: float, resend: bool = True) -> bool:
         """Nudge the kernel with ``kernel_info_request`` until one is answered, as
-        jupyter_client's ``wait_for_ready`` does: requests sent on a socket that connected
-        while the kernel's sockets were still coming up can go unanswered, and a query must
-        not be the one lost. False when no answer came before ``deadline``."""
+        jupyter_client's ``wait_for_ready`` does (``resend``: every ``NUDGE_S``; else once,
+        for a busy kernel that answers after its cell). A request can sit unread in the
+        kernel's shell socket (ipykernel 7's shell channel thread can miss the wake-up of a
+        request that lands while it sends a reply, ipython/ipykernel#1554) until a *new
+        connection* wakes it: the caller replaces a channel that is never heard. False when
+        no answer came before ``deadline``."""
         loop = asyncio.get_running_loop()
         nudges: set[str] = set()
         try:
@@ -128,18 +135,26 @@ class _Channel:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     return False
-                msg = self.client.session.msg("kernel_info_request", {})
-                future: asyncio.Future[dict[str, Any]] = loop.create_future()
-                nudges.add(msg["header"]["msg_id"])
-                self.pending[msg["header"]["msg_id"]] = future
-                self.idle.clear()
-                self.client.shell_channel.send(msg)
-                try:
-                    reply = await asyncio.wait_for(asyncio.shield(future), min(NUDGE_S, remaining))
-                except asyncio.TimeoutError:
+                if resend or not nudges:
+                    msg = self.client.session.msg("kernel_info_request", {})
+                    nudges.add(msg["header"]["msg_id"])
+                    self.pending[msg["header"]["msg_id"]] = loop.create_future()
+                    self.idle.clear()
+                    self.client.shell_channel.send(msg)
+                waiting = [self.pending[m] for m in nudges if m in self.pending]
+                if not waiting:
                     continue
-                self.heard = True
-                self.info = dict(reply.get("content") or {})
+                wait = min(NUDGE_S, remaining) if resend else remaining
+                done, _ = await asyncio.wait(
+                    [asyncio.shield(f) for f in waiting],
+                    timeout=wait,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                for finished in done:
+                    if finished.cancelled() or finished.exception() is not None:
+                        return False  # the channel was closed under us
+                    self.heard = True
+                    self.info = dict(finished.result().get("content") or {})
             return True
         finally:
             self._forget(nudges & self.pending.keys())  # unanswered nudges: late replies go
@@ -356,13 +371,19 @@ class ReviveKernelQuery(LoggingConfigurable):
         if channel is None:
             channel = _Channel(_own_client(kernel), generation)
             self._channels[kernel_id] = channel
-        if not channel.heard and not await channel.handshake(deadline):
-            if getattr(kernel, "execution_state", None) != "busy":
-                # Idle and still deaf: this socket may never be heard; the next query
-                # starts over with a new one.
-                self._drop(kernel_id)
-            await self._check_alive(kernel_id, kernel)
-            raise KernelBusy.timed_out(kernel_id, self.timeout)
+        busy = getattr(kernel, "execution_state", None) == "busy"
+        while not channel.heard:
+            # A busy kernel answers after its cell: one nudge, the whole timeout. An idle one
+            # that does not answer gets a new connection every RECONNECT_S (see handshake).
+            until = deadline if busy else min(deadline, loop.time() + RECONNECT_S)
+            if await channel.handshake(until, resend=not busy):
+                break
+            self._drop(kernel_id, channel)
+            if loop.time() >= deadline:
+                await self._check_alive(kernel_id, kernel)
+                raise KernelBusy.timed_out(kernel_id, self.timeout)
+            channel = _Channel(_own_client(kernel), generation)
+            self._channels[kernel_id] = channel
         return channel
 
     async def _check_alive(self, kernel_id: str, kernel: Any) -> None:
@@ -419,6 +440,11 @@ class ReviveKernelQuery(LoggingConfigurable):
         reply = await channel.request(msg_type, content, max(0.0, remaining), busy)
         if reply is None:
             await self._check_alive(kernel_id, kernel)  # dead beats busy
+            silent = asyncio.get_running_loop().time() - channel.last_heard
+            if not busy or silent > SILENT_RECONNECT_S:
+                # Unanswered while the kernel is idle (or for long): the request may sit unread
+                # in the kernel's socket (see _Channel.handshake); the next query reconnects.
+                self._drop(kernel_id, channel)
             raise KernelBusy.timed_out(kernel_id, self.timeout)
         return dict(reply.get("content") or {})
 
@@ -442,7 +468,11 @@ class ReviveKernelQuery(LoggingConfigurable):
             raise NoTracker.absent(kernel_id, "unreadable answer (not a JSON object)")
         return answer
 
-    def _drop(self, kernel_id: str) -> None:
+    def _drop(self, kernel_id: str, only: _Channel | None = None) -> None:
+        """Close the kernel's channel (``only``: if it is still that one, not a newer one)."""
+        if only is not None and self._channels.get(kernel_id) is not only:
+            only.close()
+            return
         channel = self._channels.pop(kernel_id, None)
         if channel is not None:
             channel.close()

@@ -64,7 +64,8 @@ def test_seed_scenario_server_restart_banner_restore(
     expect(bar).to_be_visible(timeout=30_000)
     expect(bar).to_contain_text("Kernel state was lost")
     expect(bar).to_contain_text(
-        "Kernel state was lost: df, cleaned_df, unrelated (+3) came from 5 cells"
+        "Kernel state was lost: predictions, model, cleaned_df, df, unrelated (+1 module) "
+        "came from 5 cells"
     )
     expect(bar.locator("button[data-action=restore]")).to_have_text("Restore (5 cells)")
     box = bar.bounding_box()

@@ -63,7 +63,8 @@ def test_json_output_follows_the_contract(env: dict[str, str], pipeline: Path) -
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert [c["index"] for c in data["cells"]] == [0, 1, 3, 4, 5, 5]
-    assert data["names"] == ["x", "y", "n", "math"]  # pipeline order, imports last
+    # products first (the longest chain of runs behind them), modules last
+    assert data["names"] == ["y", "n", "x", "math"] and data["kinds"] == {"math": "module"}
     assert data["unrestorable"] == [] and data["warnings"] == []
 
 
@@ -81,7 +82,7 @@ def test_human_output_is_a_table(env: dict[str, str], pipeline: Path) -> None:
     lines = result.stdout.splitlines()
     assert "6 cell(s) to run" in lines[0]
     assert "defines y" in result.stdout and "(run 2 of 2)" in result.stdout
-    assert "restores: x, y, n, math" in result.stdout
+    assert "restores: y, n, x, math" in result.stdout
 
 
 BAD_INPUTS = [

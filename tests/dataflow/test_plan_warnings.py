@@ -16,12 +16,12 @@ def kinds(nb, **kw) -> list[str]:  # type: ignore[no-untyped-def]
 def test_json_matches_the_cli_contract() -> None:
     plan = plan_notebook(notebook(["x = 1", "y = x"], order=[0, 1]))
     data = json.loads(json.dumps(plan.to_json()))
-    assert set(data) == {"cells", "names", "unrestorable", "warnings"}
+    assert set(data) == {"cells", "names", "kinds", "unrestorable", "warnings"}
     assert data["cells"] == [
         {"index": 0, "id": "c0", "reason": "defines x; read by cell 2"},
         {"index": 1, "id": "c1", "reason": "defines y"},
     ]
-    assert data["names"] == ["x", "y"]
+    assert data["names"] == ["y", "x"] and data["kinds"] == {}  # the product first
     assert data["unrestorable"] == []
 
 

@@ -278,17 +278,23 @@ def test_planner_case(case: Case) -> None:
         assert set(case.names) <= set(plan.names)
 
 
-def test_names_come_in_pipeline_order_with_imports_last() -> None:
-    nb = notebook(
-        [
-            "import math\ndf = [1, 4]",
-            "cleaned_df = [math.sqrt(x) for x in df]",
-            "model = sum(cleaned_df)",
-            "predictions = [model * x for x in df]",
-        ],
-        [0, 1, 2, 3],
-    )
-    assert plan_notebook(nb).names == ("df", "cleaned_df", "model", "predictions", "math")
+def test_names_lead_with_the_pipelines_products_and_say_what_kind_the_rest_are() -> None:
+    cells = [
+        "import math\nfrom statistics import mean\ndf = [1, 4]",
+        "cleaned_df = [math.sqrt(x) for x in df]",
+        "def fit(xs):\n    return mean(xs)",
+        "model = fit(cleaned_df)",
+        "predictions = [model * x for x in df]",
+        "for row in df:\n    total = row",
+    ]
+    plan = plan_notebook(notebook(cells, [0, 1, 2, 3, 4, 5]))
+    assert plan.names[:3] == ("predictions", "model", "cleaned_df")
+    assert set(plan.names[3:5]) == {"df", "total"}  # data, then the rest by kind
+    assert plan.kinds == {"fit": "function", "mean": "import", "math": "module", "row": "temporary"}
+    assert plan.names[-4:] == ("fit", "mean", "math", "row")
+    # with recorded durations the expensive chain leads: the training behind the model
+    timed = notebook(cells, [0, 1, 2, 3, 4, 5], ledger={3: {"ms": 60_000}, 4: {"ms": 1}})
+    assert plan_notebook(timed).names[:2] == ("predictions", "model")
 
 
 def test_interpreter_dunders_from_an_older_ledger_are_not_restored() -> None:

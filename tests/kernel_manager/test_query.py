@@ -22,6 +22,14 @@ from jupyter_revive.kernel_manager.query import ReviveKernelQuery
 from .conftest import TRACKER, Kernel
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 @pytest.fixture
 def jp_server_config() -> dict[str, Any]:
     # Notice a killed kernel quickly so the auto-restart test stays short.
@@ -141,6 +149,29 @@ def test_a_query_sent_the_moment_a_kernel_starts_is_answered(
             context = await query.context(kernel_id)  # no wait_for_ready first
             assert context["executions"] == [] and query._channels[kernel_id].heard
             assert query._channels[kernel_id].pending == {}  # unanswered nudges forgotten
+
+    run(check())
+
+
+def test_a_channel_the_kernel_never_answers_is_replaced_by_a_new_connection(
+    run: Any, jp_serverapp: Any, query: ReviveKernelQuery
+) -> None:
+    """A request can sit unread in an ipykernel 7 shell socket until a new connection wakes it
+    (ipython/ipykernel#1554); a channel that is never heard must not make every query busy."""
+    from jupyter_revive.kernel_manager.query import _Channel, _generation, _own_client
+
+    async def check() -> None:
+        kernel_id, user = await start(jp_serverapp)
+        kernel = jp_serverapp.kernel_manager.get_kernel(kernel_id)
+        deaf = _own_client(kernel)
+        deaf.shell_port = free_port()  # nothing answers there
+        query._channels[kernel_id] = _Channel(deaf, _generation(kernel))
+        query.timeout = 20.0
+        context = await query.context(kernel_id)
+        assert context["executions"] == []
+        channel = query._channels[kernel_id]
+        assert channel.client is not deaf and channel.heard
+        user.client.stop_channels()
 
     run(check())
 
