@@ -10,6 +10,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { addCommands } from './commands';
 import { addPromptCommands } from './promptCommands';
 import { PromptCells } from './promptCell';
+import { SaveChecker } from './reproducibility';
 import { NotebookReviver } from './reviver';
 import { IReviveSettings, RecoveryMode } from './tokens';
 
@@ -24,6 +25,7 @@ function readSettings(composite: Record<string, unknown>, into: IReviveSettings)
   const seconds = Number(composite.autoCheckpointSeconds ?? 5);
   into.autoCheckpointSeconds = Number.isFinite(seconds) && seconds >= 0 ? seconds : 5;
   into.checkpointOnShutdown = composite.checkpointOnShutdown !== false;
+  into.checkOnSave = composite.checkOnSave !== false;
   const cap = Number(composite.checkpointCapGB ?? 5);
   into.checkpointCapGB = Number.isFinite(cap) && cap >= 0 ? cap : 5;
   const model = typeof composite.model === 'string' ? composite.model.trim() : '';
@@ -61,6 +63,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       autoCheckpointSeconds: 5,
       checkpointOnShutdown: true,
       checkpointCapGB: 5,
+      checkOnSave: true,
       llm: {}
     };
     const revivers = new WeakMap<NotebookPanel, NotebookReviver>();
@@ -69,6 +72,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       const reviver = new NotebookReviver(panel, () => settings);
       revivers.set(panel, reviver);
       const cells = new PromptCells(reviver, () => settings);
+      const checker = new SaveChecker(panel, () => settings);
+      panel.disposed.connect(() => checker.dispose());
       prompts.set(panel, cells);
       panel.disposed.connect(() => cells.dispose());
     });

@@ -118,6 +118,15 @@ export interface ILoadPlan {
 }
 
 /** `POST plan`: the cells to run, in order (a cell may repeat), and why. */
+/** `POST check`: one reason the saved state may not reproduce top to bottom. */
+export interface IFinding {
+  kind: 'order' | 'repeated' | 'edited' | 'deleted';
+  /** Position in the notebook (null: a deleted cell). */
+  cell: number | null;
+  id: string;
+  message: string;
+}
+
 /** What a restore does for one lost name, and why. */
 export interface INameOutcome {
   name: string;
@@ -183,6 +192,8 @@ export interface IReviveSettings {
   checkpointOnShutdown: boolean;
   /** Space for one notebook's checkpoints, in GB (0: the server's cap). */
   checkpointCapGB: number;
+  /** After a save, say when the notebook may not reproduce top to bottom. */
+  checkOnSave: boolean;
   llm: ILLMOptions;
 }
 
