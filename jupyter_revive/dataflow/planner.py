@@ -9,6 +9,7 @@ cells never appear.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
 from collections import deque
 from collections.abc import Collection, Mapping, Sequence
@@ -312,6 +313,13 @@ def plan_history(
 # imports; loop variables and `with ... as` targets last.
 _KIND_RANK = {"data": 0, "function": 1, "class": 1, "import": 2, "module": 3, "temporary": 4}
 _UNKNOWN_MS = 1.0  # a cell without a recorded duration, when weighing names
+_CHEAP_MS = 100.0  # chains faster than this weigh the same: their order is by depth
+
+
+def _cost_class(ms: float) -> int:
+    """Recorded time in classes a factor of 2 apart, so that noise in the durations of cheap
+    cells does not reorder names: 0 below ``_CHEAP_MS``."""
+    return 0 if ms < _CHEAP_MS else 1 + int(math.log2(ms / _CHEAP_MS))
 
 
 def _display_order(
@@ -319,21 +327,26 @@ def _display_order(
 ) -> tuple[tuple[str, ...], dict[str, str]]:
     """Names as a person would want them named, and the kind of each that is not plain data.
 
-    Data first, the pipeline's products before its inputs: by the time on the longest chain of
-    executions behind the name (recorded durations), then in the order the plan creates them.
-    The banner shows the first ones that fit ("predictions, model (+2, 3 modules)").
+    Data first, the pipeline's products before its inputs: by the recorded time on the longest
+    chain of executions behind the name (in classes a factor of 2 apart), then by the length of
+    that chain, then in the order the plan creates them. The banner shows the first ones that
+    fit ("predictions, model (+2, 3 modules)").
     """
     rank: dict[str, int] = {}
     kind: dict[str, str] = {}
-    weight: dict[str, float] = {}
+    weight: dict[str, tuple[int, int]] = {}
     cost = [0.0] * len(effects)
+    depth = [0] * len(effects)
     inputs: dict[int, list[int]] = {}
     for producer, consumer, _ in dependencies(effects):
-        inputs.setdefault(consumer, []).append(producer)
+        if producer < consumer:
+            inputs.setdefault(consumer, []).append(producer)
     for pos, effect in enumerate(effects):
         ledger = effect.execution.ledger
         own = ledger.ms if ledger is not None and ledger.ms is not None else _UNKNOWN_MS
-        cost[pos] = own + max((cost[p] for p in inputs.get(pos, ()) if p < pos), default=0.0)
+        before = inputs.get(pos, ())
+        cost[pos] = own + max((cost[p] for p in before), default=0.0)
+        depth[pos] = 1 + max((depth[p] for p in before), default=0)
     for step, pos in enumerate(order):
         effect = effects[pos]
         kinds = dict(effect.analysis.kinds)
@@ -343,11 +356,12 @@ def _display_order(
             rank.setdefault(name, step)
             if name in effect.creates or name in effect.maybe_binds:
                 kind[name] = kinds.get(name, "data")
-            weight[name] = max(weight.get(name, 0.0), cost[pos])
+            weight[name] = max(weight.get(name, (0, 0)), (_cost_class(cost[pos]), depth[pos]))
 
-    def key(name: str) -> tuple[int, float, int, str]:
+    def key(name: str) -> tuple[int, int, int, int, str]:
         what = kind.get(name, "data")
-        return (_KIND_RANK.get(what, 0), -weight.get(name, 0.0), rank.get(name, len(order)), name)
+        cls, chain = weight.get(name, (0, 0))
+        return (_KIND_RANK.get(what, 0), -cls, -chain, rank.get(name, len(order)), name)
 
     ordered = tuple(sorted(names, key=key))
     return ordered, {n: kind[n] for n in ordered if kind.get(n, "data") != "data"}

@@ -27,6 +27,6 @@ def test_the_planner_says_which_cells_rebuild_the_missing_names():
     )
     report = guard_report(CODE, set(), nb)
     assert report["missing"] == ["actual", "ghost", "predictions"]
-    assert report["restorable"] == ["actual", "predictions"]
+    assert report["restorable"] == ["predictions", "actual"]  # the plan's order: products first
     assert report["unrestorable"] == ["ghost"]
     assert [cell["id"] for cell in report["plan"]["cells"]] == ["c0", "c1"]
