@@ -13,6 +13,8 @@ from pytest_jupyter.jupyter_server import *  # noqa: F403
 
 from tests.fake_anthropic import FakeAnthropic
 
+from .pipeline import Session
+
 T = TypeVar("T")
 API_KEY = "sk-ant-test-key-never-leaves-the-server"
 
@@ -36,3 +38,12 @@ def jp_server_config(fake_anthropic: FakeAnthropic) -> dict[str, Any]:
 def run(jp_asyncio_loop: asyncio.AbstractEventLoop) -> Callable[[Awaitable[T]], T]:
     """Run a coroutine in the loop the pytest-jupyter server listens on."""
     return jp_asyncio_loop.run_until_complete
+
+
+@pytest.fixture
+def session(run: Callable[[Awaitable[Any]], Any], jp_serverapp: Any) -> Iterator[Session]:
+    """A kernel of the test server with the seed pipeline run in it (``pipeline.Session``)."""
+    s = Session(jp_serverapp)
+    run(s.start())
+    yield s
+    run(s.stop())

@@ -16,14 +16,6 @@ from jupyter_revive.checkpoint import KEY_FILE
 from .pipeline import CELLS, NOTEBOOK, Session, error, post
 
 
-@pytest.fixture
-def session(run: Any, jp_serverapp: Any) -> Any:
-    s = Session(jp_serverapp)
-    run(s.start())
-    yield s
-    run(s.stop())
-
-
 def test_checkpoint_then_restart_then_load_brings_the_values_back(
     run: Any, jp_fetch: Any, session: Session
 ) -> None:

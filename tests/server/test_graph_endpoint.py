@@ -13,14 +13,6 @@ from .helpers import notebook
 from .pipeline import Session, error, post
 
 
-@pytest.fixture
-def session(run: Any, jp_serverapp: Any) -> Any:
-    s = Session(jp_serverapp)
-    run(s.start())
-    yield s
-    run(s.stop())
-
-
 def graph(run: Any, jp_fetch: Any, session: Session) -> dict[str, Any]:
     body = {"notebook": session.notebook(), "kernel_id": session.kernel_id}
     return dict(json.loads(run(post(jp_fetch, "graph", body)).body))

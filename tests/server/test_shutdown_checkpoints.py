@@ -26,14 +26,6 @@ def test_unsaved_names_are_those_changed_after_their_newest_checkpoint() -> None
     assert unsaved(executions, {"df": 4, "model": 4}) == []
 
 
-@pytest.fixture
-def session(run: Any, jp_serverapp: Any) -> Any:
-    s = Session(jp_serverapp)
-    run(s.start())
-    yield s
-    run(s.stop())
-
-
 def serve(run: Any, jp_fetch: Any, session: Session, notebook: str | None = NOTEBOOK) -> None:
     answer = run(
         jp_fetch(
