@@ -192,7 +192,9 @@ export class ReviveBanner extends Widget {
     });
     loads.filter(l => l.at >= plan.cells.length).forEach(l => loadItem(l.names));
     box.appendChild(list);
-    if (plan.outcomes?.length) {
+    // Per name only where checkpoints are involved; else every name just re-runs.
+    const checkpointed = !!plan.load || !!plan.stale?.names.length;
+    if (plan.outcomes?.length && checkpointed) {
       box.appendChild(outcomeList(plan.outcomes));
     } else if (plan.unrestorable.length) {
       const un = el('div', 'jp-revive-Banner-unrestorable');

@@ -224,7 +224,7 @@ def _outcomes(
         for name, why in offer.skipped:
             skipped.setdefault(name, why)
     out = []
-    for name in sorted(plan.names):
+    for name in plan.names:  # the plan's order: the products first
         if name in loaded:
             out.append(NameOutcome(name, "load", "from a verified checkpoint"))
         elif name in stale:

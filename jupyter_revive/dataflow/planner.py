@@ -298,7 +298,7 @@ def plan_history(
 
     warnings: list[PlanWarning] = [*history_warnings(history, effects, set(order))]
     warnings += plan_warnings(effects, order, why, replanned)
-    ordered, kinds = _display_order(targets - missing, effects, order)
+    ordered, kinds = _display_order(targets - missing, effects)
     return Plan(
         cells=tuple(cells),
         names=ordered,
@@ -323,14 +323,15 @@ def _cost_class(ms: float) -> int:
 
 
 def _display_order(
-    names: set[str], effects: Sequence[Effect], order: list[int]
+    names: set[str], effects: Sequence[Effect]
 ) -> tuple[tuple[str, ...], dict[str, str]]:
     """Names as a person would want them named, and the kind of each that is not plain data.
 
     Data first, the pipeline's products before its inputs: by the recorded time on the longest
     chain of executions behind the name (in classes a factor of 2 apart), then by the length of
-    that chain, then in the order the plan creates them. The banner shows the first ones that
-    fit ("predictions, model (+2, 3 modules)").
+    that chain, then in the order the history first made them. The banner shows the first ones that
+    fit ("predictions, model (+2, 3 modules)"). The whole history decides, not only the
+    planned runs: a name loaded from a checkpoint matters as much as one re-run.
     """
     rank: dict[str, int] = {}
     kind: dict[str, str] = {}
@@ -347,13 +348,11 @@ def _display_order(
         before = inputs.get(pos, ())
         cost[pos] = own + max((cost[p] for p in before), default=0.0)
         depth[pos] = 1 + max((depth[p] for p in before), default=0)
-    for step, pos in enumerate(order):
-        effect = effects[pos]
         kinds = dict(effect.analysis.kinds)
         for name in sorted(effect.creates | effect.touches | effect.maybe_binds):
             if name not in names:
                 continue
-            rank.setdefault(name, step)
+            rank.setdefault(name, pos)
             if name in effect.creates or name in effect.maybe_binds:
                 kind[name] = kinds.get(name, "data")
             weight[name] = max(weight.get(name, (0, 0)), (_cost_class(cost[pos]), depth[pos]))
@@ -361,7 +360,7 @@ def _display_order(
     def key(name: str) -> tuple[int, int, int, int, str]:
         what = kind.get(name, "data")
         cls, chain = weight.get(name, (0, 0))
-        return (_KIND_RANK.get(what, 0), -cls, -chain, rank.get(name, len(order)), name)
+        return (_KIND_RANK.get(what, 0), -cls, -chain, rank.get(name, len(effects)), name)
 
     ordered = tuple(sorted(names, key=key))
     return ordered, {n: kind[n] for n in ordered if kind.get(n, "data") != "data"}

@@ -91,9 +91,9 @@ def test_a_group_cheaper_to_recompute_than_to_read_is_recomputed() -> None:
     )
     assert restore.load is not None and restore.load.names == ("model",)
     assert ids(restore) == ["c0", "c2"]  # pandas, then df recomputed; the model loaded
-    assert [o.to_json() for o in restore.outcomes] == [
-        {"name": "df", "how": "rerun", "why": "re-running is faster than loading"},
+    assert [o.to_json() for o in restore.outcomes] == [  # the plan's order: products first
         {"name": "model", "how": "load", "why": "from a verified checkpoint"},
+        {"name": "df", "how": "rerun", "why": "re-running is faster than loading"},
     ]
 
 
