@@ -143,7 +143,7 @@ class _Channel:
                     self.client.shell_channel.send(msg)
                 waiting = [self.pending[m] for m in nudges if m in self.pending]
                 if not waiting:
-                    continue
+                    return False  # forgotten by a close under us: nothing left to wait for
                 wait = min(NUDGE_S, remaining) if resend else remaining
                 done, _ = await asyncio.wait(
                     [asyncio.shield(f) for f in waiting],
