@@ -336,26 +336,27 @@ def _display_order(
     rank: dict[str, int] = {}
     kind: dict[str, str] = {}
     weight: dict[str, tuple[int, int]] = {}
-    cost = [0.0] * len(effects)
-    depth = [0] * len(effects)
-    inputs: dict[int, list[int]] = {}
-    for producer, consumer, _ in dependencies(effects):
-        if producer < consumer:
-            inputs.setdefault(consumer, []).append(producer)
+    # One forward pass (no chains: this runs for every plan, and a loading plan is planned
+    # many times): (time, depth) of the chain behind each name's latest maker so far.
+    behind: dict[str, tuple[float, int]] = {}
     for pos, effect in enumerate(effects):
         ledger = effect.execution.ledger
         own = ledger.ms if ledger is not None and ledger.ms is not None else _UNKNOWN_MS
-        before = inputs.get(pos, ())
-        cost[pos] = own + max((cost[p] for p in before), default=0.0)
-        depth[pos] = 1 + max((depth[p] for p in before), default=0)
+        inputs = [behind[r] for r in effect.reads if r in behind]
+        cost = own + max((c for c, _ in inputs), default=0.0)
+        depth = 1 + max((d for _, d in inputs), default=0)
         kinds = dict(effect.analysis.kinds)
-        for name in sorted(effect.creates | effect.touches | effect.maybe_binds):
+        for name in effect.creates | effect.touches | effect.maybe_binds:
+            made = (cost, depth)
+            behind[name] = made if name in effect.creates else max(behind.get(name, made), made)
             if name not in names:
                 continue
             rank.setdefault(name, pos)
             if name in effect.creates or name in effect.maybe_binds:
                 kind[name] = kinds.get(name, "data")
-            weight[name] = max(weight.get(name, (0, 0)), (_cost_class(cost[pos]), depth[pos]))
+            weight[name] = max(weight.get(name, (0, 0)), (_cost_class(cost), depth))
+        for name in effect.removes:
+            behind.pop(name, None)
 
     def key(name: str) -> tuple[int, int, int, int, str]:
         what = kind.get(name, "data")
