@@ -183,7 +183,7 @@ def _checkpoints_list(args: argparse.Namespace, out: TextIO) -> int:
                 "notebook": s.notebook,
                 "checkpoint": s.checkpoint,
                 "bytes": s.bytes,
-                "used": datetime.datetime.fromtimestamp(s.used, datetime.timezone.utc).isoformat(),
+                "used": s.used_iso,
                 "names": list(s.names),
                 "problem": s.problem,
             }

@@ -88,20 +88,21 @@ def flag(data: Any, field: str) -> bool:
     return data
 
 
-def optional_seconds(data: Any, field: str) -> float | None:
+def _optional_number(data: Any, field: str, unit: str) -> float | None:
     if data is None:
         return None
     if isinstance(data, bool) or not isinstance(data, (int, float)) or not data >= 0:
-        raise InvalidInput(f"{field} must be a number of seconds or null.")
+        raise InvalidInput(f"{field} must be a number of {unit} or null.")
     return float(data)
 
 
+def optional_seconds(data: Any, field: str) -> float | None:
+    return _optional_number(data, field, "seconds")
+
+
 def optional_bytes(data: Any, field: str) -> int | None:
-    if data is None:
-        return None
-    if isinstance(data, bool) or not isinstance(data, (int, float)) or not data >= 0:
-        raise InvalidInput(f"{field} must be a number of bytes or null.")
-    return int(data)
+    value = _optional_number(data, field, "bytes")
+    return None if value is None else int(value)
 
 
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")

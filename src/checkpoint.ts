@@ -179,18 +179,21 @@ export class AutoCheckpointer implements IDisposable {
 
   /** Register the kernel for shutdown checkpoints, or undo it, as the settings say. */
   private async _serve(): Promise<void> {
-    const kernelId = this._panel.sessionContext.session?.kernel?.id;
+    const kernel = this._panel.sessionContext.session?.kernel?.id;
     const settings = this._settings();
     const cap = capBytes(settings);
-    const on = settings.checkpointOnShutdown && !!kernelId;
-    const key = on ? `${kernelId}/${cap}` : null;
-    const kernel = on ? kernelId : this._served?.split('/')[0];
-    if (key === this._served || !kernel) {
+    const wanted = settings.checkpointOnShutdown && kernel ? { kernel, cap } : null;
+    const served = this._served;
+    const same = wanted
+      ? served?.kernel === wanted.kernel && served.cap === wanted.cap
+      : served === null;
+    if (same) {
       return;
     }
-    this._served = key;
+    this._served = wanted;
+    const target = (wanted ?? served) as { kernel: string };
     try {
-      await serveNotebook(kernel, on ? ensureIdentity(this._panel) : null, cap);
+      await serveNotebook(target.kernel, wanted ? ensureIdentity(this._panel) : null, cap);
     } catch (reason) {
       this._served = null; // asked again after the next run
       console.warn('jupyter-revive: shutdown checkpoints not registered', reason);
@@ -198,8 +201,8 @@ export class AutoCheckpointer implements IDisposable {
   }
 
   private _busy = false;
-  /** `kernel id/cap` last registered, or null. */
-  private _served: string | null = null;
+  /** The kernel and cap last registered, or null. */
+  private _served: { kernel: string; cap: number | null } | null = null;
   private _isDisposed = false;
   private _taken = new Signal<this, ICheckpointAnswer | Error>(this);
 }

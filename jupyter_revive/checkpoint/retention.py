@@ -8,6 +8,7 @@ can at worst change the order of eviction, never what is loaded.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 import shutil
 import time
@@ -27,6 +28,10 @@ class Stored:
     used: float  # seconds since the epoch
     names: tuple[str, ...] = ()
     problem: str | None = None  # why it cannot be loaded (unsigned, tampered, unfinished…)
+
+    @property
+    def used_iso(self) -> str:
+        return datetime.datetime.fromtimestamp(self.used, datetime.timezone.utc).isoformat()
 
 
 @dataclass(frozen=True)

@@ -233,7 +233,7 @@ class ReviveCheckpoints(LoggingConfigurable):
                 "names": _names(manifest),
                 "bytes": manifest.get("bytes", 0),
                 "time": manifest.get("time"),
-                "used": _iso(stored.used),
+                "used": stored.used_iso,
                 "where": manifest.get("where"),
             }
             for stored, manifest in self._scan(notebook)
@@ -356,10 +356,6 @@ def _speed(manifest: dict[str, Any]) -> float:
 
 def _names(manifest: dict[str, Any]) -> list[str]:
     return sorted(n for g in manifest["groups"] for n in g["names"])
-
-
-def _iso(seconds: float) -> str:
-    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).isoformat()
 
 
 def _mtime(path: Path) -> float:
