@@ -91,6 +91,7 @@ class _Channel:
         self.last_heard = asyncio.get_running_loop().time()
         self.info: dict[str, Any] = {}  # its kernel_info reply
         self.broken = False
+        self.closed = False
         self.pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.abandoned: set[str] = set()  # pending requests whose callers stopped waiting
         self.idle = asyncio.Event()
@@ -179,6 +180,8 @@ class _Channel:
                 await asyncio.wait_for(self.idle.wait(), wait)
             except asyncio.TimeoutError:
                 return None
+        if self.closed:  # closed by another query while this one waited for its turn
+            return None
         msg = self.client.session.msg(msg_type, content)
         msg_id = msg["header"]["msg_id"]
         future: asyncio.Future[dict[str, Any]] = loop.create_future()
@@ -205,6 +208,7 @@ class _Channel:
             self.idle.set()
 
     def close(self) -> None:
+        self.closed = True
         self.reader.cancel()
         for future in self.pending.values():
             if not future.done():  # waiters see "no reply", not a CancelledError of their own
@@ -435,9 +439,14 @@ class ReviveKernelQuery(LoggingConfigurable):
         content: dict[str, Any],
         deadline: float,
     ) -> dict[str, Any]:
-        remaining = deadline - asyncio.get_running_loop().time()
+        loop = asyncio.get_running_loop()
         busy = getattr(kernel, "execution_state", None) == "busy"
-        reply = await channel.request(msg_type, content, max(0.0, remaining), busy)
+        reply = await channel.request(msg_type, content, max(0.0, deadline - loop.time()), busy)
+        if reply is None and channel.closed and loop.time() < deadline:
+            # Another query replaced the channel while this one waited: ask on the new one.
+            channel = await self._channel(kernel_id, kernel, deadline)
+            busy = getattr(kernel, "execution_state", None) == "busy"
+            reply = await channel.request(msg_type, content, max(0.0, deadline - loop.time()), busy)
         if reply is None:
             await self._check_alive(kernel_id, kernel)  # dead beats busy
             silent = asyncio.get_running_loop().time() - channel.last_heard
