@@ -288,10 +288,18 @@ class Changes:
     def __init__(self, ns: dict[str, Any], names: list[str]) -> None:
         self.ns = ns
         self.before: dict[str, tuple[int, Any, bool]] = {}
-        self._pass = _Pass()
+        # Names bound to values that cannot change in place (most names a small cell reads):
+        # unchanged while still bound to the same object, with no fingerprint to take.
+        self.atoms: dict[str, int] = {}
+        self._pass: _Pass | None = None
         for name in names:
             if name in ns:
                 value = ns[name]
+                if type(value) in ATOMS:
+                    self.atoms[name] = _ident(value)
+                    continue
+                if self._pass is None:
+                    self._pass = _Pass()
                 mark, exact = self._pass.of(value)
                 self.before[name] = (_ident(value), mark, exact)
 
@@ -301,9 +309,11 @@ class Changes:
         """(mutated, unchanged) after the execution. ``names``: the namespace's names that may
         be the user's, ``is_user`` decides (asked only of names holding a changed object)."""
         ns = self.ns
-        fp = _Pass()
         mutated: set[str] = set()
-        unchanged: list[str] = []
+        unchanged = [n for n, key in self.atoms.items() if _ident(ns.get(n, _MISSING)) == key]
+        if self._pass is None:
+            return [], sorted(unchanged)
+        fp = _Pass()
         for name, (key, before, exact) in self.before.items():
             value = ns.get(name, _MISSING)
             if value is _MISSING or _ident(value) != key:
@@ -319,7 +329,7 @@ class Changes:
             old = self._pass.memo
             changed = {k for k, (mark, _) in fp.memo.items() if k in old and old[k][0] != mark}
             changed |= {self.before[n][0] for n in mutated}
-            mutated |= {n for n in _holders(ns, names, changed) if is_user(n)}
+            mutated |= _holders(ns, names, changed, is_user)
         return sorted(mutated), sorted(unchanged)
 
 
@@ -330,21 +340,25 @@ _MISSING = object()
 _OPAQUE = ATOMS | {types.FunctionType, type, types.MethodType}
 
 
-def _holders(ns: dict[str, Any], names: Iterable[str], ids: set[int]) -> set[str]:
-    """Those of ``names`` bound to one of the objects ``ids``, or to a container holding one.
+def _holders(
+    ns: dict[str, Any], names: Iterable[str], ids: set[int], is_user: Callable[[str], bool]
+) -> set[str]:
+    """Those of ``names`` that are the user's (``is_user``) and bound to one of the objects
+    ``ids``, or to a container holding one.
 
     Runs after every cell that changed something, over the whole namespace: the filtering is
-    done by C-level ``map``/``compress`` so that only containers cost a Python step.
+    done by C-level ``map``/``compress`` so that only containers cost a Python step, and only
+    the user's containers are scanned (not IPython's ``In``/``Out``, which grow every cell).
     """
     names = list(names)
     values = list(map(ns.get, names))
     idents = list(map(_ident, values))
     out: set[str] = set()
     if not ids.isdisjoint(idents):
-        out.update(n for n, i in zip(names, idents) if i in ids)  # noqa: B905
+        out.update(n for n, i in zip(names, idents) if i in ids and is_user(n))  # noqa: B905
     keep = map(operator.not_, map(_OPAQUE.__contains__, map(type, values)))
     for name, value in compress(zip(names, values), keep):  # noqa: B905
-        if name in out:
+        if name in out or not is_user(name):
             continue
         if isinstance(value, dict):
             inner: Any = value.values()

@@ -137,9 +137,11 @@ class Tracker:
         return not (name in hidden and hidden[name] is self.ip.user_ns.get(name))
 
     def _fingerprint(self, source: str, ns: dict[str, Any]) -> Changes | None:
-        """Fingerprints of what the cell may change in place; None if that failed."""
+        """Fingerprints of what the cell may change in place; None if that failed or there is
+        nothing to fingerprint (either way no name is mutated or unchanged)."""
         try:
-            return Changes(ns, candidates(source, ns, self._is_user))
+            names = candidates(source, ns, self._is_user)
+            return Changes(ns, names) if names else None
         except Exception:
             _log.debug("fingerprinting before the cell failed", exc_info=True)
             return None

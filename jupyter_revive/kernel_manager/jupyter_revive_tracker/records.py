@@ -42,12 +42,13 @@ class Touched(TypedDict):
     truncated: bool  # a list was cut at touches.MAX_PATHS
 
 
-def untouched() -> Touched:
-    return {
-        "files": {"read": [], "written": [], "removed": []},
-        "env": {"vars": [], "cwd": False, "options": []},
-        "truncated": False,
-    }
+# What most executions touched: nothing. One object shared by their records (records are only
+# ever serialized, never changed), so that they cost no allocation and no ledger memory.
+UNTOUCHED: Touched = {
+    "files": {"read": [], "written": [], "removed": []},
+    "env": {"vars": [], "cwd": False, "options": []},
+    "truncated": False,
+}
 
 
 class ExecutionRecord(TypedDict):
@@ -102,7 +103,7 @@ def execution_record(
     deleted, cut_deleted = capped(deleted)
     mutated, cut_mutated = capped(mutated or [])
     unchanged, cut_unchanged = capped(unchanged or [])
-    touched = touched or untouched()
+    touched = touched or UNTOUCHED
     return {
         "seq": seq,
         "cell": cell,

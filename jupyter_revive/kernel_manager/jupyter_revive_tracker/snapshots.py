@@ -60,7 +60,7 @@ if _read_ids is None:
     _read_ids, _ID_FORMAT, _ID_WIDTH = _pack_ids, "Q", 8
 
 
-def _dict_version_reader() -> Any:
+def dict_version_reader() -> Any:
     """A reader of a dict's version tag (PEP 509), or None where there is none.
 
     CPython 3.6-3.13 give every dict a 64-bit tag that changes on each mutation (insert,
@@ -104,7 +104,7 @@ def _dict_version_reader() -> Any:
         return None
 
 
-_dict_version: Any = _dict_version_reader()
+dict_version: Any = dict_version_reader()
 
 
 def _mismatches(a: bytes, b: bytes, n: int) -> list[int]:
@@ -225,7 +225,7 @@ class Watch:
 
     def snapshot(self, ns: dict[str, Any], reuse: bool = False) -> Snapshot:
         """``reuse``: return the last snapshot if the namespace has not changed since."""
-        version = _dict_version(ns) if _dict_version is not None else None
+        version = dict_version(ns) if dict_version is not None else None
         if reuse and version is not None and version == self._version and ns is self._ns:
             return self._last  # type: ignore[return-value]
         try:
@@ -240,7 +240,7 @@ class Watch:
         self._anchors = list(islice(reversed(ns), _ANCHORS))
         self._last = snapshot = (self.epoch, self.watched, len(self.watched), ids)
         # Tag read before and after: a change made meanwhile (a thread) leaves no tag to match.
-        if version is not None and _dict_version(ns) != version:
+        if version is not None and dict_version(ns) != version:
             version = None
         self._version = version
         return snapshot

@@ -32,7 +32,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from .records import Touched
+from .records import UNTOUCHED, Touched
+from .snapshots import dict_version
 
 MAX_PATHS = 50  # per list and execution
 
@@ -138,10 +139,17 @@ class Touches:
             self.cwd = True
 
     def record(self) -> Touched:
-        """What the execution touched, in the record's shape (``records.Touched``)."""
+        """What the execution touched, in the record's shape (``records.Touched``); most cells
+        touch nothing and share ``records.UNTOUCHED``."""
         before = self._options
         # Importing pandas is not changing its options: compare only what was loaded before.
         options = pandas_options() if before else before
+        if (
+            options is before
+            and not (self.read or self.written or self.removed or self.cwd or self.truncated)
+            and _environ() is self._environ
+        ):
+            return UNTOUCHED
         changed = (
             [] if options is before else sorted(k for k in before if options.get(k) != before[k])
         )
@@ -199,16 +207,22 @@ def pandas_options() -> dict[str, Any]:
 
 
 _environ_seen: dict[Any, Any] = {}
+_environ_tag: Any = None  # the encoded mapping's version tag when it was copied
 
 
 def _environ() -> dict[Any, Any]:
     """A copy of the environment, the same object as last time while nothing changed (no
-    allocation per cell: the comparison is all it costs)."""
-    global _environ_seen
+    allocation per cell). An unchanged version tag of the mapping proves it unchanged without
+    comparing it (``snapshots.dict_version``); without tags the comparison decides."""
+    global _environ_seen, _environ_tag
     data = getattr(os.environ, "_data", None)  # the encoded mapping
     current = data if isinstance(data, dict) else os.environ
+    tag = dict_version(current) if dict_version is not None and current is data else None
+    if tag is not None and tag == _environ_tag:
+        return _environ_seen
     if current != _environ_seen:
         _environ_seen = dict(current)
+    _environ_tag = tag
     return _environ_seen
 
 
@@ -275,7 +289,34 @@ def _targets() -> list[tuple[Any, str, Callable[..., Any]]]:
 
 
 _TARGETS = _targets()
-_wrappers: dict[tuple[int, str], tuple[Any, Any]] = {}  # (owner, attr) -> (original, wrapper)
+
+
+class _Slot:
+    """One wrapped function: the namespace that holds it, the original and our wrapper.
+
+    ``start``/``stop`` run around every cell, so they swap the functions in the modules'
+    ``__dict__``s directly (one identity check and one store each) instead of going through
+    getattr/setattr; the slow path (``_refresh``) only runs when someone else replaced a
+    function since (a test's monkeypatch, a library's own wrapper)."""
+
+    __slots__ = ("attr", "namespace", "original", "wrap", "wrapper")
+
+    def __init__(self, owner: Any, attr: str, wrap: Callable[..., Any]) -> None:
+        self.namespace: dict[str, Any] = vars(owner)
+        self.attr = attr
+        self.wrap = wrap
+        self.original: Any = None
+        self.wrapper: Any = None
+
+    def _refresh(self, current: Any) -> bool:
+        """Wrap ``current``, the function found now; False: leave it alone."""
+        if getattr(current, "__revive_wrapped__", None) is not None:
+            return False
+        self.original, self.wrapper = current, self.wrap(current)
+        return True
+
+
+_SLOTS = [_Slot(owner, attr, wrap) for owner, attr, wrap in _TARGETS]
 
 
 def start() -> Touches:
@@ -285,16 +326,11 @@ def start() -> Touches:
     the interpreter's functions, and a class body run then never captures a wrapper."""
     global _active
     _active = Touches()
-    for owner, attr, wrap in _TARGETS:
-        current = getattr(owner, attr, None)
-        if current is None or getattr(current, "__revive_wrapped__", None) is not None:
-            continue
-        key = (id(owner), attr)
-        cached = _wrappers.get(key)
-        if cached is None or cached[0] is not current:
-            cached = (current, wrap(current))
-            _wrappers[key] = cached
-        setattr(owner, attr, cached[1])
+    for slot in _SLOTS:
+        namespace, attr = slot.namespace, slot.attr
+        current = namespace.get(attr)
+        if current is not None and (current is slot.original or slot._refresh(current)):
+            namespace[attr] = slot.wrapper
     return _active
 
 
@@ -304,7 +340,7 @@ def stop(touches: Touches | None) -> None:
     if _active is not touches:
         return
     _active = None
-    for owner, attr, _ in _TARGETS:
-        cached = _wrappers.get((id(owner), attr))
-        if cached is not None and getattr(owner, attr, None) is cached[1]:
-            setattr(owner, attr, cached[0])
+    for slot in _SLOTS:
+        namespace, attr = slot.namespace, slot.attr
+        if slot.wrapper is not None and namespace.get(attr) is slot.wrapper:
+            namespace[attr] = slot.original
