@@ -17,7 +17,8 @@ A record costs about 0.5-3 KB.
 from __future__ import annotations
 
 import hashlib
-from typing import Literal, TypedDict
+import importlib
+from typing import Any, Literal, TypedDict
 
 MAX_NAMES = 100
 
@@ -68,13 +69,30 @@ class ExecutionRecord(TypedDict):
     truncated: bool  # a name list was cut at MAX_NAMES
 
 
+def _sha256() -> Any:
+    """CPython's own SHA-256 (``_sha256``, ``_sha2`` from 3.12) where there is one: the same
+    digest as OpenSSL's, and a much shorter code path, which counts in a hook that runs with the
+    caches cold after every cell; else hashlib's."""
+    for module, name in (("_sha2", "sha256"), ("_sha256", "sha256")):
+        try:
+            fn = getattr(importlib.import_module(module), name)
+            if fn(b"revive").hexdigest() == hashlib.sha256(b"revive").hexdigest():
+                return fn
+        except Exception:
+            continue
+    return hashlib.sha256
+
+
+_SHA256 = _sha256()
+
+
 def code_sha(source: str) -> str:
     """First 16 hex digits of the SHA-256 of ``source`` as UTF-8.
 
     ``surrogatepass``: a lone surrogate (``'\\ud800'``, valid in a notebook's JSON) still hashes,
     to its UTF-8-style bytes; any other text hashes exactly as plain UTF-8.
     """
-    return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return _SHA256(source.encode("utf-8", "surrogatepass")).hexdigest()[:16]  # type: ignore[no-any-return]
 
 
 def capped(names: list[str]) -> tuple[list[str], bool]:
