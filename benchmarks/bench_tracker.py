@@ -187,6 +187,32 @@ del _revive_hook_timing
 """
 
 
+# The tracker's registered hooks, re-registered inside CPU clocks of the thread running them:
+# what they cost on the replay's real cells (cold caches between cells), unlike HOOK_TIMING's
+# warm loop, and unlike wall time not inflated by other processes (machine noise).
+HOOK_CPU = """
+def _revive_time_hooks():
+    import time
+    t = __import__('sys').modules['jupyter_revive_tracker'].api.current()
+    ip = get_ipython()
+    spent = [0, 0]
+    clock = time.thread_time_ns
+    def timed(hook):
+        def run(arg):
+            t0 = clock()
+            hook(arg)
+            spent[0] += clock() - t0
+            spent[1] += 1
+        return run
+    for event, hook in (('pre_run_cell', t.pre_run_cell), ('post_run_cell', t.post_run_cell)):
+        ip.events.unregister(event, hook)
+        ip.events.register(event, timed(hook))
+    return spent
+_revive_hook_cpu = _revive_time_hooks()
+del _revive_time_hooks
+"""
+
+
 async def replay(
     tracked: Bench, plain: Bench, code: list[str], warmup: int
 ) -> tuple[dict[str, list[float]], dict[str, float]]:
@@ -196,6 +222,9 @@ async def replay(
     for source in code[:warmup]:
         for kernel in (tracked, plain):
             await kernel.run(source)
+    _, reply = await tracked.run(HOOK_CPU, silent=True)
+    if reply["content"]["status"] != "ok":
+        raise SystemExit(f"could not time the hooks: {reply['content']}")
     cpu_before = [await k.eval(CPU) for k in (tracked, plain)]
     times: dict[str, list[float]] = {"tracker": [], "plain": []}
     for i, source in enumerate(code[warmup:]):
@@ -213,6 +242,9 @@ async def replay(
         label: after - before
         for label, after, before in zip(("tracker", "plain"), cpu_after, cpu_before)  # noqa: B905
     }
+    spent_ns, calls = await tracked.eval("_revive_hook_cpu")
+    cpu["hooks"] = spent_ns / 1e9
+    cpu["hook_calls"] = calls
     return times, cpu
 
 
@@ -224,7 +256,7 @@ async def main(cells: int, warmup: int, frame_gb: float, rounds: int) -> None:
         os.environ["JUPYTER_PATH"] = tmp + os.pathsep + os.environ.get("JUPYTER_PATH", "")
         code = small_cells(cells + warmup)
         times: dict[str, list[float]] = {"tracker": [], "plain": []}
-        cpu = {"tracker": 0.0, "plain": 0.0}
+        cpu = {"tracker": 0.0, "plain": 0.0, "hooks": 0.0, "hook_calls": 0.0}
         ratios = []
         print(
             f"Replay: {cells} small cells (+{warmup} warm-up) per kernel, interleaved, "
@@ -243,6 +275,7 @@ async def main(cells: int, warmup: int, frame_gb: float, rounds: int) -> None:
                 round_times, round_cpu = await replay(tracked, plain, code, warmup)
                 for label in times:
                     times[label] += round_times[label]
+                for label in cpu:
                     cpu[label] += round_cpu[label]
                 ratios.append(
                     statistics.median(round_times["tracker"])
@@ -264,6 +297,13 @@ async def main(cells: int, warmup: int, frame_gb: float, rounds: int) -> None:
                 print(
                     f"  kernel CPU per cell: {cpu_t:.3f} ms with, {cpu_p:.3f} ms without tracker: "
                     f"{cpu_t - cpu_p:+.3f} ms, ratio {cpu_t / cpu_p:.4f}"
+                )
+                hooks_ms = cpu["hooks"] * 1000.0 / (cells * rounds)
+                print(
+                    f"  tracker hooks' CPU per cell on the replay (thread clock, pre+post, "
+                    f"{cpu['hook_calls']:.0f} calls): {hooks_ms * 1000:.1f} us "
+                    f"({hooks_ms / statistics.median(times['plain']) * 100:.2f}% of the median "
+                    "plain cell)"
                 )
                 await tracked.run(HOOK_TIMING % 2000, silent=True)
                 median_us, p90_us = await tracked.eval("exec_result")
