@@ -8,7 +8,7 @@ import { edgePath, IFlow, ILayout, layoutGraph, mergeFlows } from './graphLayout
 import { stateIcon } from './icons';
 import { planningNotebook } from './plan';
 import { NotebookReviver } from './reviver';
-import { edgeTitle, headline, nodeText, nodeTitle, STATE_WORDS } from './stateWords';
+import { edgeTitle, headline, nodeText, nodeTitle, STATE_WORDS, stubTitle } from './stateWords';
 import { IFinding, IGraphNode, IPlan, IRestoreProgress, IStateGraph } from './tokens';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -378,6 +378,12 @@ export class StateView extends Widget {
         badge.textContent = badges;
         group.appendChild(badge);
       }
+      for (const direction of ['out', 'in'] as const) {
+        const far = layout.stubs[direction].get(node.id);
+        if (far) {
+          group.appendChild(stub(direction, placed.height, stubTitle(far, direction, positionOf)));
+        }
+      }
       nodes.appendChild(group);
     }
     svg.appendChild(nodes);
@@ -434,6 +440,23 @@ export class StateView extends Widget {
   private readonly _progress: HTMLDivElement;
   private readonly _legend: HTMLDivElement;
   private readonly _body: HTMLDivElement;
+}
+
+/**
+ * A flow to or from a run too far away to route: a short arrow leaving the node's bottom
+ * (to runs below) or entering its top (from runs above), on the left, clear of routed edges.
+ */
+function stub(direction: 'out' | 'in', height: number, text: string): SVGGElement {
+  const group = svgElement('g', { class: `${CLASS}-stub`, 'data-direction': direction });
+  const title = svgElement('title', {});
+  title.textContent = text;
+  const d = direction === 'out' ? `M14,${height} L8,${height + 8}` : `M6,-8 L12,0`;
+  group.append(
+    title,
+    svgElement('path', { d, class: `${CLASS}-edgeHit` }),
+    svgElement('path', { d, class: `${CLASS}-edgeLine`, 'marker-end': `url(#${CLASS}-arrow)` })
+  );
+  return group;
 }
 
 /** Short marks at a node's right end: "✎" edited, "✗" failed, "!" a finding. */

@@ -16,7 +16,7 @@ export const STATE_WORDS: Record<IGraphNode['state'], string> = {
 };
 
 /** Characters of a cell's first line shown in its node (the tooltip has all of it). */
-const LABEL_CHARS = 26;
+const LABEL_CHARS = 22;
 
 const KIND_WORDS: Record<GraphEdgeKind, string> = {
   name: '',
@@ -107,6 +107,20 @@ export function edgeTitle(flow: IFlow, positionOf: (id: string) => number | unde
   return `run ${run(flow.source)} → run ${run(flow.target)}: ${flowWords(flow)}`;
 }
 
+/** A stub's tooltip: the flows to runs far below (`out`) or from runs far above (`in`). */
+export function stubTitle(
+  flows: readonly IFlow[],
+  direction: 'out' | 'in',
+  positionOf: (id: string) => number | undefined
+): string {
+  const lines = [direction === 'out' ? 'used far below:' : 'from far above:'];
+  for (const flow of flows) {
+    const p = positionOf(direction === 'out' ? flow.target : flow.source);
+    lines.push(`run ${p === undefined ? '?' : p + 1}: ${flowWords(flow)}`);
+  }
+  return lines.join('\n');
+}
+
 /** The header: what is gone, and what a restore will do and cost (from the server's plan). */
 export interface IHeadline {
   gone: string;
@@ -117,6 +131,13 @@ export function headline(graph: IStateGraph, plan: IPlan | null): IHeadline {
   const runs = graph.nodes.length;
   if (!runs) {
     return { gone: 'No runs recorded yet: run cells to see them here.', restore: null };
+  }
+  if (graph.context === null) {
+    // No tracked run: the server reads the order from execution counts, else top to bottom.
+    return {
+      gone: 'No runs recorded yet: the cells in the order a restore would assume.',
+      restore: null
+    };
   }
   const ran = `${runs} run${runs === 1 ? '' : 's'}`;
   if (graph.state === 'live') {
@@ -142,7 +163,7 @@ export function headline(graph: IStateGraph, plan: IPlan | null): IHeadline {
     return { gone: gone + unrestorable, restore: null };
   }
   const all = plan.estimate_s?.rerun_all;
-  const against = all === undefined ? '' : ` (re-running all: ~${formatDuration(all)})`;
+  const against = all === undefined ? '' : `; re-running all: ~${formatDuration(all)}`;
   const restore = `Restore: ${restoreSummary(plan)}${against}.${unrestorable}`;
   return { gone, restore };
 }

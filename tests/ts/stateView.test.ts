@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { edgePath, layoutGraph, mergeFlows, reduceFlows } from '../../src/graphLayout';
-import { edgeTitle, headline, nodeText, nodeTitle } from '../../src/stateWords';
+import { edgeTitle, headline, nodeText, nodeTitle, stubTitle } from '../../src/stateWords';
 import { IGraphEdge, IGraphNode, IPlan, IStateGraph } from '../../src/tokens';
 
 function node(position: number, over: Partial<IGraphNode> = {}): IGraphNode {
@@ -118,7 +118,7 @@ describe('the words', () => {
   it('says in a node where the cell is and how its code starts', () => {
     expect(nodeText(node(4))).toBe('5  x4 = 4');
     const long = node(0, { label: 'result = some_function_with_a_long_name(argument)' });
-    expect(nodeText(long)).toBe('1  result = some_function_wi…');
+    expect(nodeText(long)).toBe('1  result = some_functio…');
     expect(nodeText(node(2, { cell: null }))).toBe('✕  x2 = 2');
   });
 
@@ -169,7 +169,7 @@ describe('headline', () => {
   it('says what is gone, what a restore does and costs, against re-running all', () => {
     expect(headline(graph(3, [], 'lost'), plan)).toEqual({
       gone: 'Gone: model, df.',
-      restore: 'Restore: re-run 2 cells (2 s) (re-running all: ~10 min).'
+      restore: 'Restore: re-run 2 cells (2 s); re-running all: ~10 min.'
     });
   });
 
@@ -180,5 +180,34 @@ describe('headline', () => {
 
   it('says when nothing ran yet', () => {
     expect(headline(graph(0, []), null).gone).toMatch(/No runs recorded yet/);
+    const guessed = { ...graph(2, [], 'unknown'), context: null };
+    expect(headline(guessed, null).gone).toMatch(/No runs recorded yet: the cells in the order/);
+  });
+});
+
+describe('routing within a budget', () => {
+  it('routes near flows and leaves far ones as stubs at both ends, grouped per node', () => {
+    // An import cell used by sections that do not feed each other: long flows stay long.
+    const edges: IGraphEdge[] = [];
+    for (let i = 1; i < 200; i++) {
+      edges.push(edge(i % 50 === 1 ? 0 : i - 1, i, ['x']));
+      if (i % 50 === 1) {
+        edges.push(edge(0, i, ['math']));
+      }
+    }
+    const layout = layoutGraph(graph(200, edges));
+    const out = layout.stubs.out.get('e0') ?? [];
+    expect(out.map(f => f.target)).toEqual(['e51', 'e101', 'e151']);
+    expect(layout.stubs.in.get('e151')).toHaveLength(1);
+    expect(layout.edges.map(e => e.flow.target)).not.toContain('e151');
+    // Every flow is either routed or a stub.
+    expect(layout.edges.length + out.length).toBe(199);
+  });
+
+  it('says what a stub stands for', () => {
+    const position = (id: string) => Number(id.slice(1));
+    const flows = [{ source: 'e0', target: 'e100', names: { name: ['math'] } }];
+    expect(stubTitle(flows, 'out', position)).toBe('used far below:\nrun 101: math');
+    expect(stubTitle(flows, 'in', position)).toBe('from far above:\nrun 1: math');
   });
 });
