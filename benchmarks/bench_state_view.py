@@ -97,13 +97,13 @@ def open_view(page: Page, lab: LabServer, name: str, cells: int) -> dict[str, fl
         arg=cells,
         timeout=120_000,
     )
-    info = page.evaluate(
+    return page.evaluate(
         """() => { const v = document.getElementById('jp-revive-state-view');
-            return {layout: Number(v.dataset.reviveLayoutMs), render: Number(v.dataset.reviveRenderMs),
+            return {layout: Number(v.dataset.reviveLayoutMs),
+                    render: Number(v.dataset.reviveRenderMs),
                     edges: v.querySelectorAll('.jp-revive-StateView-edge').length,
                     width: Number(v.querySelector('svg').getAttribute('width'))}; }"""
     )
-    return info
 
 
 def main() -> None:
