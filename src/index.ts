@@ -1,4 +1,5 @@
 import {
+  ILayoutRestorer,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
@@ -12,6 +13,7 @@ import { addPromptCommands } from './promptCommands';
 import { PromptCells } from './promptCell';
 import { SaveChecker } from './reproducibility';
 import { NotebookReviver } from './reviver';
+import { addStateView } from './stateViewPlugin';
 import { IReviveSettings, RecoveryMode } from './tokens';
 
 const PLUGIN_ID = 'jupyter-revive:plugin';
@@ -47,13 +49,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'Records kernel context in notebook metadata, restores lost state, prompt cells.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ISettingRegistry, ICommandPalette, IMainMenu],
+  optional: [ISettingRegistry, ICommandPalette, IMainMenu, ILayoutRestorer],
   activate: (
     app: JupyterFrontEnd,
     notebooks: INotebookTracker,
     settingRegistry: ISettingRegistry | null,
     palette: ICommandPalette | null,
-    mainMenu: IMainMenu | null
+    mainMenu: IMainMenu | null,
+    restorer: ILayoutRestorer | null
   ) => {
     const settings: IReviveSettings = {
       onOpen: 'ask',
@@ -68,11 +71,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
     };
     const revivers = new WeakMap<NotebookPanel, NotebookReviver>();
     const prompts = new WeakMap<NotebookPanel, PromptCells>();
+    const stateView = addStateView(app, notebooks, panel => revivers.get(panel), {
+      palette,
+      mainMenu,
+      restorer
+    });
     notebooks.widgetAdded.connect((_, panel) => {
       const reviver = new NotebookReviver(panel, () => settings);
       revivers.set(panel, reviver);
       const cells = new PromptCells(reviver, () => settings);
-      const checker = new SaveChecker(panel, () => settings);
+      const checker = new SaveChecker(panel, () => settings, findings =>
+        stateView.showFindings(panel, findings)
+      );
       panel.disposed.connect(() => checker.dispose());
       prompts.set(panel, cells);
       panel.disposed.connect(() => cells.dispose());

@@ -11,23 +11,33 @@ export interface IPlanOptions {
   useCheckpoints?: boolean;
 }
 
+/**
+ * The notebook as the planner (and the graph) should read it: with the record
+ * of the context that was lost, not the partial history a (cancelled) restore
+ * has stamped since; the notebook's identity stays, it finds the checkpoints.
+ */
+export function planningNotebook(
+  panel: NotebookPanel,
+  lost: ILostRecord | null
+): { metadata: Record<string, unknown> } {
+  const notebook = panel.context.model.toJSON() as {
+    metadata: Record<string, unknown>;
+  };
+  if (lost) {
+    const record = (notebook.metadata[METADATA_KEY] ?? {}) as Partial<INotebookRecord>;
+    const identity = record.notebook ? { notebook: record.notebook } : {};
+    notebook.metadata = { ...notebook.metadata, [METADATA_KEY]: { ...lost, ...identity } };
+  }
+  return notebook;
+}
+
 /** Ask the server's planner how to rebuild the lost names of this notebook. */
 export async function fetchPlan(
   panel: NotebookPanel,
   lost: ILostRecord | null,
   options: IPlanOptions = {}
 ): Promise<IPlan> {
-  const notebook = panel.context.model.toJSON() as {
-    metadata: Record<string, unknown>;
-  };
-  // Plan against the record of the context that was lost, not against the
-  // partial history a (cancelled) restore has stamped since; the notebook's
-  // identity stays, it finds the checkpoints.
-  if (lost) {
-    const record = (notebook.metadata[METADATA_KEY] ?? {}) as Partial<INotebookRecord>;
-    const identity = record.notebook ? { notebook: record.notebook } : {};
-    notebook.metadata = { ...notebook.metadata, [METADATA_KEY]: { ...lost, ...identity } };
-  }
+  const notebook = planningNotebook(panel, lost);
   const kernelId = panel.sessionContext.session?.kernel?.id;
   return requestAPI<IPlan>('plan', {
     method: 'POST',

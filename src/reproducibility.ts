@@ -35,7 +35,9 @@ export function findingsSummary(findings: readonly IFinding[]): string {
 export class SaveChecker implements IDisposable {
   constructor(
     private readonly _panel: NotebookPanel,
-    private readonly _settings: () => IReviveSettings
+    private readonly _settings: () => IReviveSettings,
+    /** Told what "Show" shows (the Kernel State view marks them too), and [] once cleared. */
+    private readonly _onShow: (findings: readonly IFinding[]) => void = () => undefined
   ) {
     _panel.context.saveState.connect(this._onSaveState, this);
   }
@@ -54,6 +56,7 @@ export class SaveChecker implements IDisposable {
 
   /** Mark the cells the findings name and scroll to the first. */
   show(findings: readonly IFinding[]): void {
+    this._onShow(findings);
     const ids = new Set(findings.map(f => f.id));
     const widgets = this._panel.content.widgets;
     widgets.forEach(cell => cell.toggleClass(FINDING_CLASS, ids.has(cell.model.id)));
@@ -88,6 +91,7 @@ export class SaveChecker implements IDisposable {
     this._lastKey = key;
     if (!findings.length) {
       this._panel.content.widgets.forEach(cell => cell.removeClass(FINDING_CLASS));
+      this._onShow([]);
       return;
     }
     Notification.warning(findingsSummary(findings), {

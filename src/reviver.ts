@@ -64,6 +64,11 @@ export class NotebookReviver implements IDisposable {
     return this._isDisposed;
   }
 
+  /** The record of the context that was lost, until restored or dismissed. */
+  get lost(): ILostRecord | null {
+    return this._lost;
+  }
+
   /** The plan last fetched for this notebook, if any. */
   get plan(): IPlan | null {
     return this._plan;

@@ -117,7 +117,6 @@ export interface ILoadPlan {
   estimate_s: number;
 }
 
-/** `POST plan`: the cells to run, in order (a cell may repeat), and why. */
 /** `POST check`: one reason the saved state may not reproduce top to bottom. */
 export interface IFinding {
   kind: 'order' | 'repeated' | 'edited' | 'deleted';
@@ -127,6 +126,46 @@ export interface IFinding {
   message: string;
 }
 
+/** `POST graph`: one recorded execution and what a restore does with it. */
+export interface IGraphNode {
+  /** `e<position>`. */
+  id: string;
+  /** Position in the run order. */
+  position: number;
+  cell_id: string;
+  /** Position of the cell in the notebook; null when the cell is gone. */
+  cell: number | null;
+  /** The first line of its code. */
+  label: string;
+  /** `recorded`: the kernel's state is unknown (no kernel, or no tracker). */
+  state: 'live' | 'lost' | 'rerun' | 'load' | 'recorded';
+  edited: boolean;
+  deleted: boolean;
+  failed: boolean;
+  ms: number | null;
+  defines: string[];
+  /** Files written, environment variables and options set. */
+  effects: string[];
+}
+
+export type GraphEdgeKind = 'name' | 'file' | 'env' | 'state';
+
+/** `POST graph`: values of one kind that `source` made and `target` used. */
+export interface IGraphEdge {
+  source: string;
+  target: string;
+  kind: GraphEdgeKind;
+  names: string[];
+}
+
+/** `POST graph`: the notebook's executions in run order, and the values between them. */
+export interface IStateGraph {
+  context: string | null;
+  state: 'live' | 'lost' | 'unknown';
+  nodes: IGraphNode[];
+  edges: IGraphEdge[];
+}
+
 /** What a restore does for one lost name, and why. */
 export interface INameOutcome {
   name: string;
@@ -134,6 +173,7 @@ export interface INameOutcome {
   why: string;
 }
 
+/** `POST plan`: the cells to run, in order (a cell may repeat), and why. */
 export interface IPlan {
   cells: IPlannedCell[];
   /** Data first, the pipeline's products first; then definitions, imports, loop variables. */
