@@ -119,6 +119,18 @@ def test_seed_scenario_through_the_hub(hub: Hub, page: Page, artifacts_dir: Path
     expect(active_panel(page)).to_have_attribute("data-revive-verdict", "live")
     page.screenshot(path=str(artifacts_dir / "hub-restored.png"))
 
+    # A kernel restart made by another client reaches this tab through the hub's proxy (the
+    # server's event stream), and the recovery dialog brings the state back.
+    kernel = current_kernel_id(page)
+    a.api("POST", f"/api/kernels/{kernel}/restart")
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog).to_contain_text("Kernel restarted", timeout=30_000)
+    page.screenshot(path=str(artifacts_dir / "hub-recovery-dialog.png"))
+    dialog.get_by_role("button", name="Restore").click()
+    expect(dialog).to_be_hidden(timeout=30_000)
+    wait_idle(page)
+    wait_for_names(a, kernel, LOST)
+
     # The checkpoint and its signing key are a's: in a's Jupyter data dir, not b's or the hub's.
     notebook = notebook_metadata(page)["metadata"]["revive"]["notebook"]
     listed = a.api("GET", f"/jupyter-revive/checkpoints?notebook={notebook}")["checkpoints"]
