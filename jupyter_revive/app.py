@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from .kernel_manager.errors import KernelBusy, KernelDead
 from .kernel_manager.provisioner import use_revive_provisioner
 from .kernel_manager.query import ReviveKernelQuery
 from .prompts import ReviveContextBuilder, ReviveGenerator
+from .stop_signal import graceful_sigint
 
 CONTEXT_EVENT = "https://events.jupyter.org/jupyter_revive/context/v1"
 KERNEL_ACTIONS_EVENT = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
@@ -53,6 +55,8 @@ class ReviveApp(ExtensionApp):
     shutdown_checkpoints = Instance(ShutdownCheckpoints, allow_none=True)
     context_builder = Instance(ReviveContextBuilder, allow_none=True)
     generator = Instance(ReviveGenerator, allow_none=True)
+    # Puts SIGINT back as it was before this extension made it a graceful stop (stop_signal.py).
+    _restore_sigint: Callable[[], None] | None = None
 
     def initialize_settings(self) -> None:
         assert self.serverapp is not None  # set by jupyter_server before this is called
@@ -68,6 +72,8 @@ class ReviveApp(ExtensionApp):
             self.serverapp.kernel_manager, self.kernel_query, checkpoints, parent=self
         )
         self.shutdown_checkpoints.install()
+        if self.shutdown_checkpoints.enabled:
+            self._restore_sigint = graceful_sigint(self.serverapp, self.log)
         self.settings["revive_shutdown_checkpoints"] = self.shutdown_checkpoints
         # Built once: the generator keeps one SDK client (and connection pool) for all requests.
         self.context_builder = ReviveContextBuilder(parent=self)
@@ -81,6 +87,8 @@ class ReviveApp(ExtensionApp):
         self.handlers.extend(routes())
 
     async def stop_extension(self) -> None:
+        if self._restore_sigint is not None:
+            self._restore_sigint()
         if self.shutdown_checkpoints is not None:  # before jupyter_server stops the kernels
             await self.shutdown_checkpoints.stop()
         tasks = list(self._event_tasks)

@@ -56,7 +56,8 @@ class ShutdownCheckpoints(LoggingConfigurable):
         help=(
             "Seconds a shutdown checkpoint may take to write (groups estimated to take longer "
             "are left out). Keep it inside the time the server is given to stop: JupyterHub's "
-            "spawners wait about 10 s before they terminate a server."
+            "local spawners wait 30 s (interrupt_timeout), KubeSpawner's pods 1 s unless "
+            "delete_grace_period is raised."
         ),
     )
 
