@@ -25,10 +25,20 @@ from ..kernel_manager.errors import KernelQueryError
 from .store import ReviveCheckpoints
 
 
-def unsaved(executions: Iterable[Mapping[str, Any]], saved: Mapping[str, int]) -> list[str]:
+def unsaved(
+    executions: Iterable[Mapping[str, Any]],
+    saved: Mapping[str, int],
+    loaded: Mapping[str, Any] | None = None,
+) -> list[str]:
     """Names whose last change (bound or mutated, by ledger ``seq``) comes after the position
-    of the newest checkpoint holding them (``saved``); names deleted since are not counted."""
-    changed: dict[str, int] = {}
+    of the newest checkpoint holding them (``saved``); names deleted since are not counted.
+
+    ``loaded``: name -> the position after which a checkpoint load (of an earlier kernel
+    process) bound it. A load at position ``s`` counts as a change just after ``s``: only a
+    checkpoint taken later than ``s`` holds it (one taken at ``s`` may predate the load).
+    """
+    changed: dict[str, float] = {}
+    gone: dict[str, int] = {}
     for record in executions:
         seq = record.get("seq")
         if not isinstance(seq, int):
@@ -39,6 +49,11 @@ def unsaved(executions: Iterable[Mapping[str, Any]], saved: Mapping[str, int]) -
                     changed[name] = seq
         for name in record.get("deleted") or ():
             changed.pop(name, None)
+            gone[name] = seq
+    for name, at in (loaded or {}).items():
+        if isinstance(name, str) and isinstance(at, int) and at >= gone.get(name, 0):
+            if changed.get(name, 0) <= at:
+                changed[name] = at + 0.5
     return sorted(name for name, seq in changed.items() if seq > saved.get(name, 0))
 
 
@@ -123,7 +138,7 @@ class ShutdownCheckpoints(LoggingConfigurable):
             names = None  # the ledger no longer says what changed early on: save it all
         else:
             saved = self._store.saved_positions(notebook, ledger.get("context"))
-            names = unsaved(executions, saved)
+            names = unsaved(executions, saved, ledger.get("loaded"))
             if not names:
                 return None
         answer = await self._store.take(

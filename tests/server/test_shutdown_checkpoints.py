@@ -26,6 +26,16 @@ def test_unsaved_names_are_those_changed_after_their_newest_checkpoint() -> None
     assert unsaved(executions, {"df": 4, "model": 4}) == []
 
 
+def test_values_loaded_from_an_earlier_process_are_unsaved_until_a_later_checkpoint() -> None:
+    executions = [{"seq": 1, "defined": ["x"]}, {"seq": 2, "deleted": ["gone"]}]
+    loaded = {"model": 0, "x": 1, "gone": 1, "df": 2}
+    # model, df: loaded; x: loaded over its own binding; gone: loaded, then deleted.
+    assert unsaved(executions, {}, loaded) == ["df", "model", "x"]
+    # A checkpoint taken at the load's position may predate the load: only a later one counts.
+    assert unsaved(executions, {"model": 0, "x": 1, "df": 2}, loaded) == ["df", "model", "x"]
+    assert unsaved(executions + [{"seq": 3}], {"model": 3, "x": 3, "df": 3}, loaded) == []
+
+
 def serve(run: Any, jp_fetch: Any, session: Session, notebook: str | None = NOTEBOOK) -> None:
     answer = run(
         jp_fetch(
@@ -74,6 +84,24 @@ def test_a_restart_checkpoints_what_changed_since_the_last_checkpoint(
     # A restart of the fresh kernel has nothing new to save.
     run(jp_fetch("api", "kernels", session.kernel_id, "restart", method="POST", body=""))
     assert len(listed(run, jp_fetch)) == 2
+
+
+def test_a_restart_after_a_load_checkpoints_the_loaded_values_again(
+    run: Any, jp_fetch: Any, session: Session
+) -> None:
+    """A restore that loaded the model leaves it only in the old process's checkpoint, which
+    the next restore cannot use: the next restart must save it for the new process."""
+    serve(run, jp_fetch, session)
+    kernel = f"kernels/{session.kernel_id}"
+    taken = json.loads(run(post(jp_fetch, f"{kernel}/checkpoint", {"notebook": NOTEBOOK})).body)
+    run(session.restart())
+    body = {"notebook": NOTEBOOK, "checkpoint": taken["checkpoint"], "names": ["model"]}
+    assert json.loads(run(post(jp_fetch, f"{kernel}/load", body)).body)["loaded"] == ["model"]
+    loaded_in = context(run, jp_fetch, session)
+
+    run(jp_fetch("api", "kernels", session.kernel_id, "restart", method="POST", body=""))
+    newest = listed(run, jp_fetch)[0]
+    assert newest["context"] == loaded_in and newest["names"] == ["model"]
 
 
 def test_a_shutdown_checkpoints_a_served_kernel_and_leaves_others_alone(

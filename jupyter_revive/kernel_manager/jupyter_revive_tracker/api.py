@@ -32,7 +32,8 @@ def _require() -> Tracker:
 
 
 def context_json(since: int = 0) -> str:
-    """``{"context","pid","started","tracker","seq","dropped","executions":[record...]}``."""
+    """``{"context","pid","started","tracker","seq","dropped","loaded","executions":[record...]}``
+    (``loaded``: name -> the ledger position after which a checkpoint load bound it)."""
     return json.dumps(_require().context_dict(since), separators=(",", ":"))
 
 
@@ -93,4 +94,5 @@ def load_json(folder: str, signed: str) -> str:
     tracker = _require()
     answer: dict[str, Any] = {"context": tracker.context}
     answer.update(checkpoint.load(tracker.ip.user_ns, folder, json.loads(signed)))
+    tracker.loaded.update(dict.fromkeys(answer.get("loaded", ()), tracker.seq))
     return json.dumps(answer, separators=(",", ":"))

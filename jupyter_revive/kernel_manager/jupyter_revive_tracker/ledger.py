@@ -63,6 +63,10 @@ class Tracker:
         self.ledger: deque[ExecutionRecord] = deque(maxlen=MAX_RECORDS)
         self.seq = 0
         self.dropped = 0
+        # name -> ledger position after which a checkpoint load bound it. Loads run silently
+        # (no cell, no record), yet the values are new to this process: its own checkpoints
+        # must hold them again, or a second restart could only recompute them.
+        self.loaded: dict[str, int] = {}
         # Outermost run first; nested run_cell calls (a cell calling ip.run_cell) are folded
         # into the outer record because its namespace diff already covers them.
         self._stack: list[_Pending] = []
@@ -246,5 +250,6 @@ class Tracker:
             "tracker": TRACKER_VERSION,
             "seq": self.seq,
             "dropped": self.dropped,
+            "loaded": self.loaded,
             "executions": executions,
         }
