@@ -51,9 +51,10 @@ def unsaved(
             changed.pop(name, None)
             gone[name] = seq
     for name, at in (loaded or {}).items():
-        if isinstance(name, str) and isinstance(at, int) and at >= gone.get(name, 0):
-            if changed.get(name, 0) <= at:
-                changed[name] = at + 0.5
+        if not (isinstance(name, str) and isinstance(at, int)):
+            continue
+        if at >= gone.get(name, 0) and changed.get(name, 0) <= at:
+            changed[name] = at + 0.5
     return sorted(name for name, seq in changed.items() if seq > saved.get(name, 0))
 
 

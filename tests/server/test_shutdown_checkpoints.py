@@ -33,7 +33,7 @@ def test_values_loaded_from_an_earlier_process_are_unsaved_until_a_later_checkpo
     assert unsaved(executions, {}, loaded) == ["df", "model", "x"]
     # A checkpoint taken at the load's position may predate the load: only a later one counts.
     assert unsaved(executions, {"model": 0, "x": 1, "df": 2}, loaded) == ["df", "model", "x"]
-    assert unsaved(executions + [{"seq": 3}], {"model": 3, "x": 3, "df": 3}, loaded) == []
+    assert unsaved([*executions, {"seq": 3}], {"model": 3, "x": 3, "df": 3}, loaded) == []
 
 
 def serve(run: Any, jp_fetch: Any, session: Session, notebook: str | None = NOTEBOOK) -> None:
