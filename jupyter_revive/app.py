@@ -15,6 +15,7 @@ from .handlers import routes
 from .kernel_manager.errors import KernelBusy, KernelDead
 from .kernel_manager.provisioner import use_revive_provisioner
 from .kernel_manager.query import ReviveKernelQuery
+from .kernel_manager.remote import RemoteTracking
 from .prompts import ReviveContextBuilder, ReviveGenerator
 
 CONTEXT_EVENT = "https://events.jupyter.org/jupyter_revive/context/v1"
@@ -32,6 +33,7 @@ class ReviveApp(ExtensionApp):
         ReviveGenerator,
         ReviveCheckpoints,
         ShutdownCheckpoints,
+        RemoteTracking,
     ]
 
     track_kernels = Bool(
@@ -51,6 +53,7 @@ class ReviveApp(ExtensionApp):
 
     kernel_query = Instance(ReviveKernelQuery, allow_none=True)
     shutdown_checkpoints = Instance(ShutdownCheckpoints, allow_none=True)
+    remote_tracking = Instance(RemoteTracking, allow_none=True)
     context_builder = Instance(ReviveContextBuilder, allow_none=True)
     generator = Instance(ReviveGenerator, allow_none=True)
 
@@ -69,6 +72,12 @@ class ReviveApp(ExtensionApp):
         )
         self.shutdown_checkpoints.install()
         self.settings["revive_shutdown_checkpoints"] = self.shutdown_checkpoints
+        # After the shutdown wrapper, so that a restart checkpoints the old process first and
+        # installs the tracker into the new one last.
+        self.remote_tracking = RemoteTracking(
+            self.serverapp.kernel_manager, self.kernel_query, parent=self
+        )
+        self.remote_tracking.install()
         # Built once: the generator keeps one SDK client (and connection pool) for all requests.
         self.context_builder = ReviveContextBuilder(parent=self)
         self.generator = ReviveGenerator(parent=self)
@@ -138,6 +147,8 @@ class ReviveApp(ExtensionApp):
 
     async def _read_context(self, kernel_id: str) -> dict[str, Any]:
         assert self.kernel_query is not None
+        if self.remote_tracking is not None:
+            await self.remote_tracking.settled(kernel_id)
         while True:
             try:
                 return await self.kernel_query.context(kernel_id)
