@@ -63,8 +63,11 @@ def test_seed_scenario_with_kernels_behind_a_gateway(
     assert "True" in no_revive
     run_all(page, len(SEED) + 1)
     save(page)
-    cells = notebook_metadata(page)["cells"]
-    assert all("revive" in c["metadata"] for c in cells)  # every run recorded, the first too
+    nb = notebook_metadata(page)
+    assert all("revive" in c["metadata"] for c in nb["cells"])
+    # The kernel's very first execution (the probe, run before the others) was recorded too.
+    history = nb["metadata"]["revive"]["history"]
+    assert len(history) == len(SEED) + 2 and history[0][0] == nb["cells"][-1]["id"]
 
     lab.restart()  # the server stops, and with it the gateway's kernel
     open_notebook(page, lab, "seed.ipynb")
