@@ -22,7 +22,7 @@ from jupyter_client.jsonutil import json_default
 from jupyter_client.session import Session
 from tornado.escape import url_escape
 from tornado.httpclient import HTTPRequest
-from tornado.websocket import WebSocketClientConnection, websocket_connect
+from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, websocket_connect
 
 
 def is_gateway_kernel(kernel: Any) -> bool:
@@ -84,7 +84,10 @@ class GatewayShell:
                 raise ConnectionError("the gateway websocket is not open")
             self._outbox.append(text)
         else:
-            self._ws.write_message(text)  # raises WebSocketClosedError once closed
+            try:
+                self._ws.write_message(text)
+            except WebSocketClosedError as e:
+                raise ConnectionError("the gateway closed the websocket") from e
 
     async def get_msg(self, timeout: float | None = None) -> dict[str, Any]:
         """The next shell message; ``ConnectionError`` once the websocket is closed."""

@@ -190,7 +190,12 @@ class _Channel:
         future: asyncio.Future[dict[str, Any]] = loop.create_future()
         self.pending[msg_id] = future
         self.idle.clear()
-        self.client.shell_channel.send(msg)
+        try:
+            self.client.shell_channel.send(msg)
+        except ConnectionError:  # a gateway websocket that closed under us
+            self.broken = True
+            self.close()
+            return None
         try:
             # shield: on timeout the future stays pending so that the late reply clears it.
             return await asyncio.wait_for(asyncio.shield(future), max(0.0, deadline - loop.time()))

@@ -210,3 +210,20 @@ def test_prompt_guard_sees_lost_names_of_a_restarted_gateway_kernel(
     assert done["type"] == "done"
     assert sorted(done["missing"]) == ["plot", "predictions"]
     assert [c["id"] for c in done["plan"]["cells"]] == ["c1", "c2", "c3"]
+
+
+def test_queries_recover_when_the_gateway_drops_the_websocket(
+    run: Any, jp_fetch: Any, jp_serverapp: Any
+) -> None:
+    query = jp_serverapp.web_app.settings["revive_kernel_query"]
+
+    async def check() -> tuple[str, str]:
+        kernel_id = await _start(jp_fetch)
+        before = await _get(jp_fetch, "kernels", kernel_id, "context")
+        # The connection goes away (a proxy timeout, the gateway restarting its handler).
+        query._channels[kernel_id].client._ws.close()
+        after = await _get(jp_fetch, "kernels", kernel_id, "context")
+        return before["context"], after["context"]
+
+    before, after = run(check())
+    assert before == after  # the same kernel process, asked over a new connection
