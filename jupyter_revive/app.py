@@ -147,8 +147,10 @@ class ReviveApp(ExtensionApp):
 
     async def _read_context(self, kernel_id: str) -> dict[str, Any]:
         assert self.kernel_query is not None
-        if self.remote_tracking is not None:
-            await self.remote_tracking.settled(kernel_id)
+        if self.remote_tracking is not None:  # a gateway kernel just got the tracker
+            installed = await self.remote_tracking.settled(kernel_id)
+            if installed is not None:
+                return installed
         while True:
             try:
                 return await self.kernel_query.context(kernel_id)

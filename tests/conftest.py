@@ -41,7 +41,8 @@ def kernel_gateway(
     tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path
 ) -> Iterator[KernelGateway]:
     """One real Kernel Gateway for the session (the "remote host" of gateway-mode tests)."""
-    gateway = KernelGateway(tmp_path_factory.mktemp("gateway-host"), artifacts_dir / "gateway.log")
+    home = tmp_path_factory.mktemp("gateway-host")
+    gateway = KernelGateway(home, artifacts_dir / f"gateway-{home.name}.log")
     gateway.start()
     yield gateway
     gateway.stop()

@@ -71,6 +71,7 @@ class KernelGateway:
             f"--KernelGatewayApp.port={self.port}",
             "--KernelGatewayApp.port_retries=0",
             "--JupyterWebsocketPersonality.list_kernels=True",
+            "--log-level=DEBUG",  # which messages went where, when a test needs explaining
         ]
         out = open(self.log, "wb")  # noqa: SIM115 - closed with the process's output
         self.proc = subprocess.Popen(

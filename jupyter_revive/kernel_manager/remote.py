@@ -49,6 +49,10 @@ class RemoteTracking(LoggingConfigurable):
         self._km = kernel_manager
         self._query = query
         self._installing: dict[str, asyncio.Future[None]] = {}
+        # The context each kernel's last installation answered, until the context event
+        # takes it (asking again just as the frontend connects would add a reply in flight
+        # when its first requests land: ipykernel#1554 can leave such a request unread).
+        self._installed: dict[str, dict[str, Any]] = {}
 
     def install(self) -> None:
         """Wrap the kernel manager's ``start_kernel`` and ``restart_kernel`` (see module doc)."""
@@ -73,13 +77,15 @@ class RemoteTracking(LoggingConfigurable):
         self._km.start_kernel = start_kernel
         self._km.restart_kernel = restart_kernel
 
-    async def settled(self, kernel_id: str) -> None:
-        """Wait for an installation under way into ``kernel_id`` (the context event asks the
-        kernel as it starts: asking at the same time would only inject a second time)."""
+    async def settled(self, kernel_id: str) -> dict[str, Any] | None:
+        """Wait for an installation under way into ``kernel_id`` and return the context it
+        answered, once (None: no installation, or it failed). The context event after a
+        start or restart uses it instead of asking the kernel again."""
         installing = self._installing.get(kernel_id)
         if installing is not None:
             with contextlib.suppress(Exception):
                 await asyncio.shield(installing)
+        return self._installed.pop(kernel_id, None)
 
     async def track(self, kernel_id: str, why: str) -> None:
         """Install the tracker into ``kernel_id`` if it is a gateway kernel; never raises (a
@@ -88,29 +94,33 @@ class RemoteTracking(LoggingConfigurable):
             return
         done = asyncio.get_running_loop().create_future()
         self._installing[kernel_id] = done
+        self._installed.pop(kernel_id, None)
         try:
-            await self._track(kernel_id, why)
+            context = await self._track(kernel_id, why)
+            if context is not None:
+                self._installed[kernel_id] = context
         finally:
             done.set_result(None)
             if self._installing.get(kernel_id) is done:
                 del self._installing[kernel_id]
 
-    async def _track(self, kernel_id: str, why: str) -> None:
+    async def _track(self, kernel_id: str, why: str) -> dict[str, Any] | None:
         try:
             if not is_gateway_kernel(self._km.get_kernel(kernel_id)):
-                return
-            context = await self._query.install(kernel_id, self.start_timeout)
+                return None
+            context: dict[str, Any] = await self._query.install(kernel_id, self.start_timeout)
         except KernelQueryError as e:
             self.log.info("jupyter-revive: no tracker in kernel %s at %s: %s", kernel_id, why, e)
-            return
+            return None
         except Exception as e:
             self.log.warning(
                 "jupyter-revive: installing the tracker at %s of %s failed: %r", why, kernel_id, e
             )
-            return
+            return None
         self.log.info(
             "jupyter-revive: tracker in gateway kernel %s at %s (context %s)",
             kernel_id,
             why,
             context.get("context"),
         )
+        return context

@@ -19,7 +19,6 @@ from .lab import (
     current_kernel_id,
     notebook_metadata,
     open_notebook,
-    run_all,
     save,
     wait_for_names,
     wait_idle,
@@ -28,6 +27,27 @@ from .lab import (
 )
 from .test_checkpoints import EXPENSIVE, NAMES, executed_cells, wait_for_checkpoint
 from .test_recovery import LOST, SEED
+
+
+def run_all(page: Page, count: int, artifacts_dir: Path, name: str) -> None:
+    """Run all cells without waiting on the command's promise (it never settles when a cell's
+    reply never comes), so that a stuck run fails within the wait, with a screenshot."""
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    try:
+        page.wait_for_function(
+            """(n) => {
+                const prompts = [...document.querySelectorAll(
+                    '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')];
+                return prompts.length >= n
+                    && prompts.slice(0, n).every(p => /\\[\\d+\\]/.test(p.textContent || ''));
+            }""",
+            arg=count,
+            timeout=60_000,
+        )
+    except Exception:
+        page.screenshot(path=str(artifacts_dir / f"{name}-stuck.png"))
+        raise
+    wait_idle(page)
 
 
 @pytest.fixture
@@ -61,7 +81,7 @@ def test_seed_scenario_with_kernels_behind_a_gateway(
         page, "__import__('importlib.util').util.find_spec('jupyter_revive') is None"
     )
     assert "True" in no_revive
-    run_all(page, len(SEED) + 1)
+    run_all(page, len(SEED) + 1, artifacts_dir, "gateway-seed")
     save(page)
     nb = notebook_metadata(page)
     assert all("revive" in c["metadata"] for c in nb["cells"])
@@ -100,7 +120,7 @@ def test_restart_checkpoints_on_the_gateway_host_and_the_dialog_restores_from_it
     write_settings(lab, {"autoCheckpoint": False, "onRestart": "ask"})  # only the restart's
     write_notebook(lab, "restart.ipynb", EXPENSIVE)
     open_notebook(page, lab, "restart.ipynb")
-    run_all(page, len(EXPENSIVE))
+    run_all(page, len(EXPENSIVE), artifacts_dir, "gateway-restart")
     kernel = current_kernel_id(page)
     training_cell = page.evaluate(
         "() => window.jupyterapp.shell.currentWidget.content.widgets[2].model.id"
