@@ -16,6 +16,7 @@ from .handlers import routes
 from .kernel_manager.errors import KernelBusy, KernelDead
 from .kernel_manager.provisioner import use_revive_provisioner
 from .kernel_manager.query import ReviveKernelQuery
+from .kernel_manager.remote import RemoteTracking
 from .prompts import ReviveContextBuilder, ReviveGenerator
 from .stop_signal import graceful_sigint
 
@@ -34,6 +35,7 @@ class ReviveApp(ExtensionApp):
         ReviveGenerator,
         ReviveCheckpoints,
         ShutdownCheckpoints,
+        RemoteTracking,
     ]
 
     track_kernels = Bool(
@@ -53,6 +55,7 @@ class ReviveApp(ExtensionApp):
 
     kernel_query = Instance(ReviveKernelQuery, allow_none=True)
     shutdown_checkpoints = Instance(ShutdownCheckpoints, allow_none=True)
+    remote_tracking = Instance(RemoteTracking, allow_none=True)
     context_builder = Instance(ReviveContextBuilder, allow_none=True)
     generator = Instance(ReviveGenerator, allow_none=True)
     # Puts SIGINT back as it was before this extension made it a graceful stop (stop_signal.py).
@@ -75,6 +78,12 @@ class ReviveApp(ExtensionApp):
         if self.shutdown_checkpoints.enabled:
             self._restore_sigint = graceful_sigint(self.serverapp, self.log)
         self.settings["revive_shutdown_checkpoints"] = self.shutdown_checkpoints
+        # After the shutdown wrapper, so that a restart checkpoints the old process first and
+        # installs the tracker into the new one last.
+        self.remote_tracking = RemoteTracking(
+            self.serverapp.kernel_manager, self.kernel_query, parent=self
+        )
+        self.remote_tracking.install()
         # Built once: the generator keeps one SDK client (and connection pool) for all requests.
         self.context_builder = ReviveContextBuilder(parent=self)
         self.generator = ReviveGenerator(parent=self)
@@ -146,6 +155,10 @@ class ReviveApp(ExtensionApp):
 
     async def _read_context(self, kernel_id: str) -> dict[str, Any]:
         assert self.kernel_query is not None
+        if self.remote_tracking is not None:  # a gateway kernel just got the tracker
+            installed = await self.remote_tracking.settled(kernel_id)
+            if installed is not None:
+                return installed
         while True:
             try:
                 return await self.kernel_query.context(kernel_id)

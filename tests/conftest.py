@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from jupyter_client.provisioning import KernelProvisionerFactory
 
+from tests.gateway_host import KernelGateway
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -32,3 +34,15 @@ def restore_default_provisioner() -> Iterator[None]:
     before = factory.default_provisioner_name
     yield
     factory.default_provisioner_name = before
+
+
+@pytest.fixture(scope="session")
+def kernel_gateway(
+    tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path
+) -> Iterator[KernelGateway]:
+    """One real Kernel Gateway for the session (the "remote host" of gateway-mode tests)."""
+    home = tmp_path_factory.mktemp("gateway-host")
+    gateway = KernelGateway(home, artifacts_dir / f"gateway-{home.name}.log")
+    gateway.start()
+    yield gateway
+    gateway.stop()

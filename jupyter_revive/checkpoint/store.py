@@ -1,9 +1,13 @@
-"""Where checkpoints live and what is known of them: signed manifests beside the kernel's files.
+"""Where checkpoints live and what is known of them: signed manifests with the server.
 
 Layout (outside the notebook's folder by default): ``<root>/<notebook id>/<checkpoint id>/``
-holds the files the kernel wrote and ``manifest.json``, the signed manifest (``manifest``).
-The notebook id is the stable identity recorded in the notebook's ``metadata.revive.notebook``;
-a checkpoint id is a fresh uuid. The key lives in ``key_dir``, never beside the checkpoints.
+holds ``manifest.json``, the signed manifest (``manifest``), and, for kernels the server
+launched, the files the kernel wrote. A kernel on another host (behind a gateway) writes its
+files into a folder of its own on that host (``jupyter_revive_tracker.places``); its manifest
+says so (``"remote": true``) and names that folder as ``where``, and removing such a
+checkpoint's files is asked of the kernel. The notebook id is the stable identity recorded in
+the notebook's ``metadata.revive.notebook``; a checkpoint id is a fresh uuid. The key lives in
+``key_dir``, never beside the checkpoints.
 """
 
 from __future__ import annotations
@@ -37,8 +41,10 @@ class ReviveCheckpoints(LoggingConfigurable):
     root = Unicode(
         config=True,
         help=(
-            "Folder holding checkpoints, one folder per notebook identity. The kernel writes "
-            "there, so for kernels on another host it must be a path on that host."
+            "Folder holding checkpoints, one folder per notebook identity: their signed "
+            "manifests and, for kernels the server launched, their files. Kernels behind a "
+            "gateway write their files on their own host (under its Jupyter data dir, or "
+            "$JUPYTER_REVIVE_CHECKPOINTS there); only the manifests are kept here."
         ),
     )
     key_dir = Unicode(
@@ -86,17 +92,21 @@ class ReviveCheckpoints(LoggingConfigurable):
         checkpoint: str,
         written: dict[str, Any],
         per_notebook: int | None = None,
+        remote: bool = False,
     ) -> dict[str, Any]:
         """Sign and store the manifest of what the kernel ``written`` (its ``checkpoint_json``),
-        then free space beyond the caps (``per_notebook``: a lower per-notebook cap)."""
+        then free space beyond the caps (``per_notebook``: a lower per-notebook cap).
+        ``remote``: the kernel wrote its files on its own host, into ``written["where"]``."""
         folder = self.folder(notebook, checkpoint)
+        where = str(written.get("where")) if remote else str(folder)
         manifest = {
             "notebook": notebook,
             "checkpoint": checkpoint,
             "context": written.get("context"),
             "position": written.get("seq"),
             "time": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-            "where": str(folder),
+            "where": where,
+            "remote": remote,
             "groups": written.get("groups", []),
             "skipped": written.get("skipped", []),
             "replay": written.get("replay", []),
@@ -124,7 +134,10 @@ class ReviveCheckpoints(LoggingConfigurable):
         except (OSError, ValueError) as e:
             raise CheckpointRefused(f"the checkpoint's manifest cannot be read: {e}") from None
         manifest = verify(signed, signing_key(Path(self.key_dir)), notebook)
-        if manifest.get("checkpoint") != checkpoint or manifest.get("where") != str(path.parent):
+        # A local checkpoint's files are beside its manifest; a remote one's in the folder its
+        # kernel chose, which the signature covers.
+        here = manifest.get("remote") is True or manifest.get("where") == str(path.parent)
+        if manifest.get("checkpoint") != checkpoint or not here:
             raise CheckpointRefused("the manifest was moved from another checkpoint")
         return manifest
 
@@ -148,7 +161,10 @@ class ReviveCheckpoints(LoggingConfigurable):
                 except OSError:
                     used = _mtime(folder)
                 names = () if manifest is None else tuple(_names(manifest))
-                stored = Stored(nb, checkpoint, folder, folder_bytes(folder), used, names, problem)
+                size = folder_bytes(folder)
+                if manifest is not None and manifest.get("remote") is True:
+                    size += int(manifest.get("bytes") or 0)  # its files are on the kernel's host
+                stored = Stored(nb, checkpoint, folder, size, used, names, problem)
                 out.append((stored, manifest))
         return out
 
@@ -260,7 +276,13 @@ class ReviveCheckpoints(LoggingConfigurable):
         if cap:
             max_bytes = cap if max_bytes is None else min(max_bytes, cap)
         checkpoint, folder = self.new(notebook)
-        written = await query.checkpoint(kernel_id, str(folder), names, max_bytes)
+        remote = bool(query.is_remote(kernel_id))
+        if remote:  # the kernel's host: a folder of its own
+            written = await query.checkpoint(
+                kernel_id, None, names, max_bytes, into=(notebook, checkpoint)
+            )
+        else:
+            written = await query.checkpoint(kernel_id, str(folder), names, max_bytes)
         # The kernel's executions up to the checkpoint: where the values sit in the history.
         ledger = await query.context(kernel_id)
         written["executions"] = [
@@ -268,7 +290,9 @@ class ReviveCheckpoints(LoggingConfigurable):
             for e in ledger.get("executions", [])
             if isinstance(e.get("seq"), int) and e["seq"] <= written.get("seq", 0)
         ]
-        manifest = self.record(notebook, checkpoint, written, cap_bytes)
+        manifest = self.record(notebook, checkpoint, written, cap_bytes, remote=remote)
+        if remote:
+            await self._prune_remote(query, kernel_id, notebook)
         return {
             "checkpoint": checkpoint,
             "saved": _names(manifest),
@@ -277,6 +301,22 @@ class ReviveCheckpoints(LoggingConfigurable):
             "bytes": manifest["bytes"],
             "ms": written.get("ms"),
         }
+
+    async def _prune_remote(self, query: Any, kernel_id: str, notebook: str) -> None:
+        """Have a remote kernel remove its files of this notebook's checkpoints that are gone
+        here (past the caps, pruned): the server cannot reach that host's disk itself."""
+        keep = [s.checkpoint for s in self.stored(notebook)]
+        try:
+            answer = await query.prune(kernel_id, notebook, keep)
+        except Exception as e:  # space is freed on the next checkpoint instead
+            self.log.info("jupyter-revive: remote checkpoint files not pruned: %s", e)
+            return
+        if answer.get("removed"):
+            self.log.info(
+                "jupyter-revive: kernel %s removed checkpoint files %s",
+                kernel_id,
+                ", ".join(map(str, answer["removed"])),
+            )
 
     async def load(
         self,

@@ -24,6 +24,7 @@ from traitlets import Bool, Float, Instance
 from traitlets.config import LoggingConfigurable
 
 from .errors import KernelBusy, KernelDead, KernelNotFound, NoTracker
+from .gateway import GatewayShell, is_gateway_kernel
 from .jupyter_revive_tracker import MODULE_NAME
 from .staging import tracker_sources
 
@@ -52,13 +53,15 @@ def _own_client(kernel: Any) -> Any:
     ``km.client()`` reuses the manager's Session, and the shell socket's ZMQ identity is the
     session id: two such clients in one process share an identity, and the kernel's ROUTER
     then delivers replies to only one of them. Another extension's ``km.client()`` would lose
-    (or steal) our replies.
+    (or steal) our replies. A gateway kernel gets our own websocket to the gateway.
     """
     session = getattr(kernel, "session", None)
     if session is None or not hasattr(session, "clone"):
         return kernel.client()
     own = session.clone()
     own.session = str(uuid.uuid4())
+    if is_gateway_kernel(kernel):
+        return GatewayShell(str(kernel.kernel_id), own)
     return kernel.client(session=own)
 
 
@@ -187,7 +190,12 @@ class _Channel:
         future: asyncio.Future[dict[str, Any]] = loop.create_future()
         self.pending[msg_id] = future
         self.idle.clear()
-        self.client.shell_channel.send(msg)
+        try:
+            self.client.shell_channel.send(msg)
+        except ConnectionError:  # a gateway websocket that closed under us
+            self.broken = True
+            self.close()
+            return None
         try:
             # shield: on timeout the future stays pending so that the late reply clears it.
             return await asyncio.wait_for(asyncio.shield(future), max(0.0, deadline - loop.time()))
@@ -274,20 +282,37 @@ class ReviveKernelQuery(LoggingConfigurable):
     async def checkpoint(
         self,
         kernel_id: str,
-        folder: str,
+        folder: str | None,
         names: list[str] | None = None,
         max_bytes: int | None = None,
+        into: tuple[str, str] | None = None,
     ) -> dict[str, Any]:
-        """Have the kernel write its variables (all, or ``names``) into ``folder`` on its host:
-        ``{"context","seq","groups","skipped","replay","bytes","ms"}`` (tracker ``checkpoint``).
-        Waits up to ``checkpoint_timeout``: writing a large frame takes a while."""
+        """Have the kernel write its variables (all, or ``names``) into ``folder`` on its host,
+        or (``folder=None``) into its own folder for ``into`` = (notebook, checkpoint):
+        ``{"context","seq","where","groups","skipped","replay","bytes","ms"}`` (tracker
+        ``checkpoint``). Waits up to ``checkpoint_timeout``: writing a large frame takes a
+        while."""
         if names is not None:
             names = [str(n) for n in names][:MAX_NAMES]
         limit = None if max_bytes is None else int(max_bytes)
+        place = None if folder is None else str(folder)
+        parts = None if into is None else [str(into[0]), str(into[1])]
         expression = (
-            f"{_TRACKER_REF}.checkpoint_json({str(folder)!r}, names={names!r}, max_bytes={limit!r})"
+            f"{_TRACKER_REF}.checkpoint_json({place!r}, names={names!r}, max_bytes={limit!r}, "
+            f"into={parts!r})"
         )
         return await self._ask(kernel_id, expression, self.checkpoint_timeout)
+
+    async def prune(self, kernel_id: str, notebook: str, keep: list[str]) -> dict[str, Any]:
+        """Have a remote kernel remove its own checkpoint folders of ``notebook`` that are not
+        in ``keep``: ``{"removed": [ids]}``."""
+        expression = f"{_TRACKER_REF}.prune_json({str(notebook)!r}, {[str(k) for k in keep]!r})"
+        return await self._ask(kernel_id, expression)
+
+    def is_remote(self, kernel_id: str) -> bool:
+        """Whether the kernel runs on a host whose files the server does not see (a gateway
+        kernel): it then keeps its checkpoint files in a folder of its own choosing."""
+        return is_gateway_kernel(self._kernel(kernel_id))
 
     async def load(
         self, kernel_id: str, folder: str, groups: list[dict[str, Any]]
@@ -297,6 +322,30 @@ class ReviveKernelQuery(LoggingConfigurable):
         signed = json.dumps(groups, separators=(",", ":"))
         expression = f"{_TRACKER_REF}.load_json({str(folder)!r}, {signed!r})"
         return await self._ask(kernel_id, expression, self.checkpoint_timeout)
+
+    async def install(self, kernel_id: str, timeout: float) -> dict[str, Any]:
+        """Put the tracker into a Python kernel whose launch was not ours (a gateway kernel as
+        it starts or restarts) and return its context, in one silent execution (loading it
+        twice changes nothing). Waits up to ``timeout`` for a kernel that is still starting."""
+        kernel = self._kernel(kernel_id)
+        deadline = asyncio.get_running_loop().time() + timeout
+        channel = await self._channel(kernel_id, kernel, deadline)
+        language = await self._language(kernel_id, kernel, channel, deadline)
+        if not language.lower().startswith("python"):
+            raise NoTracker.not_python(kernel_id, language)
+        content = await self._inject(
+            kernel_id, kernel, channel, deadline, {"revive": f"{_TRACKER_REF}.context_json()"}
+        )
+        result = (content.get("user_expressions") or {}).get("revive") or {}
+        if result.get("status") != "ok":
+            reason = f"{result.get('ename', 'Error')}: {result.get('evalue', '')}"
+            raise NoTracker.absent(kernel_id, f"injection failed ({reason})")
+        return self._decode(kernel_id, result)
+
+    def forget(self, kernel_id: str) -> None:
+        """Close our connection to a kernel (its process is being replaced); the next question
+        opens a new one."""
+        self._drop(kernel_id)
 
     async def close(self) -> None:
         for channel in self._channels.values():
@@ -354,7 +403,9 @@ class ReviveKernelQuery(LoggingConfigurable):
 
     async def _channel(self, kernel_id: str, kernel: Any, deadline: float) -> _Channel:
         loop = asyncio.get_running_loop()
-        ready = getattr(kernel, "ready", None)
+        # A gateway kernel's manager never resolves jupyter_client's ``ready`` (the gateway
+        # started the kernel): its start was over when the server learnt its id.
+        ready = None if is_gateway_kernel(kernel) else getattr(kernel, "ready", None)
         if isinstance(ready, asyncio.Future) and not ready.done():
             try:  # still starting: the start counts against our timeout
                 await asyncio.wait_for(asyncio.shield(ready), max(0.0, deadline - loop.time()))
@@ -458,13 +509,21 @@ class ReviveKernelQuery(LoggingConfigurable):
         return dict(reply.get("content") or {})
 
     async def _inject(
-        self, kernel_id: str, kernel: Any, channel: _Channel, deadline: float
-    ) -> None:
+        self,
+        kernel_id: str,
+        kernel: Any,
+        channel: _Channel,
+        deadline: float,
+        user_expressions: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         self.log.info("jupyter-revive: injecting the tracker into kernel %s", kernel_id)
-        content = await self._execute(kernel_id, kernel, channel, injection_code(), {}, deadline)
+        content = await self._execute(
+            kernel_id, kernel, channel, injection_code(), user_expressions or {}, deadline
+        )
         if content.get("status") != "ok":
             reason = f"{content.get('ename', 'Error')}: {content.get('evalue', '')}"
             raise NoTracker.absent(kernel_id, f"injection failed ({reason})")
+        return content
 
     def _decode(self, kernel_id: str, result: dict[str, Any]) -> dict[str, Any]:
         # The tracker returns a JSON str; user_expressions hands back its repr as text/plain.

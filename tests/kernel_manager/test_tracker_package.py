@@ -72,6 +72,7 @@ def test_the_package_holds_every_module_other_helpers_rely_on() -> None:
         "changes",
         "touches",
         "checkpoint",
+        "places",
         "ledger",
         "summaries",
         "api",

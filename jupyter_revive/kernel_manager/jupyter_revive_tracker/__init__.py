@@ -10,7 +10,8 @@ also go into execute_reply metadata under ``revive``.
 Modules: ``names`` (which names are the interpreter's), ``records`` (the execution record,
 ``code_sha``), ``snapshots`` (namespace diffs), ``changes`` (objects changed in place),
 ``touches`` (files, environment), ``ledger`` (the hooks), ``summaries`` (variable
-descriptions), ``checkpoint`` (variables written and loaded), ``api`` (the JSON answers),
+descriptions), ``checkpoint`` (variables written and loaded), ``places`` (where a kernel on
+another host keeps its checkpoints), ``api`` (the JSON answers),
 ``bootstrap`` (the in-memory importer).
 """
 
@@ -22,7 +23,14 @@ import sys
 from typing import Any
 
 from . import api
-from .api import checkpoint_json, context_json, load_json, names_json, variables_json
+from .api import (
+    checkpoint_json,
+    context_json,
+    load_json,
+    names_json,
+    prune_json,
+    variables_json,
+)
 from .ledger import TRACKER_VERSION, Tracker
 from .records import code_sha
 from .summaries import summarize
@@ -35,6 +43,7 @@ __all__ = [
     "load_ipython_extension",
     "load_json",
     "names_json",
+    "prune_json",
     "summarize",
     "unload_ipython_extension",
     "variables_json",

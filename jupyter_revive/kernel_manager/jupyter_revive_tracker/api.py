@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from . import checkpoint
+from . import checkpoint, places
 from .ledger import Tracker
 from .names import user_names
 from .summaries import summarize_variables
@@ -68,22 +68,37 @@ def variables_json(names: list[str] | None = None, detail: bool = False) -> str:
 
 
 def checkpoint_json(
-    folder: str, names: list[str] | None = None, max_bytes: int | None = None
+    folder: str | None,
+    names: list[str] | None = None,
+    max_bytes: int | None = None,
+    into: list[str] | None = None,
 ) -> str:
-    """Save user variables (all, or ``names``) into ``folder`` (``checkpoint.save``).
+    """Save user variables (all, or ``names``) into ``folder`` (``checkpoint.save``), or with
+    ``folder=None`` into this host's own folder for ``into`` = [notebook, checkpoint].
 
-    ``{"context","seq","groups":[{"names","blobs":[{"file","sha256","bytes"}]}],"skipped",
-    "replay","bytes","ms"}``; ``seq``: the ledger position the values belong to.
+    ``{"context","seq","where","groups":[{"names","blobs":[{"file","sha256","bytes"}]}],
+    "skipped","replay","bytes","ms"}``; ``seq``: the ledger position the values belong to,
+    ``where``: the folder written.
     """
+    if folder is None:
+        if not into or len(into) != 2:
+            raise ValueError("a checkpoint needs a folder or [notebook, checkpoint]")
+        folder = places.folder(into[0], into[1])
     tracker = _require()
     ip = tracker.ip
     present = user_names(ip.user_ns, getattr(ip, "user_ns_hidden", {}))
     if names is not None:
         wanted = set(names)
         present = [n for n in present if n in wanted]
-    answer: dict[str, Any] = {"context": tracker.context, "seq": tracker.seq}
+    answer: dict[str, Any] = {"context": tracker.context, "seq": tracker.seq, "where": folder}
     answer.update(checkpoint.save(ip.user_ns, present, folder, max_bytes))
     return json.dumps(answer, separators=(",", ":"))
+
+
+def prune_json(notebook: str, keep: list[str]) -> str:
+    """Remove this host's checkpoints of ``notebook`` that the server no longer keeps:
+    ``{"removed": [ids]}``."""
+    return json.dumps({"removed": places.prune(notebook, keep)}, separators=(",", ":"))
 
 
 def load_json(folder: str, signed: str) -> str:
