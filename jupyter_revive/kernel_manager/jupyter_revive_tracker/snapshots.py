@@ -22,33 +22,24 @@ def _tuple_ids_reader() -> Any:
     """A C-speed reader of the ids of a tuple's items, as one bytes object, or None.
 
     On CPython an object's id is its address and a tuple stores its items' addresses in one
-    array after its header, so one copy of that array gives every id at once: ~1 us for 500
+    array after its header, so ``ctypes.string_at`` copies every id at once: ~1 us for 500
     values, where ``list(map(id, values))`` makes one int object per value (~15 us) and
-    comparing those costs as much again. The copy is a ``ctypes`` array placed over the items
-    (``from_address(...).raw``), its type made once per length: no foreign function call,
-    whose cold path (libffi) cost ~10 us per cell where ``string_at`` was used. Checked on a
-    probe tuple before use; elsewhere (PyPy, an unexpected layout) the caller falls back to
-    ``struct.pack`` of the ids.
+    comparing those costs as much again. Checked on a probe tuple before use; elsewhere
+    (PyPy, an unexpected layout) the caller falls back to ``struct.pack`` of the ids.
     """
     try:
         if sys.implementation.name != "cpython" or tuple.__itemsize__ != _ID_WIDTH:
             return None
         import ctypes
 
+        string_at = ctypes.string_at
         header = tuple.__basicsize__
-        arrays: dict[int, Any] = {}  # byte length -> ctypes array type of that length
 
         def read(values: tuple[Any, ...]) -> bytes:
-            size = len(values) * _ID_WIDTH
-            array = arrays.get(size)
-            if array is None:
-                if len(arrays) >= 64:  # namespaces of many sizes over a long session
-                    arrays.clear()
-                array = arrays[size] = ctypes.c_char * size
-            return array.from_address(id(values) + header).raw  # type: ignore[no-any-return]
+            return string_at(id(values) + header, len(values) * _ID_WIDTH)
 
         probe = (object(), "probe", 12345678901234567890, None)
-        if read(probe) != struct.pack(f"{len(probe)}P", *map(id, probe)) or read(()) != b"":
+        if read(probe) != struct.pack(f"{len(probe)}P", *map(id, probe)):
             return None
         return read
     except Exception:
