@@ -12,13 +12,26 @@ import pytest
 from jupyter_revive.kernel_manager.jupyter_revive_tracker import changes
 from jupyter_revive.kernel_manager.jupyter_revive_tracker.changes import Changes, candidates
 from jupyter_revive.kernel_manager.jupyter_revive_tracker.names import is_owned_name
+from jupyter_revive.kernel_manager.jupyter_revive_tracker.snapshots import Watch
+
+
+def is_user(name: str) -> bool:
+    return not is_owned_name(name)
 
 
 def run(ns: dict[str, Any], source: str) -> tuple[list[str], list[str]]:
-    """(mutated, unchanged) of executing ``source`` in ``ns``."""
-    watch = Changes(ns, candidates(source, ns, lambda n: not is_owned_name(n)))
+    """(mutated, unchanged) of executing ``source`` in ``ns``, found both ways: holders of a
+    changed object through the namespace's snapshots (as the tracker does) and by looking at
+    every value; the two must agree."""
+    names = Watch()
+    names.snapshot(ns)
+    names.holding(ns, changes._OPAQUE)  # kept from before the cell, as across cells
+    watch = Changes(ns, candidates(source, ns, is_user))
     exec(source, ns)
-    return watch.finish(list(ns), lambda n: not is_owned_name(n))
+    names.snapshot(ns)
+    found = watch.finish(names.watched, is_user, names)
+    assert found == watch.finish(list(ns), is_user)
+    return found
 
 
 def session(*cells: str) -> dict[str, Any]:
@@ -139,3 +152,21 @@ def test_an_object_whose_attributes_raise_costs_precision_not_the_cell() -> None
     assert "bad" not in unchanged and mutated == []
     run(ns, "y = bad")  # mentions it: fingerprinting must not raise
     assert ns["y"] is ns["bad"]
+
+
+def test_holders_kept_across_cells_follow_rebinding_and_deletion() -> None:
+    ns = session("xs = []", "box = 1", "keep = {'k': xs}")
+    names = Watch()
+    names.snapshot(ns)
+
+    def cell(source: str) -> list[str]:
+        watch = Changes(ns, candidates(source, ns, is_user))
+        exec(source, ns)
+        names.snapshot(ns)
+        return watch.finish(names.watched, is_user, names)[0]
+
+    assert cell("xs.append(1)") == ["keep", "xs"]
+    assert cell("box = [xs]\ndel keep") == []  # box became a container, keep is gone
+    assert cell("xs.append(2)") == ["box", "xs"]
+    assert cell("box = 2\nalso = xs") == []
+    assert cell("xs.append(3)") == ["also", "xs"]

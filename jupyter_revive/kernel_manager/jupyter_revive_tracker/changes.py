@@ -24,6 +24,7 @@ import decimal
 import fractions
 import operator
 import re
+import struct
 import sys
 import time
 import types
@@ -304,10 +305,12 @@ class Changes:
                 self.before[name] = (_ident(value), mark, exact)
 
     def finish(
-        self, names: Iterable[str], is_user: Callable[[str], bool]
+        self, names: Iterable[str], is_user: Callable[[str], bool], watch: Any = None
     ) -> tuple[list[str], list[str]]:
         """(mutated, unchanged) after the execution. ``names``: the namespace's names that may
-        be the user's, ``is_user`` decides (asked only of names holding a changed object)."""
+        be the user's, ``is_user`` decides (asked only of names holding a changed object);
+        ``watch``: the ``snapshots.Watch`` of the namespace, whose snapshots find the holders
+        of a changed object without looking at every value (``names`` are its watched names)."""
         ns = self.ns
         mutated: set[str] = set()
         unchanged = [n for n, key in self.atoms.items() if _ident(ns.get(n, _MISSING)) == key]
@@ -329,7 +332,10 @@ class Changes:
             old = self._pass.memo
             changed = {k for k, (mark, _) in fp.memo.items() if k in old and old[k][0] != mark}
             changed |= {self.before[n][0] for n in mutated}
-            mutated |= _holders(ns, names, changed, is_user)
+            if watch is not None and _address is not None:
+                mutated |= _watched_holders(ns, watch, changed, is_user)
+            else:
+                mutated |= _holders(ns, names, changed, is_user)
         return sorted(mutated), sorted(unchanged)
 
 
@@ -344,11 +350,11 @@ def _holders(
     ns: dict[str, Any], names: Iterable[str], ids: set[int], is_user: Callable[[str], bool]
 ) -> set[str]:
     """Those of ``names`` that are the user's (``is_user``) and bound to one of the objects
-    ``ids``, or to a container holding one.
+    ``ids`` (``_ident``s), or to a container holding one.
 
-    Runs after every cell that changed something, over the whole namespace: the filtering is
-    done by C-level ``map``/``compress`` so that only containers cost a Python step, and only
-    the user's containers are scanned (not IPython's ``In``/``Out``, which grow every cell).
+    Looks at every value: the filtering is done by C-level ``map``/``compress`` so that only
+    containers cost a Python step, and only the user's containers are scanned (not IPython's
+    ``In``/``Out``, which grow every cell). The tracker takes ``_watched_holders`` instead.
     """
     names = list(names)
     values = list(map(ns.get, names))
@@ -358,15 +364,56 @@ def _holders(
         out.update(n for n, i in zip(names, idents) if i in ids and is_user(n))  # noqa: B905
     keep = map(operator.not_, map(_OPAQUE.__contains__, map(type, values)))
     for name, value in compress(zip(names, values), keep):  # noqa: B905
-        if name in out or not is_user(name):
-            continue
-        if isinstance(value, dict):
-            inner: Any = value.values()
-        elif isinstance(value, (list, tuple, set, frozenset, deque)):
-            inner = value
-        else:
-            attrs = getattr(value, "__dict__", None)
-            inner = attrs.values() if isinstance(attrs, dict) else ()
-        if len(inner) <= ALIAS_SCAN and not ids.isdisjoint(map(_ident, inner)):
+        if name not in out and is_user(name) and _holds(value, ids):
             out.add(name)
     return out
+
+
+def _watched_holders(
+    ns: dict[str, Any], watch: Any, ids: set[int], is_user: Callable[[str], bool]
+) -> set[str]:
+    """``_holders`` through the namespace's ``snapshots.Watch``: the names bound to a changed
+    object found in the packed ids of its snapshot, the containers kept by ``holding`` across
+    cells; only the containers' values are looked at (on real cells every value touched is a
+    likely cache miss: the whole-namespace pass cost ~110 us per mutating cell)."""
+    addresses = {_address(i) for i in ids}  # type: ignore[misc]
+    out = {n for n in watch.bound_to(ns, addresses) if is_user(n)}
+    for name in watch.holding(ns, _OPAQUE):
+        if name not in out and is_user(name) and _holds(ns[name], ids):
+            out.add(name)
+    return out
+
+
+def _holds(value: Any, ids: set[int]) -> bool:
+    """``value`` (a container) holds one of the objects ``ids`` (``_ident``s) directly."""
+    if isinstance(value, dict):
+        inner: Any = value.values()
+    elif isinstance(value, (list, tuple, set, frozenset, deque)):
+        inner = value
+    else:
+        attrs = getattr(value, "__dict__", None)
+        inner = attrs.values() if isinstance(attrs, dict) else ()
+    return len(inner) <= ALIAS_SCAN and not ids.isdisjoint(map(_ident, inner))
+
+
+def _address_of_ident() -> Callable[[int], int] | None:
+    """``_ident(x) -> id(x)``, where the default hash is the address rotated right by 4 bits
+    (CPython's pointer hash), checked on probes; else None (the holders are then found by
+    looking at every value)."""
+    try:
+        bits = struct.calcsize("P") * 8
+        mask = (1 << bits) - 1
+
+        def address(ident: int) -> int:
+            h = ident & mask
+            return ((h << 4) | (h >> (bits - 4))) & mask
+
+        probes = [object(), [], {}, "probe", 2**70, address]
+        if all(address(_ident(p)) == id(p) for p in probes):
+            return address
+    except Exception:
+        pass
+    return None
+
+
+_address = _address_of_ident()

@@ -166,7 +166,9 @@ class Tracker:
         unchanged: list[str] = []
         if pending.changes is not None:
             try:
-                mutated, unchanged = pending.changes.finish(self._watch.watched, self._is_user)
+                mutated, unchanged = pending.changes.finish(
+                    self._watch.watched, self._is_user, self._watch
+                )
             except Exception:
                 _log.debug("fingerprinting after the cell failed", exc_info=True)
         info = pending.info

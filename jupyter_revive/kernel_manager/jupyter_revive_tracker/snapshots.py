@@ -8,9 +8,10 @@ compared as bytes, and a namespace whose PEP 509 version tag did not change is n
 
 from __future__ import annotations
 
+import operator
 import struct
 import sys
-from itertools import islice
+from itertools import compress, islice
 from operator import itemgetter
 from typing import Any
 
@@ -60,16 +61,20 @@ if _read_ids is None:
     _read_ids, _ID_FORMAT, _ID_WIDTH = _pack_ids, "Q", 8
 
 
-def dict_version_reader() -> Any:
-    """A reader of a dict's version tag (PEP 509), or None where there is none.
+def dict_tag_factory() -> Any:
+    """``tag(d)``: a live view of dict ``d``'s version tag (PEP 509), read as ``.value``; or None
+    where there is none.
 
     CPython 3.6-3.13 give every dict a 64-bit tag that changes on each mutation (insert,
     delete, rebinding to another object) and never comes back to an old value: an unchanged
     tag proves an unchanged dict. It lets the snapshot before a cell reuse the one taken
     after the previous cell when nothing touched the namespace in between, the common case,
-    instead of reading every watched value again. The field is read at its offset in the
-    dict's header (after the refcount, type and size), only after a probe showed that it
-    behaves so; otherwise (PyPy, 3.14+) every cell takes its own snapshot.
+    instead of reading every watched value again. The view is a ``ctypes.c_uint64`` placed at
+    the field's offset in the dict's header (after the refcount, type and size), made once per
+    dict and holding a reference to it: reading ``.value`` is an attribute access, where a
+    ``ctypes.string_at`` call per read cost ~7 us on real cells (cold caches). Used only after
+    a probe showed that the field behaves so; otherwise (PyPy, 3.14+) every cell takes its own
+    snapshot.
     """
     try:
         if sys.implementation.name != "cpython" or not (3, 6) <= sys.version_info[:2] < (3, 14):
@@ -79,14 +84,17 @@ def dict_version_reader() -> Any:
         offset = 2 * struct.calcsize("P") + struct.calcsize("n")
         if dict.__basicsize__ < offset + 8:
             return None
-        string_at = ctypes.string_at
+        cell_at = ctypes.c_uint64.from_address
 
-        def read(d: dict[str, Any]) -> bytes:
-            return string_at(id(d) + offset, 8)
+        def tag(d: dict[Any, Any]) -> Any:
+            view = cell_at(id(d) + offset)
+            view.dict = d  # type: ignore[attr-defined]  # the address stays valid while it lives
+            return view
 
         probe: dict[str, Any] = {}
         other: dict[str, Any] = {}
-        tags = [read(probe)]
+        view = tag(probe)
+        tags = [view.value]
         for change in (
             lambda: probe.__setitem__("a", object()),
             lambda: probe.__setitem__("a", object()),  # rebinding, same size
@@ -94,17 +102,19 @@ def dict_version_reader() -> Any:
             lambda: probe.__setitem__("b", 1),
         ):
             change()
-            tags.append(read(probe))
-        still = read(probe)
+            tags.append(view.value)
+        still = view.value
         other["x"] = 1  # another dict's change leaves this tag alone
-        if len(set(tags)) != len(tags) or read(probe) != still or tags[-1] != still:
+        if len(set(tags)) != len(tags) or view.value != still or tags[-1] != still:
             return None
-        return read
+        if tag(probe).value != still:  # a second view reads the same field
+            return None
+        return tag
     except Exception:
         return None
 
 
-dict_version: Any = dict_version_reader()
+dict_tag: Any = dict_tag_factory()
 
 
 def _mismatches(a: bytes, b: bytes, n: int) -> list[int]:
@@ -183,7 +193,13 @@ class Watch:
         self._size = 0
         self._anchors: list[str] = []  # last keys at the last snapshot, last first
         self._last: Snapshot | None = None  # the last snapshot, with the namespace's tag
-        self._version: bytes | None = None
+        self._version: int | None = None
+        self._tag: Any = None  # dict_tag of the namespace (.dict)
+        # holding(): the names bound to values of other types than ``_kinds_of``, as of the
+        # snapshot ``_kinds_at``
+        self._kinds_of: frozenset[type] | None = None
+        self._kinds_at: Snapshot = EMPTY
+        self._holding: set[str] = set()
 
     def _rebuild(self, ns: dict[str, Any]) -> None:
         keys = list(ns)
@@ -225,7 +241,10 @@ class Watch:
 
     def snapshot(self, ns: dict[str, Any], reuse: bool = False) -> Snapshot:
         """``reuse``: return the last snapshot if the namespace has not changed since."""
-        version = dict_version(ns) if dict_version is not None else None
+        tag = self._tag
+        if dict_tag is not None and (tag is None or tag.dict is not ns):
+            tag = self._tag = dict_tag(ns)
+        version = tag.value if tag is not None else None
         if reuse and version is not None and version == self._version and ns is self._ns:
             return self._last  # type: ignore[return-value]
         try:
@@ -240,10 +259,58 @@ class Watch:
         self._anchors = list(islice(reversed(ns), _ANCHORS))
         self._last = snapshot = (self.epoch, self.watched, len(self.watched), ids)
         # Tag read before and after: a change made meanwhile (a thread) leaves no tag to match.
-        if version is not None and dict_version(ns) != version:
+        if version is not None and tag.value != version:
             version = None
         self._version = version
         return snapshot
+
+    def bound_to(self, ns: dict[str, Any], ids: set[int]) -> list[str]:
+        """Watched names of ``ns`` bound now to one of the objects whose ``id`` is in ``ids``.
+
+        Read from the packed ids of a current snapshot (the last one while the namespace's
+        tag says nothing changed since): no value is touched."""
+        _, watched, n, packed = self.snapshot(ns, True)
+        if len(ids) > 16:
+            values = struct.unpack(f"{n}{_ID_FORMAT}", packed)
+            return list(compress(watched[:n], map(ids.__contains__, values)))
+        # A few objects (the usual case): search the bytes, no int made per name.
+        found = []
+        for address in ids:
+            needle = struct.pack(_ID_FORMAT, address)
+            at = packed.find(needle)
+            while at != -1:
+                if at % _ID_WIDTH == 0:
+                    found.append(watched[at // _ID_WIDTH])
+                at = packed.find(needle, at + 1)
+        return found
+
+    def holding(self, ns: dict[str, Any], kinds: frozenset[type]) -> set[str]:
+        """Watched names of ``ns`` bound now to a value whose type is not in ``kinds`` (the
+        containers worth scanning for an alias). Do not change the returned set.
+
+        Kept from call to call: only the names that a diff of snapshots shows rebound since
+        are looked at again, so a cell costs a look at what it bound, not at every value (on
+        real cells every value is a likely cache miss). A name still bound to the same object
+        keeps its type: the one exception, assigning ``__class__``, cannot turn a type of
+        ``kinds`` (atoms, functions, classes) into another, except a module's into a module
+        subclass."""
+        now = self.snapshot(ns, True)
+        if kinds is not self._kinds_of or now[0] != self._kinds_at[0]:
+            values = self._get(ns)
+            keep = map(operator.not_, map(kinds.__contains__, map(type, values)))
+            self._holding = set(compress(self.watched, keep))
+            self._kinds_of = kinds
+        else:
+            changed, gone = diff(self._kinds_at, now)
+            holding = self._holding
+            holding.difference_update(gone)
+            for name in changed:  # bound now: diff() only lists names present in ``now``
+                if type(ns[name]) in kinds:
+                    holding.discard(name)
+                else:
+                    holding.add(name)
+        self._kinds_at = now
+        return self._holding
 
 
 def diff(before: Snapshot, after: Snapshot) -> tuple[list[str], list[str]]:

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .records import UNTOUCHED, Touched
-from .snapshots import dict_version
+from .snapshots import dict_tag
 
 MAX_PATHS = 50  # per list and execution
 
@@ -208,16 +208,22 @@ def pandas_options() -> dict[str, Any]:
 
 _environ_seen: dict[Any, Any] = {}
 _environ_tag: Any = None  # the encoded mapping's version tag when it was copied
+_environ_view: Any = None  # dict_tag of the encoded mapping
 
 
 def _environ() -> dict[Any, Any]:
     """A copy of the environment, the same object as last time while nothing changed (no
     allocation per cell). An unchanged version tag of the mapping proves it unchanged without
-    comparing it (``snapshots.dict_version``); without tags the comparison decides."""
-    global _environ_seen, _environ_tag
+    comparing it (``snapshots.dict_tag``); without tags the comparison decides."""
+    global _environ_seen, _environ_tag, _environ_view
     data = getattr(os.environ, "_data", None)  # the encoded mapping
     current = data if isinstance(data, dict) else os.environ
-    tag = dict_version(current) if dict_version is not None and current is data else None
+    tag = None
+    if dict_tag is not None and current is data:
+        view = _environ_view
+        if view is None or view.dict is not data:
+            view = _environ_view = dict_tag(data)
+        tag = view.value
     if tag is not None and tag == _environ_tag:
         return _environ_seen
     if current != _environ_seen:
