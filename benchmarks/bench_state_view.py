@@ -16,19 +16,18 @@ the nodes also say what a restore does):
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import nbformat
-from nbformat.v4 import new_code_cell, new_notebook
 from playwright.sync_api import Page, sync_playwright
 
-from tests.browser.lab import CHROMIUM, CHROMIUM_ARGS, KERNELSPEC, LabServer, write_settings
+from tests.browser.lab import CHROMIUM, CHROMIUM_ARGS, LabServer, write_settings
+
+from .notebooks import stale_notebook
 
 GOAL_MS = 1000.0
 
@@ -50,35 +49,6 @@ def pipeline_sources(cells: int) -> list[str]:
 
 def lanes_sources(cells: int) -> list[str]:
     return [f"v{i} = {i}" if i < 5 else f"v{i} = v{i - 5} + 1" for i in range(cells)]
-
-
-def stale_notebook(sources: list[str]) -> nbformat.NotebookNode:
-    """Recorded in a context that no longer exists, one run per cell, top to bottom."""
-    nb = new_notebook(
-        cells=[new_code_cell(s) for s in sources], metadata={"kernelspec": KERNELSPEC}
-    )
-    context = str(uuid.uuid4())
-    history = []
-    for i, cell in enumerate(nb.cells):
-        cell.id = f"cell-{i}"
-        sha = hashlib.sha256(cell.source.encode()).hexdigest()[:16]
-        defined = [] if cell.source.startswith("print") else [cell.source.split(" =")[0]]
-        if cell.source.startswith("import"):
-            defined = ["math"]
-        cell.metadata["revive"] = {
-            "context": context,
-            "seq": i + 1,
-            "code": sha,
-            "status": "ok",
-            "ms": 1,
-            "defined": defined,
-            "deleted": [],
-        }
-        cell.execution_count = i + 1
-        history.append([cell.id, sha])
-    nb.metadata["revive"] = {"context": context, "history": history}
-    nbformat.validate(nb)
-    return nb
 
 
 def open_view(page: Page, lab: LabServer, name: str, cells: int) -> dict[str, float]:

@@ -17,46 +17,21 @@ import json
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import nbformat
-from nbformat.v4 import new_code_cell, new_notebook
 from playwright.sync_api import sync_playwright
 
-from tests.browser.lab import CHROMIUM, CHROMIUM_ARGS, KERNELSPEC, LabServer, current_kernel_id
+from tests.browser.lab import CHROMIUM, CHROMIUM_ARGS, LabServer, current_kernel_id
+
+from .notebooks import stale_notebook
 
 
-def stale_notebook(cells: int) -> nbformat.NotebookNode:
-    """A notebook recorded in a context that no longer exists: a chain plus side branches."""
-    import hashlib
-
-    sources = ["v0 = 0"] + [
+def chain_sources(cells: int) -> list[str]:
+    """A chain plus side branches: every third cell only displays."""
+    return ["v0 = 0"] + [
         f"v{i} = v{i - 1} + 1" if i % 3 else f"print(v{i - 1})" for i in range(1, cells)
     ]
-    nb = new_notebook(
-        cells=[new_code_cell(s) for s in sources], metadata={"kernelspec": KERNELSPEC}
-    )
-    context = str(uuid.uuid4())
-    history = []
-    for i, cell in enumerate(nb.cells):
-        cell.id = f"cell-{i}"
-        sha = hashlib.sha256(cell.source.encode()).hexdigest()[:16]
-        defined = [f"v{i}"] if not cell.source.startswith("print") else []
-        cell.metadata["revive"] = {
-            "context": context,
-            "seq": i + 1,
-            "code": sha,
-            "status": "ok",
-            "ms": 1,
-            "defined": defined,
-            "deleted": [],
-        }
-        cell.execution_count = i + 1
-        history.append([cell.id, sha])
-    nb.metadata["revive"] = {"context": context, "history": history}
-    nbformat.validate(nb)
-    return nb
 
 
 def main() -> None:
@@ -69,7 +44,7 @@ def main() -> None:
         lab = LabServer(Path(tmp), Path(tmp))
         lab.start()
         try:
-            nb = stale_notebook(args.cells)
+            nb = stale_notebook(chain_sources(args.cells))
             nbformat.write(nb, lab.root / "big.ipynb")
             to_verdict, to_banner, ctx_http, plan_http = [], [], [], []
             in_browser_ctx: list[float] = []
