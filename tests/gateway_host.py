@@ -15,6 +15,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from tests.processes import stop_process
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV = Path(os.environ.get("REVIVE_GATEWAY_VENV", ROOT / ".venv-gateway"))
 
@@ -95,11 +97,5 @@ class KernelGateway:
         return answer
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()  # the gateway shuts its kernels down
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)  # the gateway shuts its kernels down
         self.proc = None

@@ -14,6 +14,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from tests.processes import stop_process
+
 from .lab import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,13 +185,7 @@ class Hub:
 
     def stop(self) -> None:
         """SIGTERM: the hub stops the users' servers and the proxy it started, then exits."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc, 60)
         self.proc = None
 
     def api(self, method: str, path: str, body: Any = None) -> Any:

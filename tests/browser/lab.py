@@ -17,6 +17,8 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
+from tests.processes import stop_process
+
 CHROMIUM = os.environ.get("REVIVE_CHROMIUM", "/usr/lib/chromium/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -110,13 +112,7 @@ class LabServer:
         raise RuntimeError("jupyter lab did not answer within 60 s")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         self.proc = None
 
     def restart(self) -> None:
