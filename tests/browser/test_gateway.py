@@ -32,11 +32,22 @@ from .test_recovery import LOST, SEED
 def open_connected(page: Page, lab: LabServer, name: str) -> None:
     """Open a notebook and make sure its kernel connection carries messages.
 
-    Works around a race outside jupyter-revive: JupyterLab opens a kernel's websocket twice in
-    a row with one session id; jupyter_server's gateway proxy cannot cancel the first gateway
-    connection it began (tornado's future cancel is a no-op), so both reach the gateway, which
-    "replaces the stale connection", and now and then the page's live connection stops
-    delivering (the gateway's log shows nothing more from it). A reload opens a new session.
+    Works around a race outside jupyter-revive (it happens with the extension disabled too).
+    JupyterLab offers a websocket subprotocol that jupyter_server's gateway proxy does not
+    select, so Chromium fails the first handshake after the server has already begun a
+    connection to the gateway for it, and JupyterLab retries at once with the same session id.
+    The proxy's disconnect only cancels its future: that first gateway connection completes
+    anyway and stays open, unread. When it is still waiting for its upgrade (the gateway asks
+    the kernel for kernel_info first) as the second one arrives, the gateway's "Replacing stale
+    connection" closes nothing, both open, and both connect shell sockets with the session id
+    as ZMQ identity; the kernel (ROUTER with router_handover) answers whichever connected last,
+    and if that is the orphan, the page gets no replies. A reload opens a new session.
+    Measured with benchmarks/gateway_silent_connections.py (two runs of 30 opens, fresh page
+    and kernel each): silent pages 2/60 with jupyter-revive, 3/60 with it disabled. Replacements
+    that closed nothing: 60/60 without it (the page connects while the kernel still starts),
+    3/58 with it (its start returns once the kernel answers, so the window is one kernel_info).
+    Earlier runs of this file saw about 1 open in 6 on a machine loaded by parallel suites;
+    three runs on 2026-12-06 had none (9 opens, no replacement that closed nothing).
     """
     for _attempt in range(3):
         open_notebook(page, lab, name)
