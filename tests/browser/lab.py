@@ -186,8 +186,8 @@ def command(page: Page, name: str, args: dict[str, Any] | None = None) -> Any:
     )
 
 
-def run_all(page: Page, count: int) -> None:
-    command(page, "notebook:run-all-cells")
+def wait_for_counts(page: Page, count: int) -> None:
+    """The first ``count`` code cells of the notebook in view show an execution count."""
     page.wait_for_function(
         """(n) => {
             const prompts = [...document.querySelectorAll(
@@ -198,6 +198,11 @@ def run_all(page: Page, count: int) -> None:
         arg=count,
         timeout=60_000,
     )
+
+
+def run_all(page: Page, count: int) -> None:
+    command(page, "notebook:run-all-cells")
+    wait_for_counts(page, count)
     wait_idle(page)
 
 

@@ -20,6 +20,7 @@ from .lab import (
     notebook_metadata,
     open_notebook,
     save,
+    wait_for_counts,
     wait_for_names,
     wait_idle,
     write_notebook,
@@ -69,16 +70,7 @@ def run_all(page: Page, count: int, artifacts_dir: Path, name: str) -> None:
     reply never comes), so that a stuck run fails within the wait, with a screenshot."""
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
     try:
-        page.wait_for_function(
-            """(n) => {
-                const prompts = [...document.querySelectorAll(
-                    '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')];
-                return prompts.length >= n
-                    && prompts.slice(0, n).every(p => /\\[\\d+\\]/.test(p.textContent || ''));
-            }""",
-            arg=count,
-            timeout=60_000,
-        )
+        wait_for_counts(page, count)
     except Exception:
         page.screenshot(path=str(artifacts_dir / f"{name}-stuck.png"))
         raise

@@ -18,6 +18,7 @@ from pytest_jupyter.jupyter_server import *  # noqa: F403
 
 from tests.fake_anthropic import FakeAnthropic
 from tests.gateway_host import KernelGateway
+from tests.server.helpers import cell_request
 
 T = TypeVar("T")
 API_KEY = "sk-ant-test-key-never-leaves-the-server"
@@ -89,15 +90,7 @@ class Frontend:
 
     async def execute(self, code: str, cell_id: str | None = None) -> dict[str, Any]:
         """Run ``code`` as a cell (``cell_id`` as JupyterLab sends it); the execute_reply."""
-        content = {
-            "code": code,
-            "silent": False,
-            "store_history": True,
-            "user_expressions": {},
-            "allow_stdin": False,
-            "stop_on_error": True,
-        }
-        return await self.reply(self.send("execute_request", content, cell_id))
+        return await self.reply(self.send("execute_request", cell_request(code), cell_id))
 
     def close(self) -> None:
         self.ws.close()

@@ -28,19 +28,21 @@ def notebook(sources: list[str], *, prompt: str | None = None) -> nbformat.Noteb
     )
 
 
+def cell_request(code: str) -> dict[str, Any]:
+    """An execute_request's content as JupyterLab sends it for a cell."""
+    return {
+        "code": code,
+        "silent": False,
+        "store_history": True,
+        "user_expressions": {},
+        "allow_stdin": False,
+        "stop_on_error": True,
+    }
+
+
 async def execute(kc: AsyncKernelClient, code: str, cell_id: str) -> dict[str, Any]:
     """Run code as JupyterLab does (cellId in the request metadata); return the reply."""
-    msg = kc.session.msg(
-        "execute_request",
-        {
-            "code": code,
-            "silent": False,
-            "store_history": True,
-            "user_expressions": {},
-            "allow_stdin": False,
-            "stop_on_error": True,
-        },
-    )
+    msg = kc.session.msg("execute_request", cell_request(code))
     msg["metadata"]["cellId"] = cell_id
     kc.shell_channel.send(msg)
     while True:
