@@ -329,3 +329,36 @@ async def test_in_place_changes_reach_the_reply(kernel: Kernel) -> None:
     assert record["defined"] == []
     read = await kernel.record("n = len(items)")
     assert read is not None and read["mutated"] == [] and read["unchanged"] == ["items"]
+
+
+async def test_a_key_that_is_not_a_name_does_not_stop_recording(kernel: Kernel) -> None:
+    record = await kernel.record("globals()[1] = 'one'\nx = 1")
+    assert record is not None and record["defined"] == ["x"]
+    record = await kernel.record("y = 2\ndel globals()[1]")
+    assert record is not None and record["defined"] == ["y"] and record["deleted"] == []
+
+
+async def test_file_functions_replaced_between_cells_stay_their_owners(
+    kernel: Kernel, tmp_path: Path
+) -> None:
+    # Someone (a test's monkeypatch, a library) replaces os.remove between cells: the cell
+    # runs theirs, the tracker still sees the call, and theirs is back after the cell.
+    await kernel.run(f"import os\nos.chdir({str(tmp_path)!r})", silent=True)
+    await kernel.record("open('z.txt', 'w').close()")
+    await kernel.run(
+        "_calls = []\n_original = os.remove\n"
+        "def mine(path, *args, **kwargs):\n"
+        "    _calls.append(path)\n"
+        "    return _original(path, *args, **kwargs)\n"
+        "os.remove = mine",
+        silent=True,
+    )
+    record = await kernel.record("os.remove('z.txt')")
+    assert record is not None and record["files"]["removed"] == [str(tmp_path / "z.txt")]
+    assert await kernel.eval("(_calls, os.remove is mine)") == (["z.txt"], True)
+    await kernel.run("os.remove = _original", silent=True)
+    record = await kernel.record(
+        "open('w.txt', 'w').close()\nos.remove('w.txt')\nopen('v.txt', 'w').close()"
+    )
+    assert record is not None and record["files"]["written"] == [str(tmp_path / "v.txt")]
+    assert await kernel.eval("os.remove is _original") is True

@@ -69,6 +69,7 @@ def test_the_package_holds_every_module_other_helpers_rely_on() -> None:
         "names",
         "records",
         "snapshots",
+        "tables",
         "changes",
         "touches",
         "checkpoint",

@@ -258,7 +258,7 @@ def candidates(source: str, ns: dict[str, Any], is_user: Callable[[str], bool]) 
         return name in ns and is_user(name)
 
     found: dict[str, None] = {}
-    todo = [n for n in set(_IDENT.findall(source[:MAX_SOURCE])) if allowed(n)]
+    todo = [n for n in ns.keys() & set(_IDENT.findall(source[:MAX_SOURCE])) if is_user(n)]
     seen_code: set[int] = set()
     while todo and len(found) < MAX_CANDIDATES:
         name = todo.pop()
@@ -266,6 +266,8 @@ def candidates(source: str, ns: dict[str, Any], is_user: Callable[[str], bool]) 
             continue
         found[name] = None
         value = ns.get(name)
+        if type(value) in ATOMS:  # reaches nothing (most names a cell mentions)
+            continue
         codes = []
         if type(value) is types.FunctionType and value.__module__ == _CELL_MODULE:
             codes.append(value.__code__)
@@ -305,12 +307,13 @@ class Changes:
                 self.before[name] = (_ident(value), mark, exact)
 
     def finish(
-        self, names: Iterable[str], is_user: Callable[[str], bool], watch: Any = None
+        self, names: Iterable[str] | None, is_user: Callable[[str], bool], watch: Any = None
     ) -> tuple[list[str], list[str]]:
         """(mutated, unchanged) after the execution. ``names``: the namespace's names that may
-        be the user's, ``is_user`` decides (asked only of names holding a changed object);
-        ``watch``: the ``snapshots.Watch`` of the namespace, whose snapshots find the holders
-        of a changed object without looking at every value (``names`` are its watched names)."""
+        be the user's (None: ``watch.watched``), ``is_user`` decides (asked only of names
+        holding a changed object); ``watch``: the namespace's ``snapshots.Watch`` or
+        ``tables.TableWatch``, whose snapshots find the holders of a changed object without
+        looking at every value."""
         ns = self.ns
         mutated: set[str] = set()
         unchanged = [n for n, key in self.atoms.items() if _ident(ns.get(n, _MISSING)) == key]
@@ -335,7 +338,7 @@ class Changes:
             if watch is not None and _address is not None:
                 mutated |= _watched_holders(ns, watch, changed, is_user)
             else:
-                mutated |= _holders(ns, names, changed, is_user)
+                mutated |= _holders(ns, watch.watched if names is None else names, changed, is_user)
         return sorted(mutated), sorted(unchanged)
 
 

@@ -25,7 +25,7 @@ from . import touches
 from .changes import Changes, candidates
 from .names import is_owned_name
 from .records import ExecutionRecord, execution_record
-from .snapshots import EMPTY, Snapshot, Watch, diff
+from .tables import make_watch
 
 TRACKER_VERSION = "1"
 MAX_RECORDS = 10_000
@@ -40,7 +40,7 @@ class _Pending:
         self,
         info: Any,
         msg_id: str | None,
-        snapshot: Snapshot | None,
+        snapshot: Any,
         changes: Changes | None = None,
         touched: touches.Touches | None = None,
     ) -> None:
@@ -70,8 +70,10 @@ class Tracker:
         # Outermost run first; nested run_cell calls (a cell calling ip.run_cell) are folded
         # into the outer record because its namespace diff already covers them.
         self._stack: list[_Pending] = []
-        self._watch = Watch()
+        self._watch = make_watch()
         self._request: str | None = None  # msg_id of the execute_request being handled
+        self._ns: dict[str, Any] = {}  # user_ns and user_ns_hidden, read at each cell's start
+        self._hidden: dict[str, Any] = {}
         self._replies: dict[str, ExecutionRecord] = {}  # msg_id -> record, until the reply
 
     def start(self) -> None:
@@ -102,7 +104,8 @@ class Tracker:
             if self._stack:
                 self._stack.append(_Pending(info, None, None))
                 return
-            ns = self.ip.user_ns
+            ns = self._ns = self.ip.user_ns
+            self._hidden = getattr(self.ip, "user_ns_hidden", None) or {}
             snapshot = self._watch.snapshot(ns, True)
             changes = self._fingerprint(getattr(info, "raw_cell", "") or "", ns)
             try:
@@ -117,16 +120,18 @@ class Tracker:
     def post_run_cell(self, result: Any) -> None:
         try:
             info = getattr(result, "info", None)
+            stack = self._stack
             # Match the pending run: IPython fires post_run_cell without pre_run_cell for
             # empty cells, so a post without its pre is ignored.
-            index = None
-            for i in range(len(self._stack) - 1, -1, -1):
-                if self._stack[i].info is info or (result is None and i == len(self._stack) - 1):
-                    index = i
-                    break
-            if index is None:
+            index = len(stack) - 1
+            if index < 0:
                 return
-            pending = self._stack[index]
+            if stack[index].info is not info and result is not None:
+                while index >= 0 and stack[index].info is not info:
+                    index -= 1
+                if index < 0:
+                    return
+            pending = stack[index]
             touches.stop(pending.touches)
             del self._stack[index:]
             if index == 0 and pending.snapshot is not None:
@@ -135,10 +140,12 @@ class Tracker:
             _log.debug("post_run_cell failed", exc_info=True)
 
     def _is_user(self, name: str) -> bool:
+        """Not the interpreter's, and not a shell name still bound to IPython's own value
+        (namespace and ``user_ns_hidden`` as of the cell's start)."""
         if is_owned_name(name):
             return False
-        hidden = getattr(self.ip, "user_ns_hidden", {})
-        return not (name in hidden and hidden[name] is self.ip.user_ns.get(name))
+        hidden = self._hidden
+        return name not in hidden or hidden[name] is not self._ns.get(name)
 
     def _fingerprint(self, source: str, ns: dict[str, Any]) -> Changes | None:
         """Fingerprints of what the cell may change in place; None if that failed or there is
@@ -153,9 +160,12 @@ class Tracker:
     def _record(self, pending: _Pending, result: Any) -> None:
         ms = (time.perf_counter() - pending.t0) * 1000.0
         ns = self.ip.user_ns
-        changed, gone = diff(pending.snapshot or EMPTY, self._watch.snapshot(ns))
-        defined = [name for name in changed if self._is_user(name)]
-        deleted = [n for n in gone if not is_owned_name(n)]
+        # Neither list holds the interpreter's names (is_owned_name); a shell name (``exit``)
+        # counts once the user rebound it.
+        defined, deleted = self._watch.diff(pending.snapshot, self._watch.snapshot(ns))
+        hidden = self._hidden
+        if not hidden.keys().isdisjoint(defined):
+            defined = [n for n in defined if not (n in hidden and hidden[n] is ns.get(n))]
         touched = None
         if pending.touches is not None:
             try:
@@ -166,9 +176,7 @@ class Tracker:
         unchanged: list[str] = []
         if pending.changes is not None:
             try:
-                mutated, unchanged = pending.changes.finish(
-                    self._watch.watched, self._is_user, self._watch
-                )
+                mutated, unchanged = pending.changes.finish(None, self._is_user, self._watch)
             except Exception:
                 _log.debug("fingerprinting after the cell failed", exc_info=True)
         info = pending.info
@@ -183,7 +191,7 @@ class Tracker:
             deleted=deleted,
             count=getattr(result, "execution_count", None),
             context=self.context,
-            mutated=[n for n in mutated if n not in defined],
+            mutated=[n for n in mutated if n not in defined] if mutated else mutated,
             unchanged=unchanged,
             touched=touched,
         )

@@ -38,11 +38,14 @@ def is_owned_name(name: str) -> bool:
     """Never a user's binding: IPython's caches, ``_N``/``_iN``, interpreter dunders.
 
     On the tracker's hot path (every new namespace key of every cell): set lookups and slices.
+    A key that is not a str (``globals()[1] = 2``) names no variable: never the user's.
     """
+    if type(name) is not str:
+        return True
+    if name[:1] != "_":  # every owned name starts with one (OWNED_NAMES too)
+        return False
     if name in OWNED_NAMES:
         return True
-    if name[:1] != "_":
-        return False
     if len(name) > 4 and name[:2] == "__" and name[-2:] == "__":
         return True
     # _N (output cache) and _iN (input history)

@@ -1,6 +1,6 @@
 """The per-execution record: what the tracker adds to execute_reply metadata under ``revive``.
 
-One record per outermost ``run_cell`` of a user execution::
+One record per outermost ``run_cell`` of a user execution (name lists as tuples)::
 
     {"seq", "cell", "code", "status", "ms", "defined", "deleted", "mutated", "unchanged",
      "files", "env", "count", "context", "truncated"}
@@ -58,10 +58,13 @@ class ExecutionRecord(TypedDict):
     code: str  # code_sha(source)
     status: Literal["ok", "error"]
     ms: float  # wall time of the cell, rounded to 0.01 ms
-    defined: list[str]  # names bound or rebound (by identity), sorted
-    deleted: list[str]
-    mutated: list[str]  # bound to the same object before and after, which changed in place
-    unchanged: list[str]  # fingerprinted whole before and after, and equal
+    # Tuples, not lists: the ledger keeps thousands of records, and a record that holds only
+    # atoms and tuples adds no list for every collection of the garbage collector to walk; an
+    # empty one is the shared ``()``, no allocation at all. JSON makes them arrays.
+    defined: tuple[str, ...]  # names bound or rebound (by identity), sorted
+    deleted: tuple[str, ...]
+    mutated: tuple[str, ...]  # bound to the same object before and after, changed in place
+    unchanged: tuple[str, ...]  # fingerprinted whole before and after, and equal
     files: Files
     env: Environment
     count: int | None  # execution_count
@@ -117,28 +120,34 @@ def execution_record(
     unchanged: list[str] | None = None,
     touched: Touched | None = None,
 ) -> ExecutionRecord:
-    defined, cut_defined = capped(defined)
-    deleted, cut_deleted = capped(deleted)
-    mutated, cut_mutated = capped(mutated or [])
-    unchanged, cut_unchanged = capped(unchanged or [])
+    mutated = mutated or []
+    unchanged = unchanged or []
     touched = touched or UNTOUCHED
+    cut = touched["truncated"]
+    if max(len(defined), len(deleted), len(mutated), len(unchanged)) <= MAX_NAMES:
+        defined.sort()  # in place, as capped() does: no copies after every cell
+        deleted.sort()
+        mutated.sort()
+        unchanged.sort()
+    else:
+        defined, cut_defined = capped(defined)
+        deleted, cut_deleted = capped(deleted)
+        mutated, cut_mutated = capped(mutated)
+        unchanged, cut_unchanged = capped(unchanged)
+        cut = cut or cut_defined or cut_deleted or cut_mutated or cut_unchanged
     return {
         "seq": seq,
         "cell": cell,
         "code": code_sha(source),
         "status": "ok" if ok else "error",
         "ms": round(ms, 2),
-        "defined": defined,
-        "deleted": deleted,
-        "mutated": mutated,
-        "unchanged": unchanged,
+        "defined": tuple(defined),
+        "deleted": tuple(deleted),
+        "mutated": tuple(mutated),
+        "unchanged": tuple(unchanged),
         "files": touched["files"],
         "env": touched["env"],
         "count": count,
         "context": context,
-        "truncated": cut_defined
-        or cut_deleted
-        or cut_mutated
-        or cut_unchanged
-        or touched["truncated"],
+        "truncated": cut,
     }

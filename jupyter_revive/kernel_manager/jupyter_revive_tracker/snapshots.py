@@ -117,27 +117,26 @@ def dict_tag_factory() -> Any:
 dict_tag: Any = dict_tag_factory()
 
 
-def _mismatches(a: bytes, b: bytes, n: int) -> list[int]:
-    """Indices ``i < n`` whose ids differ between the packed id arrays ``a`` and ``b``.
+def _mismatches(a: bytes, b: bytes, n: int, w: int = _ID_WIDTH, lo: int = 0) -> list[int]:
+    """Indices ``lo <= i < n`` whose ``w``-byte items differ between the arrays ``a`` and ``b``
+    (packed ids here, dict entries in ``tables``; ``b`` may be longer).
 
-    Bisects with slice comparisons (memcmp): a cell rebinds a few names out of hundreds, so
-    this touches O(k log n) slices instead of n ints.
+    A cell rebinds a few names out of hundreds, so this finds each difference by a binary
+    search for the longest equal prefix: ``startswith`` compares in place (memcmp), ~log2(n)
+    steps per difference instead of a step per item.
     """
-    w = _ID_WIDTH
     out: list[int] = []
-    stack = [(0, n)]
-    while stack:
-        lo, hi = stack.pop()
-        if a[lo * w : hi * w] == b[lo * w : hi * w]:
-            continue
-        if hi - lo <= 8:
-            for i in range(lo, hi):
-                if a[i * w : i * w + w] != b[i * w : i * w + w]:
-                    out.append(i)
-            continue
-        mid = (lo + hi) // 2
-        stack.append((mid, hi))
-        stack.append((lo, mid))
+    view = memoryview(a)  # slices of a view: no copies
+    while lo < n and not b.startswith(view[lo * w : n * w], lo * w):
+        first, last = lo, n  # a and b agree on [lo, first); they differ in [first, last)
+        while last - first > 1:
+            mid = (first + last) // 2
+            if b.startswith(view[first * w : mid * w], first * w):
+                first = mid
+            else:
+                last = mid
+        out.append(first)
+        lo = first + 1
     return out
 
 
@@ -263,6 +262,10 @@ class Watch:
             version = None
         self._version = version
         return snapshot
+
+    def diff(self, before: Snapshot, after: Snapshot) -> tuple[list[str], list[str]]:
+        """(names bound or rebound, names deleted) between two snapshots (``diff``)."""
+        return diff(before, after)
 
     def bound_to(self, ns: dict[str, Any], ids: set[int]) -> list[str]:
         """Watched names of ``ns`` bound now to one of the objects whose ``id`` is in ``ids``.

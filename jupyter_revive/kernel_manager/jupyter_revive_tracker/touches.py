@@ -30,6 +30,7 @@ import shutil
 import sys
 import threading
 from collections.abc import Callable
+from operator import is_
 from typing import Any
 
 from .records import UNTOUCHED, Touched
@@ -82,6 +83,8 @@ def _ignored_roots() -> tuple[str, ...]:
 
 class Touches:
     """What one execution touched; filled by the wrapped functions while it is the active one."""
+
+    __slots__ = ("_environ", "_options", "cwd", "read", "removed", "thread", "truncated", "written")
 
     def __init__(self) -> None:
         self.thread = threading.get_ident()
@@ -177,6 +180,7 @@ class Touches:
 
 
 _options_seen: tuple[dict[str, Any] | None, dict[str, Any]] = (None, {})  # (nested copy, flat)
+_NO_OPTIONS: dict[str, Any] = {}  # pandas not loaded (never changed: only compared)
 
 
 def pandas_options() -> dict[str, Any]:
@@ -184,6 +188,8 @@ def pandas_options() -> dict[str, Any]:
     while no option changed (comparing the nested settings is all a cell costs)."""
     global _options_seen
     pandas = sys.modules.get("pandas")
+    if pandas is None:
+        return _NO_OPTIONS
     module = getattr(getattr(pandas, "_config", None), "config", None)
     config = getattr(module, "_global_config", None)
     if not isinstance(config, dict):
@@ -211,12 +217,19 @@ _environ_tag: Any = None  # the encoded mapping's version tag when it was copied
 _environ_view: Any = None  # dict_tag of the encoded mapping
 
 
+def _encoded() -> Any:
+    return getattr(os.environ, "_data", None)  # the encoded mapping (CPython's os.environ)
+
+
 def _environ() -> dict[Any, Any]:
     """A copy of the environment, the same object as last time while nothing changed (no
     allocation per cell). An unchanged version tag of the mapping proves it unchanged without
     comparing it (``snapshots.dict_tag``); without tags the comparison decides."""
     global _environ_seen, _environ_tag, _environ_view
-    data = getattr(os.environ, "_data", None)  # the encoded mapping
+    view = _environ_view
+    if view is not None and view.value == _environ_tag and view.dict is _encoded():
+        return _environ_seen  # the common case, first: nothing changed
+    data = _encoded()
     current = data if isinstance(data, dict) else os.environ
     tag = None
     if dict_tag is not None and current is data:
@@ -297,32 +310,76 @@ def _targets() -> list[tuple[Any, str, Callable[..., Any]]]:
 _TARGETS = _targets()
 
 
-class _Slot:
-    """One wrapped function: the namespace that holds it, the original and our wrapper.
-
-    ``start``/``stop`` run around every cell, so they swap the functions in the modules'
-    ``__dict__``s directly (one identity check and one store each) instead of going through
-    getattr/setattr; the slow path (``_refresh``) only runs when someone else replaced a
-    function since (a test's monkeypatch, a library's own wrapper)."""
-
-    __slots__ = ("attr", "namespace", "original", "wrap", "wrapper")
-
-    def __init__(self, owner: Any, attr: str, wrap: Callable[..., Any]) -> None:
-        self.namespace: dict[str, Any] = vars(owner)
-        self.attr = attr
-        self.wrap = wrap
-        self.original: Any = None
-        self.wrapper: Any = None
-
-    def _refresh(self, current: Any) -> bool:
-        """Wrap ``current``, the function found now; False: leave it alone."""
-        if getattr(current, "__revive_wrapped__", None) is not None:
-            return False
-        self.original, self.wrapper = current, self.wrap(current)
-        return True
+_UNSEEN = object()
 
 
-_SLOTS = [_Slot(owner, attr, wrap) for owner, attr, wrap in _TARGETS]
+class _Functions:
+    """The functions we wrap: where each lives (a module's ``__dict__``), the original found
+    there and our wrapper of it.
+
+    ``start``/``stop`` run around every cell, so they check all the functions at once (C-level
+    ``map``s: each is still the one we expect, by identity) and swap them with one
+    ``dict.update`` per module. The slow path (``_refresh``) only runs when someone else
+    replaced a function since (a test's monkeypatch, a library's own wrapper) or one
+    appeared or disappeared."""
+
+    def __init__(self, targets: list[tuple[Any, str, Callable[..., Any]]]) -> None:
+        self.namespaces = tuple(vars(owner) for owner, _, _ in targets)
+        self.attrs = tuple(attr for _, attr, _ in targets)
+        self.wraps = tuple(wrap for _, _, wrap in targets)
+        # Per function, what start() expects to find (None where missing) and what stop()
+        # expects (our wrapper, or what start() left alone).
+        self.before: tuple[Any, ...] = (_UNSEEN,) * len(self.attrs)  # start() refreshes first
+        self.during: tuple[Any, ...] = self.before
+        self.swap_in: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        self.swap_out: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        self._wrapper: dict[int, Any] = {}  # id(original) -> our wrapper (originals are held)
+        self._original: dict[int, Any] = {}
+
+    def start(self) -> None:
+        if not all(map(is_, map(dict.get, self.namespaces, self.attrs), self.before)):
+            self._refresh()
+        for namespace, functions in self.swap_in:
+            namespace.update(functions)
+
+    def stop(self) -> None:
+        if all(map(is_, map(dict.get, self.namespaces, self.attrs), self.during)):
+            for namespace, functions in self.swap_out:
+                namespace.update(functions)
+            return
+        for (namespace, wrappers), (_, originals) in zip(self.swap_in, self.swap_out):  # noqa: B905
+            for attr, wrapper in wrappers.items():
+                if namespace.get(attr) is wrapper:  # ours, still there: put the original back
+                    namespace[attr] = originals[attr]
+
+    def _refresh(self) -> None:
+        """Wrap the functions found now, keeping our wrappers of those unchanged since."""
+        before = list(map(dict.get, self.namespaces, self.attrs))
+        during = []
+        swap_in: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+        swap_out: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+        wrappers: dict[int, Any] = {}
+        for namespace, attr, wrap, current in zip(  # noqa: B905
+            self.namespaces, self.attrs, self.wraps, before
+        ):
+            if current is None or getattr(current, "__revive_wrapped__", None) is not None:
+                during.append(current)  # missing, or someone's wrapper of ours: leave it
+                continue
+            wrapper = self._wrapper.get(id(current))
+            if wrapper is None or self._original.get(id(current)) is not current:
+                wrapper = wrap(current)
+            wrappers[id(current)] = wrapper
+            self._original[id(current)] = current
+            during.append(wrapper)
+            swap_in.setdefault(id(namespace), (namespace, {}))[1][attr] = wrapper
+            swap_out.setdefault(id(namespace), (namespace, {}))[1][attr] = current
+        self._wrapper = wrappers
+        self._original = {key: self._original[key] for key in wrappers}
+        self.before, self.during = tuple(before), tuple(during)
+        self.swap_in, self.swap_out = list(swap_in.values()), list(swap_out.values())
+
+
+_FUNCTIONS = _Functions(_TARGETS)
 
 
 def start() -> Touches:
@@ -332,11 +389,7 @@ def start() -> Touches:
     the interpreter's functions, and a class body run then never captures a wrapper."""
     global _active
     _active = Touches()
-    for slot in _SLOTS:
-        namespace, attr = slot.namespace, slot.attr
-        current = namespace.get(attr)
-        if current is not None and (current is slot.original or slot._refresh(current)):
-            namespace[attr] = slot.wrapper
+    _FUNCTIONS.start()
     return _active
 
 
@@ -346,7 +399,4 @@ def stop(touches: Touches | None) -> None:
     if _active is not touches:
         return
     _active = None
-    for slot in _SLOTS:
-        namespace, attr = slot.namespace, slot.attr
-        if slot.wrapper is not None and namespace.get(attr) is slot.wrapper:
-            namespace[attr] = slot.original
+    _FUNCTIONS.stop()
