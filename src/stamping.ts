@@ -11,8 +11,44 @@ import {
   METADATA_KEY
 } from './tokens';
 
-/** Run-record keys copied into a cell's metadata only when the tracker sent them. */
+/** Run-record keys every record carries, copied into a cell's metadata. */
+const RECORD_KEYS = ['context', 'seq', 'code', 'status', 'ms', 'defined', 'deleted'] as const;
+
+/**
+ * Run-record keys copied only when the tracker sent them: it leaves out what is
+ * empty (and older trackers observed none of them).
+ */
 const OBSERVED_KEYS = ['mutated', 'unchanged', 'files', 'env'] as const;
+
+/**
+ * A cell's `metadata.revive` after a run: the run's record replaces the last
+ * run's whole, so an observed key the record left out does not survive from an
+ * earlier run; keys other parts own (prompt-cell provenance) stay.
+ */
+export function runMetadata(
+  existing: Record<string, unknown> | undefined,
+  record: IRunRecord
+): Record<string, unknown> {
+  const kept: Record<string, unknown> = { ...(existing ?? {}) };
+  for (const key of [...RECORD_KEYS, ...OBSERVED_KEYS]) {
+    delete kept[key];
+  }
+  const cellRecord: ICellRecord = {
+    context: record.context,
+    seq: record.seq,
+    code: record.code,
+    status: record.status,
+    ms: record.ms,
+    defined: record.defined,
+    deleted: record.deleted
+  };
+  for (const key of OBSERVED_KEYS) {
+    if (record[key] !== undefined && record[key] !== null) {
+      Object.assign(cellRecord, { [key]: record[key] });
+    }
+  }
+  return { ...kept, ...cellRecord };
+}
 
 /** Executions kept in `metadata.revive.history`; older ones are dropped first. */
 export const MAX_HISTORY = 5000;
@@ -68,24 +104,8 @@ export class MetadataStamper implements IDisposable {
     if (!cell) {
       return false;
     }
-    const cellRecord: ICellRecord = {
-      context: record.context,
-      seq: record.seq,
-      code: record.code,
-      status: record.status,
-      ms: record.ms,
-      defined: record.defined,
-      deleted: record.deleted
-    };
-    // Observed effects, when the tracker reports them (older trackers do not).
-    for (const key of OBSERVED_KEYS) {
-      if (record[key] !== undefined && record[key] !== null) {
-        Object.assign(cellRecord, { [key]: record[key] });
-      }
-    }
-    // Keep keys other parts own (prompt-cell provenance) beside the run record.
     const existing = cell.getMetadata(METADATA_KEY) as Record<string, unknown> | undefined;
-    cell.setMetadata(METADATA_KEY, { ...(existing ?? {}), ...cellRecord });
+    cell.setMetadata(METADATA_KEY, runMetadata(existing, record));
 
     const previous = model.getMetadata(METADATA_KEY) as
       | Partial<INotebookRecord>

@@ -31,8 +31,10 @@ def stamp(nb: nbformat.NotebookNode, replies: Iterable[Mapping[str, Any]]) -> No
         cell = next((c for c in nb.cells if c.get("id") == record["cell"]), None)
         if cell is None:
             continue
+        owned = (*CELL_KEYS, *OBSERVED_KEYS)  # the last run's record goes whole
+        kept = {k: v for k, v in cell.metadata.get("revive", {}).items() if k not in owned}
         cell.metadata["revive"] = {
-            **cell.metadata.get("revive", {}),
+            **kept,
             **{k: record[k] for k in CELL_KEYS},
             **{k: record[k] for k in OBSERVED_KEYS if record.get(k) is not None},
         }

@@ -2,8 +2,11 @@
 
 One record per outermost ``run_cell`` of a user execution (name lists as tuples)::
 
-    {"seq", "cell", "code", "status", "ms", "defined", "deleted", "mutated", "unchanged",
-     "files", "env", "count", "context", "truncated"}
+    {"seq", "cell", "code", "status", "ms", "defined", "deleted", "mutated", "count", "context"}
+
+plus ``unchanged`` when a name was seen unchanged, ``files`` and ``env`` when the execution
+touched any, ``truncated`` when a list was cut: absent means empty, which keeps the reply that
+carries the record (serialized, signed and parsed for every cell) and the notebook small.
 
 ``code`` is ``code_sha`` of the cell's source, the same function the server uses to match a
 notebook cell to its record. ``mutated``/``unchanged`` are what ``changes`` observed of live
@@ -52,7 +55,7 @@ UNTOUCHED: Touched = {
 }
 
 
-class ExecutionRecord(TypedDict):
+class ExecutionRecord(TypedDict, total=False):
     seq: int  # 1, 2, ... per kernel process
     cell: str | None  # the frontend's cell id (execute_request metadata), if it sent one
     code: str  # code_sha(source)
@@ -135,7 +138,7 @@ def execution_record(
         mutated, cut_mutated = capped(mutated)
         unchanged, cut_unchanged = capped(unchanged)
         cut = cut or cut_defined or cut_deleted or cut_mutated or cut_unchanged
-    return {
+    record: ExecutionRecord = {
         "seq": seq,
         "cell": cell,
         "code": code_sha(source),
@@ -143,11 +146,15 @@ def execution_record(
         "ms": round(ms, 2),
         "defined": tuple(defined),
         "deleted": tuple(deleted),
-        "mutated": tuple(mutated),
-        "unchanged": tuple(unchanged),
-        "files": touched["files"],
-        "env": touched["env"],
+        "mutated": tuple(mutated),  # always: present means observed, even when none changed
         "count": count,
         "context": context,
-        "truncated": cut,
     }
+    if unchanged:
+        record["unchanged"] = tuple(unchanged)
+    if touched is not UNTOUCHED:
+        record["files"] = touched["files"]
+        record["env"] = touched["env"]
+    if cut:
+        record["truncated"] = True
+    return record

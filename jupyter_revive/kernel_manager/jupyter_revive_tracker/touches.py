@@ -164,18 +164,20 @@ class Touches:
             env = sorted(os.fsdecode(k) for k in keys if environ.get(k) != before_env.get(k))
         # Written and removed within the execution (temporary files): nothing later can read.
         transient = self.written.keys() & self.removed.keys()
+        read = sorted(self.read.keys() - transient)
+        written = sorted(self.written.keys() - transient)
+        removed = sorted(self.removed.keys() - transient)
+        truncated = self.truncated or len(changed) > MAX_PATHS or len(env) > MAX_PATHS
+        if not (read or written or removed or env or self.cwd or changed or truncated):
+            return UNTOUCHED  # only temporary files, or a variable set to the value it had
         return {
-            "files": {
-                "read": sorted(self.read.keys() - transient),
-                "written": sorted(self.written.keys() - transient),
-                "removed": sorted(self.removed.keys() - transient),
-            },
+            "files": {"read": read, "written": written, "removed": removed},
             "env": {
                 "vars": env[:MAX_PATHS],
                 "cwd": self.cwd,
                 "options": [f"pandas:{k}" for k in changed[:MAX_PATHS]],
             },
-            "truncated": self.truncated or len(changed) > MAX_PATHS or len(env) > MAX_PATHS,
+            "truncated": truncated,
         }
 
 
