@@ -142,8 +142,8 @@ class Tracker:
     def _is_user(self, name: str) -> bool:
         """Not the interpreter's, and not a shell name still bound to IPython's own value
         (namespace and ``user_ns_hidden`` as of the cell's start)."""
-        if is_owned_name(name):
-            return False
+        if type(name) is not str or (name[:1] == "_" and is_owned_name(name)):
+            return False  # (every owned name starts with "_": most names skip the call)
         hidden = self._hidden
         return name not in hidden or hidden[name] is not self._ns.get(name)
 

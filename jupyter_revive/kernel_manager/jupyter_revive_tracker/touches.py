@@ -333,23 +333,22 @@ class _Functions:
         # expects (our wrapper, or what start() left alone).
         self.before: tuple[Any, ...] = (_UNSEEN,) * len(self.attrs)  # start() refreshes first
         self.during: tuple[Any, ...] = self.before
-        self.swap_in: list[tuple[dict[str, Any], dict[str, Any]]] = []
-        self.swap_out: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        # (the modules' namespaces, the functions to put into each), for start() and stop()
+        self.swap_in: tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]] = ((), ())
+        self.swap_out: tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]] = ((), ())
         self._wrapper: dict[int, Any] = {}  # id(original) -> our wrapper (originals are held)
         self._original: dict[int, Any] = {}
 
     def start(self) -> None:
         if not all(map(is_, map(dict.get, self.namespaces, self.attrs), self.before)):
             self._refresh()
-        for namespace, functions in self.swap_in:
-            namespace.update(functions)
+        any(map(dict.update, *self.swap_in))  # update() gives None: any() runs them all, in C
 
     def stop(self) -> None:
         if all(map(is_, map(dict.get, self.namespaces, self.attrs), self.during)):
-            for namespace, functions in self.swap_out:
-                namespace.update(functions)
+            any(map(dict.update, *self.swap_out))
             return
-        for (namespace, wrappers), (_, originals) in zip(self.swap_in, self.swap_out):  # noqa: B905
+        for namespace, wrappers, originals in zip(*self.swap_in, self.swap_out[1]):  # noqa: B905
             for attr, wrapper in wrappers.items():
                 if namespace.get(attr) is wrapper:  # ours, still there: put the original back
                     namespace[attr] = originals[attr]
@@ -378,7 +377,9 @@ class _Functions:
         self._wrapper = wrappers
         self._original = {key: self._original[key] for key in wrappers}
         self.before, self.during = tuple(before), tuple(during)
-        self.swap_in, self.swap_out = list(swap_in.values()), list(swap_out.values())
+        modules = tuple(namespace for namespace, _ in swap_in.values())
+        self.swap_in = (modules, tuple(functions for _, functions in swap_in.values()))
+        self.swap_out = (modules, tuple(functions for _, functions in swap_out.values()))
 
 
 _FUNCTIONS = _Functions(_TARGETS)
