@@ -117,6 +117,34 @@ def dict_tag_factory() -> Any:
 dict_tag: Any = dict_tag_factory()
 
 
+class Unchanged:
+    """Whether a namespace is unchanged since the last snapshot of it, by its version tag
+    (``dict_tag``): ``now(ns)`` before a snapshot, ``taken(tag)`` after it. Without tags,
+    never."""
+
+    __slots__ = ("_at", "_view")
+
+    def __init__(self) -> None:
+        self._view: Any = None  # dict_tag of the namespace (.dict)
+        self._at: int | None = None  # its tag when the last snapshot was taken
+
+    def now(self, ns: dict[str, Any]) -> int | None:
+        view = self._view
+        if view is None or view.dict is not ns:
+            if dict_tag is None:
+                return None
+            view = self._view = dict_tag(ns)
+        return view.value  # type: ignore[no-any-return]
+
+    def since(self, tag: int | None) -> bool:
+        """``tag`` (from ``now``) is the one the last snapshot was taken at."""
+        return tag is not None and tag == self._at
+
+    def taken(self, tag: int | None) -> None:
+        # Read before and after the snapshot: a change made meanwhile (a thread) leaves no tag.
+        self._at = tag if tag is not None and self._view.value == tag else None
+
+
 def _mismatches(a: bytes, b: bytes, n: int, w: int = _ID_WIDTH, lo: int = 0) -> list[int]:
     """Indices ``lo <= i < n`` whose ``w``-byte items differ between the arrays ``a`` and ``b``
     (packed ids here, dict entries in ``tables``; ``b`` may be longer).
@@ -192,8 +220,7 @@ class Watch:
         self._size = 0
         self._anchors: list[str] = []  # last keys at the last snapshot, last first
         self._last: Snapshot | None = None  # the last snapshot, with the namespace's tag
-        self._version: int | None = None
-        self._tag: Any = None  # dict_tag of the namespace (.dict)
+        self._unchanged = Unchanged()
         # holding(): the names bound to values of other types than ``_kinds_of``, as of the
         # snapshot ``_kinds_at``
         self._kinds_of: frozenset[type] | None = None
@@ -240,11 +267,8 @@ class Watch:
 
     def snapshot(self, ns: dict[str, Any], reuse: bool = False) -> Snapshot:
         """``reuse``: return the last snapshot if the namespace has not changed since."""
-        tag = self._tag
-        if dict_tag is not None and (tag is None or tag.dict is not ns):
-            tag = self._tag = dict_tag(ns)
-        version = tag.value if tag is not None else None
-        if reuse and version is not None and version == self._version and ns is self._ns:
+        tag = self._unchanged.now(ns)
+        if reuse and ns is self._ns and self._unchanged.since(tag):
             return self._last  # type: ignore[return-value]
         try:
             if not self._extend(ns):
@@ -257,10 +281,7 @@ class Watch:
         self._size = len(ns)
         self._anchors = list(islice(reversed(ns), _ANCHORS))
         self._last = snapshot = (self.epoch, self.watched, len(self.watched), ids)
-        # Tag read before and after: a change made meanwhile (a thread) leaves no tag to match.
-        if version is not None and tag.value != version:
-            version = None
-        self._version = version
+        self._unchanged.taken(tag)
         return snapshot
 
     def diff(self, before: Snapshot, after: Snapshot) -> tuple[list[str], list[str]]:

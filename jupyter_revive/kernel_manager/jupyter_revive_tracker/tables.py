@@ -35,7 +35,7 @@ from itertools import compress, islice
 from typing import Any
 
 from .names import CACHE_NAMES, is_owned_name
-from .snapshots import _mismatches, dict_tag
+from .snapshots import Unchanged, _mismatches
 
 _HEAD = 32  # bytes before the index array: refcount, log2 size, log2 index bytes, kind, ...
 _UNICODE = 1  # the table's kind: str keys only, 16-byte entries (key, value)
@@ -188,8 +188,7 @@ class TableWatch:
         self._ranges: list[tuple[int, Any]] = [(0, None)]
         self._last: TableSnapshot | None = None
         self._delta: tuple[Any, Any, list[str], list[str]] = (None, None, [], [])
-        self._version: int | None = None
-        self._tag: Any = None
+        self._unchanged = Unchanged()
         # holding(): as in snapshots.Watch
         self._kinds_of: frozenset[type] | None = None
         self._kinds_at: Any = None
@@ -204,11 +203,8 @@ class TableWatch:
 
     def snapshot(self, ns: dict[str, Any], reuse: bool = False) -> TableSnapshot:
         """``reuse``: return the last snapshot if the namespace has not changed since."""
-        tag = self._tag
-        if dict_tag is not None and (tag is None or tag.dict is not ns):
-            tag = self._tag = dict_tag(ns)
-        version = tag.value if tag is not None else None
-        if reuse and version is not None and version == self._version and ns is self._ns:
+        tag = self._unchanged.now(ns)
+        if reuse and ns is self._ns and self._unchanged.since(tag):
             return self._last  # type: ignore[return-value]
         if ns is not self._ns:
             self._ns, self._head, self._address, self._names = ns, _head_of(ns), 0, []
@@ -217,9 +213,7 @@ class TableWatch:
         if snapshot is None:  # a split table, or a thread changed the namespace meanwhile
             snapshot = self._from_items(ns)
         self._last = snapshot
-        if version is not None and tag.value != version:
-            version = None
-        self._version = version
+        self._unchanged.taken(tag)
         return snapshot
 
     def _named(
