@@ -134,7 +134,7 @@ _PROBE_CHANGES: tuple[Callable[[dict[Any, Any]], Any], ...] = (
 
 
 def _probe(head_of: Any) -> bool:
-    for size in (0, 1, 5, 6, 40, 300, 3000):
+    for size in (0, 1, 5, 6, 40, 300):  # 1- and 2-byte index arrays, split at 256 slots
         d: dict[Any, Any] = {f"probe_{i}": object() for i in range(size)}
         head = head_of(d)
         for change in _PROBE_CHANGES:
