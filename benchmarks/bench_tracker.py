@@ -27,6 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,13 +65,19 @@ SETUP = (
 )
 
 
-def write_spec(root: Path, name: str, provisioner: str) -> None:
-    spec = {
-        "argv": ARGV,
+def write_spec(
+    root: Path, name: str, provisioner: str, prefix: Sequence[str] = (), env: Any = None
+) -> None:
+    """A kernelspec ``name`` under ``root``; ``prefix``: a command the kernel runs under
+    (valgrind in ``bench_tracker_cycles``)."""
+    spec: dict[str, Any] = {
+        "argv": [*prefix, *ARGV],
         "display_name": name,
         "language": "python",
         "metadata": {"kernel_provisioner": {"provisioner_name": provisioner}},
     }
+    if env:
+        spec["env"] = env
     (root / name).mkdir(parents=True, exist_ok=True)
     (root / name / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
 
@@ -80,11 +87,11 @@ class Bench:
         self.km = AsyncKernelManager(kernel_name=kernel_name)
         self.client: Any = None
 
-    async def start(self) -> None:
+    async def start(self, timeout: float = 60) -> None:
         await self.km.start_kernel()
         self.client = self.km.client()
         self.client.start_channels(iopub=False, stdin=False, hb=False, control=False)
-        await self.client.wait_for_ready(timeout=60)
+        await self.client.wait_for_ready(timeout=timeout)
 
     async def run(
         self, code: str, silent: bool = False, timeout: float = 60, **extra: Any

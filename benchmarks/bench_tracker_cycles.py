@@ -26,15 +26,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_tracker import SETUP, Bench, small_cells
+from benchmarks.bench_tracker import SETUP, Bench, small_cells, write_spec
 
 CACHES = ["--I1=65536,4,64", "--D1=65536,4,64", "--LL=1048576,16,64"]
 HOOKS_VIA_CALL = """
@@ -45,28 +43,14 @@ for _ev, _hook in (('pre_run_cell', _t.pre_run_cell), ('post_run_cell', _t.post_
     _ip.events.register(_ev, functools.partial(operator.call, _hook))
 """
 WARMUP = 20
-
-
-def spec(root: Path, name: str, tool: list[str], tracked: bool) -> None:
-    provisioner = "revive-local-provisioner" if tracked else "local-provisioner"
-    kernel = {
-        "argv": [*tool, sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": name,
-        "language": "python",
-        "env": {"PYTHONHASHSEED": "0"},
-        "metadata": {"kernel_provisioner": {"provisioner_name": provisioner}},
-    }
-    (root / name).mkdir(parents=True, exist_ok=True)
-    (root / name / "kernel.json").write_text(json.dumps(kernel), encoding="utf-8")
+TRACKED, PLAIN = "revive-local-provisioner", "local-provisioner"
+SEEDED = {"PYTHONHASHSEED": "0"}  # the same hashes, so the same work, in every run
 
 
 async def replay(name: str, cells: int, before_measured: str = "") -> None:
     kernel = Bench(name)
-    await kernel.km.start_kernel()
-    kernel.client = kernel.km.client()
-    kernel.client.start_channels(iopub=False, stdin=False, hb=False, control=False)
+    await kernel.start(timeout=900)
     try:
-        await kernel.client.wait_for_ready(timeout=900)
         code = small_cells(cells + WARMUP)
         await kernel.run(SETUP, timeout=900)
         for source in code[:WARMUP]:
@@ -137,7 +121,7 @@ async def hooks_figure(root: Path, out: Path, cells: int) -> dict[str, float]:
         f"--callgrind-out-file={out}",
         f"--log-file={out}.log",
     ]
-    spec(root, "hooks", tool, tracked=True)
+    write_spec(root, "hooks", TRACKED, prefix=tool, env=SEEDED)
     await replay("hooks", cells, HOOKS_VIA_CALL)
     return {k: v / cells for k, v in model(callgrind_costs(out)).items()}
 
@@ -155,7 +139,8 @@ async def kernel_figures(root: Path, work: Path, short: int, long: int) -> dict[
             *CACHES,
             f"--log-file={out}.log",
         ]
-        spec(root, name, [*tool, f"--cachegrind-out-file={out}"], tracked)
+        provisioner = TRACKED if tracked else PLAIN
+        write_spec(root, name, provisioner, [*tool, f"--cachegrind-out-file={out}"], SEEDED)
         await replay(name, cells)
         runs[(tracked, cells)] = model(costs(out))
 
