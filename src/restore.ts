@@ -4,6 +4,7 @@ import { NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { loadCheckpoint } from './checkpoint';
+import { ensureLiveConnection } from './connection';
 import {
   ICellRecord,
   ILoadAnswer,
@@ -65,6 +66,22 @@ export class RestoreRunner {
     let result: IRestoreProgress = { state: 'done', done: total, total };
     const loads = [...(plan.load?.steps ?? [])].sort((a, b) => a.at - b.at);
     try {
+      const kernel = this._panel.sessionContext.session?.kernel;
+      if (kernel) {
+        try {
+          if (await ensureLiveConnection(kernel)) {
+            console.info('jupyter-revive: the kernel connection missed IOPub; reconnected');
+          }
+        } catch (reason) {
+          result = this._emit({
+            state: 'failed',
+            done: 0,
+            total,
+            message: `Could not reach the kernel: ${String(reason)}`
+          });
+          return result;
+        }
+      }
       for (let i = 0; i <= total; i++) {
         while (loads.length && loads[0].at <= i) {
           const failed = await this._load(loads.shift()!, i, total);

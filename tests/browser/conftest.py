@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -37,9 +37,36 @@ def lab(tmp_path: Path, artifacts_dir: Path, request: pytest.FixtureRequest) -> 
     server.stop()
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    # Kept on the item so the page fixture can tell, at teardown, that its test failed.
+    report = yield
+    if report.when == "call":
+        item.stash[_CALL_FAILED] = report.failed
+    return report
+
+
+_CALL_FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+def page(browser: Browser, artifacts_dir: Path, request: pytest.FixtureRequest) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1300, "height": 850})
     page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
     yield page
+    if request.node.stash.get(_CALL_FAILED, False):
+        # What the page showed and logged when its test failed, for a failure seen only in CI.
+        failures = artifacts_dir / "failures"
+        failures.mkdir(exist_ok=True)
+        name = request.node.name
+        (failures / f"{name}.console.txt").write_text("\n".join(console) + "\n")
+        try:
+            page.screenshot(path=str(failures / f"{name}.png"))
+        except Exception as e:  # a page that crashed still leaves its console log
+            (failures / f"{name}.screenshot-error.txt").write_text(str(e))
     context.close()
