@@ -333,6 +333,21 @@ async def test_in_place_changes_reach_the_reply(kernel: Kernel) -> None:
     assert read is not None and read["mutated"] == [] and read["unchanged"] == ["items"]
 
 
+async def test_records_are_finished_in_the_wait_before_the_reply(kernel: Kernel) -> None:
+    # The kernel's own wait between its flushes and its reply is the tracker's while it is
+    # loaded: the record is finished in it (a long fingerprint here), whole in the reply and
+    # in a query sent right after.
+    wait = "get_ipython().kernel._execute_sleep"
+    assert await kernel.eval(wait) == 0.0
+    await kernel.record("big = list(range(300_000))\nalias = big")
+    record = await kernel.record("big.append(1)")
+    assert record is not None and record["mutated"] == ["alias", "big"]
+    context = await kernel.tracker("context_json()")
+    assert context["executions"][-1] == record and context["seq"] == record["seq"]
+    await kernel.run("%unload_ext jupyter_revive_tracker")
+    assert await kernel.eval(wait) == 0.0005  # ipykernel's default, given back
+
+
 async def test_a_key_that_is_not_a_name_does_not_stop_recording(kernel: Kernel) -> None:
     record = await kernel.record("globals()[1] = 'one'\nx = 1")
     assert record is not None and record["defined"] == ["x"]

@@ -70,6 +70,7 @@ def test_the_package_holds_every_module_other_helpers_rely_on() -> None:
         "records",
         "snapshots",
         "tables",
+        "finisher",
         "changes",
         "touches",
         "checkpoint",

@@ -28,6 +28,7 @@ def current() -> Tracker | None:
 def _require() -> Tracker:
     if _tracker is None:
         raise RuntimeError("jupyter-revive tracker is not loaded")
+    _tracker.settle()
     return _tracker
 
 

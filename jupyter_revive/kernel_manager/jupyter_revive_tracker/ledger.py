@@ -3,7 +3,8 @@
 Every user execution fires IPython's ``pre_run_cell``/``post_run_cell`` (silent executions fire
 neither, so they are never recorded); the outermost ``run_cell`` of each gets one record
 (``records.execution_record``), kept in the ledger and added to its execute_reply metadata
-under ``revive`` by wrapping ``init_metadata``/``finish_metadata`` on ``ip.kernel``.
+under ``revive`` by wrapping ``init_metadata``/``finish_metadata`` on ``ip.kernel``. In a
+kernel, a record is finished in the wait before its reply (``finisher``).
 
 Memory is bounded: the ledger keeps the last ``MAX_RECORDS`` (10,000) records (older ones are
 dropped and counted in ``dropped``), ~20 MB at most. Nothing here ever breaks a user
@@ -23,6 +24,7 @@ from typing import Any
 
 from . import touches
 from .changes import Changes, candidates
+from .finisher import Finisher
 from .names import is_owned_name
 from .records import ExecutionRecord, execution_record
 from .tables import make_watch
@@ -75,16 +77,19 @@ class Tracker:
         self._ns: dict[str, Any] = {}  # user_ns and user_ns_hidden, read at each cell's start
         self._hidden: dict[str, Any] = {}
         self._replies: dict[str, ExecutionRecord] = {}  # msg_id -> record, until the reply
+        self._finisher = Finisher()
 
     def start(self) -> None:
         self.ip.events.register("pre_run_cell", self.pre_run_cell)
         self.ip.events.register("post_run_cell", self.post_run_cell)
         try:
-            self.wrap_kernel()
+            if self.wrap_kernel() and self._replies_wait_for_me():
+                self._finisher.take_wait(self.ip.kernel)
         except Exception:
             _log.debug("could not wrap kernel metadata hooks", exc_info=True)
 
     def stop(self) -> None:
+        self._finisher.give_back()
         for event, hook in (
             ("pre_run_cell", self.pre_run_cell),
             ("post_run_cell", self.post_run_cell),
@@ -97,10 +102,16 @@ class Tracker:
         self._stack.clear()
         self._replies.clear()
 
+    def settle(self) -> None:
+        """Finish the last record if it still waits for its reply: call before reading the
+        ledger."""
+        self._finisher.settle()
+
     # -- IPython events -------------------------------------------------------------------------
 
     def pre_run_cell(self, info: Any) -> None:
         try:
+            self.settle()  # the namespace watch is the last record's until it is finished
             if self._stack:
                 self._stack.append(_Pending(info, None, None))
                 return
@@ -119,6 +130,7 @@ class Tracker:
 
     def post_run_cell(self, result: Any) -> None:
         try:
+            ended = time.perf_counter()
             info = getattr(result, "info", None)
             stack = self._stack
             # Match the pending run: IPython fires post_run_cell without pre_run_cell for
@@ -135,7 +147,8 @@ class Tracker:
             touches.stop(pending.touches)
             del self._stack[index:]
             if index == 0 and pending.snapshot is not None:
-                self._record(pending, result)
+                ms = (ended - pending.t0) * 1000.0
+                self._finisher.defer(lambda: self._record(pending, result, ms))
         except Exception:
             _log.debug("post_run_cell failed", exc_info=True)
 
@@ -157,8 +170,7 @@ class Tracker:
             _log.debug("fingerprinting before the cell failed", exc_info=True)
             return None
 
-    def _record(self, pending: _Pending, result: Any) -> None:
-        ms = (time.perf_counter() - pending.t0) * 1000.0
+    def _record(self, pending: _Pending, result: Any, ms: float) -> None:
         ns = self.ip.user_ns
         # Neither list holds the interpreter's names (is_owned_name); a shell name (``exit``)
         # counts once the user rebound it.
@@ -226,6 +238,10 @@ class Tracker:
         def finish_metadata(parent: Any, metadata: Any, *args: Any, **kwargs: Any) -> Any:
             metadata = finish(parent, metadata, *args, **kwargs)
             try:
+                try:
+                    tracker._finisher.before_reply()
+                except KeyboardInterrupt:  # the user stopped the wait: reply without a record
+                    return metadata
                 record = tracker._replies.pop(parent["header"]["msg_id"], None)
                 if tracker._replies:  # a request that never got its reply: don't leak
                     tracker._replies.clear()
@@ -237,9 +253,15 @@ class Tracker:
 
         init_metadata._revive_wrapped = True  # type: ignore[attr-defined]
         finish_metadata._revive_wrapped = True  # type: ignore[attr-defined]
+        finish_metadata._revive_tracker = tracker  # type: ignore[attr-defined]
         kernel.init_metadata = init_metadata
         kernel.finish_metadata = finish_metadata
         return True
+
+    def _replies_wait_for_me(self) -> bool:
+        """The kernel's reply hook is this tracker's own (it settles this tracker's records)."""
+        finish = getattr(getattr(self.ip, "kernel", None), "finish_metadata", None)
+        return getattr(finish, "_revive_tracker", None) is self
 
     def unwrap_kernel(self) -> None:
         """Back to the kernel's own methods, unless something wrapped ours since."""
@@ -252,6 +274,7 @@ class Tracker:
     # -- queries --------------------------------------------------------------------------------
 
     def context_dict(self, since: int = 0) -> dict[str, Any]:
+        self.settle()
         executions = [r for r in self.ledger if r["seq"] > since] if since else list(self.ledger)
         return {
             "context": self.context,
