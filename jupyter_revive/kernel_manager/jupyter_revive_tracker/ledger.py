@@ -238,10 +238,9 @@ class Tracker:
         def finish_metadata(parent: Any, metadata: Any, *args: Any, **kwargs: Any) -> Any:
             metadata = finish(parent, metadata, *args, **kwargs)
             try:
-                try:
+                # An interrupt stops the wait only: the reply carries what was finished.
+                with contextlib.suppress(KeyboardInterrupt):
                     tracker._finisher.before_reply()
-                except KeyboardInterrupt:  # the user stopped the wait: reply without a record
-                    return metadata
                 record = tracker._replies.pop(parent["header"]["msg_id"], None)
                 if tracker._replies:  # a request that never got its reply: don't leak
                     tracker._replies.clear()
