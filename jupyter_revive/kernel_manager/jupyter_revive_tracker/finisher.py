@@ -6,7 +6,8 @@ diff, in-place changes, files) is only needed in that reply. So the tracker take
 the kernel's own sleep is set to 0, and in ``finish_metadata`` (after the flushes, before the
 reply) the record is finished and the kernel sleeps only what is left of its wait. The reply still
 leaves at least ``_execute_sleep`` after the flushes; a record that takes longer delays it by the
-difference only.
+difference only. (What the request's own ``user_expressions`` change, evaluated between the cell
+and its reply, is the cell's too: JupyterLab sends none with cells.)
 
 Every reader of the ledger calls ``settle`` first (the next cell, the server's queries), so no one
 ever sees a record half made. Without an ipykernel that has this wait, records are finished at
