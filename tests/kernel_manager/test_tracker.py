@@ -379,3 +379,18 @@ async def test_file_functions_replaced_between_cells_stay_their_owners(
     )
     assert record is not None and record["files"]["written"] == [str(tmp_path / "v.txt")]
     assert await kernel.eval("os.remove is _original") is True
+
+
+async def test_file_functions_kept_by_a_class_defined_in_a_cell_still_work(
+    kernel: Kernel, tmp_path: Path
+) -> None:
+    # A library imported in a cell may keep ``io.open`` in a class body; later calls through
+    # an instance must not get the instance as the path (as a function wrapper would). (The
+    # shell's own ``open`` is IPython's function: that one is bound, with or without us.)
+    await kernel.run(f"import os\nos.chdir({str(tmp_path)!r})", silent=True)
+    await kernel.record("import io\nclass Store:\n    opener = io.open\n    remove = os.remove")
+    record = await kernel.record("Store().opener('s.txt', 'w').close()")
+    assert record is not None and record["status"] == "ok"
+    assert record["files"]["written"] == [str(tmp_path / "s.txt")]
+    record = await kernel.record("Store().remove('s.txt')")
+    assert record is not None and record["files"]["removed"] == [str(tmp_path / "s.txt")]

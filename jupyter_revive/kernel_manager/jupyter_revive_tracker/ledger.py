@@ -83,6 +83,10 @@ class Tracker:
         self.ip.events.register("pre_run_cell", self.pre_run_cell)
         self.ip.events.register("post_run_cell", self.post_run_cell)
         try:
+            touches.install()
+        except Exception:  # calls are then wrapped for each cell only
+            _log.debug("could not wrap the file functions", exc_info=True)
+        try:
             if self.wrap_kernel() and self._replies_wait_for_me():
                 self._finisher.take_wait(self.ip.kernel)
         except Exception:
@@ -100,6 +104,8 @@ class Tracker:
         for pending in self._stack:
             touches.stop(pending.touches)
         self._stack.clear()
+        with contextlib.suppress(Exception):
+            touches.uninstall()
         self._replies.clear()
 
     def settle(self) -> None:

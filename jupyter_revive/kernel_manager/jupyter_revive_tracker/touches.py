@@ -4,21 +4,21 @@ directory, library options.
 Files: the functions that open, remove, rename and make files (``open`` and ``io.open``, which
 pathlib, pandas, numpy and shutil use; IPython's own ``open``; ``os.open``, ``os.remove``/
 ``unlink``, ``os.rename``/``replace``, ``os.mkdir``/``rmdir``, ``os.truncate``, ``os.chdir``,
-``shutil.rmtree``) are wrapped while a cell runs (``start``/``stop``) and put back after it;
-only calls on the thread running the cell count. Paths of the interpreter's
-installation, caches and system files are left out. Paths are made absolute at the call, so a
-relative path after a ``chdir`` is recorded as the file it was; the record keeps them relative
-to the kernel's start directory (``shown``). (Not an audit hook: with any audit hook installed,
-CPython runs it
-for every ``id()``, ``compile`` and frame access, which cost ~0.25 ms per cell here.)
+``shutil.rmtree``) are wrapped while the tracker is loaded (``install``/``uninstall``); calls
+count while a cell runs (``start``/``stop``), and only on the thread running it. Paths of the
+interpreter's installation, caches and system files are left out. Paths are made absolute at
+the call, so a relative path after a ``chdir`` is recorded as the file it was; the record keeps
+them relative to the kernel's start directory (``shown``). (Not an audit hook: with any audit
+hook installed, CPython runs it for every ``id()``, ``compile`` and frame access, which cost
+~0.25 ms per cell here.)
 
 The environment is compared before and after: variable *names* only, never their values; and
 pandas options, when pandas was loaded before the cell. A working-directory change is a call
 of ``os.chdir`` (which ``%cd`` uses too).
 
 What this cannot see: files opened by C code without Python's ``open`` (HDF5, parquet through
-pyarrow, databases), functions bound before the cell (``from os import remove``), network,
-other processes.
+pyarrow, databases), functions bound before the tracker was loaded (``from os import remove``
+in a module imported earlier), network, other processes.
 """
 
 from __future__ import annotations
@@ -250,24 +250,46 @@ def _environ() -> dict[Any, Any]:
 _active: Touches | None = None
 
 
+class _Wrapper:
+    """Stands for one file function: reports each call made on the cell's thread while a cell
+    runs (``_active``), then calls through.
+
+    An object with ``__call__``, not a function: a function stored as a class attribute
+    (``class A: opener = open``) would be bound as a method, which the builtins it stands for
+    never are. It pickles by reference to where it is installed (``os.remove``), which names
+    the original in any other process."""
+
+    def __init__(self, fn: Callable[..., Any], name: str, args_of: Any, owner: str, attr: str):
+        functools.update_wrapper(self, fn)
+        self.__revive_wrapped__ = fn
+        self.__module__ = owner
+        self._event = name
+        self._args_of = args_of
+        self._attr = attr
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        touches = _active
+        if touches is not None and threading.get_ident() == touches.thread:
+            try:
+                event = self._args_of(*args, **kwargs)
+                if event is not None:
+                    touches.event(self._event, event)
+            except Exception:  # never break the user's call
+                pass
+        return self.__revive_wrapped__(*args, **kwargs)
+
+    def __reduce__(self) -> str:
+        return self._attr
+
+    def __repr__(self) -> str:
+        return repr(self.__revive_wrapped__)
+
+
 def _call(name: str, args_of: Callable[..., tuple[Any, ...] | None]) -> Callable[..., Any]:
     """A wrapper factory: report ``name`` with ``args_of(*args, **kwargs)``, then call through."""
 
-    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            touches = _active
-            if touches is not None and threading.get_ident() == touches.thread:
-                try:
-                    event = args_of(*args, **kwargs)
-                    if event is not None:
-                        touches.event(name, event)
-                except Exception:  # never break the user's call
-                    pass
-            return fn(*args, **kwargs)
-
-        wrapper.__revive_wrapped__ = fn  # type: ignore[attr-defined]
-        return wrapper
+    def wrap(fn: Callable[..., Any], owner: str, attr: str) -> _Wrapper:
+        return _Wrapper(fn, name, args_of, owner, attr)
 
     return wrap
 
@@ -310,86 +332,92 @@ def _targets() -> list[tuple[Any, str, Callable[..., Any]]]:
 
 
 _TARGETS = _targets()
-
-
 _UNSEEN = object()
 
 
 class _Functions:
-    """The functions we wrap: where each lives (a module's ``__dict__``), the original found
-    there and our wrapper of it.
+    """The functions we wrap: where each lives (a module's ``__dict__``) and our wrapper of
+    the one found there.
 
-    ``start``/``stop`` run around every cell, so they check all the functions at once (C-level
-    ``map``s: each is still the one we expect, by identity) and swap them with one
-    ``dict.update`` per module. The slow path (``_refresh``) only runs when someone else
-    replaced a function since (a test's monkeypatch, a library's own wrapper) or one
-    appeared or disappeared."""
+    ``install`` puts the wrappers in for as long as the tracker is loaded, so a cell costs
+    them nothing but one check (``start``: C-level ``map``s, each function still the one we
+    installed, by identity). A function someone replaced since (a test's monkeypatch, a
+    library's own wrapper) is wrapped for the cell only and theirs is put back after it
+    (``stop``), so between cells it stays theirs. Without ``install``, every function is
+    wrapped for the cell only."""
 
     def __init__(self, targets: list[tuple[Any, str, Callable[..., Any]]]) -> None:
+        self.modules = tuple(owner for owner, _, _ in targets)
         self.namespaces = tuple(vars(owner) for owner, _, _ in targets)
         self.attrs = tuple(attr for _, attr, _ in targets)
         self.wraps = tuple(wrap for _, _, wrap in targets)
-        # Per function, what start() expects to find (None where missing) and what stop()
-        # expects (our wrapper, or what start() left alone).
-        self.before: tuple[Any, ...] = (_UNSEEN,) * len(self.attrs)  # start() refreshes first
-        self.during: tuple[Any, ...] = self.before
-        # (the modules' namespaces, the functions to put into each), for start() and stop()
-        self.swap_in: tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]] = ((), ())
-        self.swap_out: tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]] = ((), ())
-        self._wrapper: dict[int, Any] = {}  # id(original) -> our wrapper (originals are held)
-        self._original: dict[int, Any] = {}
+        # What each place holds while installed: our wrapper, or what install() left alone
+        # (missing, someone's wrapper of ours). Never matches before install().
+        self.installed: tuple[Any, ...] = (_UNSEEN,) * len(self.attrs)
+        self._wrapper: dict[int, _Wrapper] = {}  # id(original) -> our wrapper (originals held)
+        self._swapped: list[tuple[dict[str, Any], str, Any, Any]] = []  # for this cell only
+
+    def _wrap(self, index: int, fn: Any) -> _Wrapper:
+        wrapper = self._wrapper.get(id(fn))
+        if wrapper is None or wrapper.__revive_wrapped__ is not fn:
+            owner = getattr(self.modules[index], "__name__", "")
+            wrapper = self._wrapper[id(fn)] = self.wraps[index](fn, owner, self.attrs[index])
+        return wrapper
+
+    @staticmethod
+    def _ours(fn: Any) -> bool:
+        return fn is None or getattr(fn, "__revive_wrapped__", None) is not None
+
+    def install(self) -> None:
+        self.stop()
+        installed = []
+        for index, (namespace, attr) in enumerate(zip(self.namespaces, self.attrs)):  # noqa: B905
+            current = namespace.get(attr)
+            if not self._ours(current):
+                current = namespace[attr] = self._wrap(index, current)
+            installed.append(current)
+        self.installed = tuple(installed)
+
+    def uninstall(self) -> None:
+        """The originals back where our wrappers still are (whoever holds one keeps a wrapper
+        that only calls through)."""
+        self.stop()
+        for namespace, attr, current in zip(self.namespaces, self.attrs, self.installed):  # noqa: B905
+            if namespace.get(attr) is current and isinstance(current, _Wrapper):
+                namespace[attr] = current.__revive_wrapped__
+        self.installed = (_UNSEEN,) * len(self.attrs)
+        self._wrapper.clear()
 
     def start(self) -> None:
-        if not all(map(is_, map(dict.get, self.namespaces, self.attrs), self.before)):
-            self._refresh()
-        any(map(dict.update, *self.swap_in))  # update() gives None: any() runs them all, in C
+        if all(map(is_, map(dict.get, self.namespaces, self.attrs), self.installed)):
+            return
+        for index, (namespace, attr) in enumerate(zip(self.namespaces, self.attrs)):  # noqa: B905
+            current = namespace.get(attr)
+            if not self._ours(current):
+                wrapper = namespace[attr] = self._wrap(index, current)
+                self._swapped.append((namespace, attr, wrapper, current))
 
     def stop(self) -> None:
-        if all(map(is_, map(dict.get, self.namespaces, self.attrs), self.during)):
-            any(map(dict.update, *self.swap_out))
-            return
-        for namespace, wrappers, originals in zip(*self.swap_in, self.swap_out[1]):  # noqa: B905
-            for attr, wrapper in wrappers.items():
-                if namespace.get(attr) is wrapper:  # ours, still there: put the original back
-                    namespace[attr] = originals[attr]
-
-    def _refresh(self) -> None:
-        """Wrap the functions found now, keeping our wrappers of those unchanged since."""
-        before = list(map(dict.get, self.namespaces, self.attrs))
-        during = []
-        swap_in: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
-        swap_out: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
-        wrappers: dict[int, Any] = {}
-        for namespace, attr, wrap, current in zip(  # noqa: B905
-            self.namespaces, self.attrs, self.wraps, before
-        ):
-            if current is None or getattr(current, "__revive_wrapped__", None) is not None:
-                during.append(current)  # missing, or someone's wrapper of ours: leave it
-                continue
-            wrapper = self._wrapper.get(id(current))
-            if wrapper is None or self._original.get(id(current)) is not current:
-                wrapper = wrap(current)
-            wrappers[id(current)] = wrapper
-            self._original[id(current)] = current
-            during.append(wrapper)
-            swap_in.setdefault(id(namespace), (namespace, {}))[1][attr] = wrapper
-            swap_out.setdefault(id(namespace), (namespace, {}))[1][attr] = current
-        self._wrapper = wrappers
-        self._original = {key: self._original[key] for key in wrappers}
-        self.before, self.during = tuple(before), tuple(during)
-        modules = tuple(namespace for namespace, _ in swap_in.values())
-        self.swap_in = (modules, tuple(functions for _, functions in swap_in.values()))
-        self.swap_out = (modules, tuple(functions for _, functions in swap_out.values()))
+        swapped, self._swapped = self._swapped, []
+        for namespace, attr, wrapper, current in swapped:
+            if namespace.get(attr) is wrapper:  # ours, still there: put theirs back
+                namespace[attr] = current
 
 
 _FUNCTIONS = _Functions(_TARGETS)
 
 
-def start() -> Touches:
-    """Begin collecting for one execution: wrap the file functions until ``stop``.
+def install() -> None:
+    """Wrap the file functions until ``uninstall`` (the tracker's lifetime)."""
+    _FUNCTIONS.install()
 
-    Only while a cell runs: outside cells the kernel's own code (ipykernel, zmq, IPython) keeps
-    the interpreter's functions, and a class body run then never captures a wrapper."""
+
+def uninstall() -> None:
+    _FUNCTIONS.uninstall()
+
+
+def start() -> Touches:
+    """Begin collecting for one execution (until ``stop``)."""
     global _active
     _active = Touches()
     _FUNCTIONS.start()
@@ -397,7 +425,7 @@ def start() -> Touches:
 
 
 def stop(touches: Touches | None) -> None:
-    """Put the functions back (unless something replaced our wrapper meanwhile)."""
+    """End collecting (unless another execution's collection is active)."""
     global _active
     if _active is not touches:
         return

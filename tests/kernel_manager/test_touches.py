@@ -1,0 +1,119 @@
+"""The file wrappers of ``touches``, in-process: what user code sees of them while the tracker is
+loaded, and what a cell's collection keeps. The kernel tests record through the real tracker."""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+import io
+import os
+import pickle
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from jupyter_revive.kernel_manager.jupyter_revive_tracker import touches
+
+ORIGINALS = (builtins.open, io.open, os.remove, os.rename)
+
+
+@pytest.fixture
+def installed() -> Iterator[None]:
+    touches.install()
+    try:
+        yield
+    finally:
+        touches.uninstall()
+    assert (builtins.open, io.open, os.remove, os.rename) == ORIGINALS
+
+
+def test_wrappers_stay_in_place_between_cells_and_go_when_uninstalled(installed: None) -> None:
+    wrapped = (builtins.open, io.open, os.remove, os.rename)
+    assert all(isinstance(fn, touches._Wrapper) for fn in wrapped)
+    assert builtins.open is io.open  # one wrapper per function, wherever it lives
+    collecting = touches.start()
+    assert (builtins.open, io.open, os.remove, os.rename) == wrapped
+    touches.stop(collecting)
+    assert (builtins.open, io.open, os.remove, os.rename) == wrapped
+
+
+def test_a_class_attribute_holding_a_wrapper_is_not_bound_as_a_method(
+    installed: None, tmp_path: Path
+) -> None:
+    # Library code run in a cell (``class Store: opener = open``) keeps what it captured: a
+    # function there would get the instance as its first argument, a builtin never does.
+    class Store:
+        opener = open
+        remove = os.remove
+
+    path = tmp_path / "kept.txt"
+    collecting = touches.start()
+    Store().opener(path, "w").close()
+    record = collecting.record()
+    touches.stop(collecting)
+    Store().remove(path)  # between cells too
+    assert record["files"]["written"] == [touches.shown(str(path))]
+    assert not path.exists()
+
+
+def test_wrappers_look_like_what_they_stand_for(installed: None) -> None:
+    assert inspect.signature(os.remove) == inspect.signature(ORIGINALS[2])
+    assert os.remove.__name__ == "remove" and os.remove.__doc__ == ORIGINALS[2].__doc__
+    assert repr(open) == repr(ORIGINALS[0])
+    # Pickled by reference: another process (without the tracker) gets its own function.
+    assert b"wrapper" not in pickle.dumps(os.remove).lower()
+    assert pickle.loads(pickle.dumps([open, os.remove, os.rename])) == [open, os.remove, os.rename]
+
+
+def test_only_calls_on_the_cells_thread_during_the_cell_are_recorded(
+    installed: None, tmp_path: Path
+) -> None:
+    before, during, other = (tmp_path / n for n in ("before.txt", "during.txt", "other.txt"))
+    before.write_text("x")
+    collecting = touches.start()
+    during.write_text("x")
+    thread = threading.Thread(target=other.write_text, args=("x",))
+    thread.start()
+    thread.join()
+    os.rename(before, tmp_path / "after.txt")
+    record = collecting.record()
+    touches.stop(collecting)
+    (tmp_path / "after.txt").unlink()  # after the cell: not this record's
+    assert record["files"] == {
+        "read": [],
+        "written": sorted(touches.shown(str(p)) for p in (during, tmp_path / "after.txt")),
+        "removed": [touches.shown(str(before))],
+    }
+
+
+def test_a_function_replaced_after_install_is_wrapped_for_the_cell_only(
+    installed: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[object] = []
+    wrapper = os.remove
+
+    def mine(path: object) -> None:
+        calls.append(path)
+        wrapper(path)
+
+    monkeypatch.setattr(os, "remove", mine)
+    path = tmp_path / "gone.txt"
+    path.write_text("x")
+    collecting = touches.start()
+    assert os.remove is not mine  # theirs, wrapped for this cell
+    os.remove(path)
+    record = collecting.record()
+    touches.stop(collecting)
+    assert os.remove is mine and calls == [path]
+    assert record["files"]["removed"] == [touches.shown(str(path))]
+
+
+def test_without_install_functions_are_wrapped_for_the_cell_only() -> None:
+    collecting = touches.start()
+    try:
+        assert isinstance(os.remove, touches._Wrapper)
+    finally:
+        touches.stop(collecting)
+    assert (builtins.open, io.open, os.remove, os.rename) == ORIGINALS
