@@ -284,6 +284,16 @@ PANDAS_OPTION = [
     "text = pd.DataFrame({'a': [1.23456]}).to_string()",
 ]
 
+# An object freed during a cell can leave its successor at its own address: a loop that rebinds
+# a name twice, a counter in a dict bumped twice. Identity alone would call them unchanged.
+ADDRESS_REUSED = [
+    "acc = 10**30\ncounts = {'a': 10**30}\ntotal = 0.5\nitems = [10**30, 10**30 + 1]",
+    "for _ in range(2):\n    acc += 1",
+    "for _ in range(2):\n    counts['a'] += 1",
+    "for x in (1.0, 2.0):\n    total += x",
+    "for _ in range(1):\n    items.pop()\n    items.append(items[0] + 7)",
+]
+
 FIXTURES = [
     Fixture("pandas-pipeline", PANDAS_PIPELINE, minimal=6),
     Fixture("pandas-pipeline-predictions-only", PANDAS_PIPELINE, minimal=6, names=["predictions"]),
@@ -328,6 +338,7 @@ FIXTURES = [
     Fixture("relative-path-after-chdir", RELATIVE_PATH_AFTER_CHDIR, minimal=4, names=["val", "os"]),
     Fixture("environment-read-by-a-function", ENV_READ_BY_A_FUNCTION, minimal=4, names=["y"]),
     Fixture("pandas-display-option", PANDAS_OPTION, minimal=3, names=["text"]),
+    Fixture("address-reused-within-a-cell", ADDRESS_REUSED, minimal=5),
 ]
 
 

@@ -394,3 +394,15 @@ async def test_file_functions_kept_by_a_class_defined_in_a_cell_still_work(
     assert record["files"]["written"] == [str(tmp_path / "s.txt")]
     record = await kernel.record("Store().remove('s.txt')")
     assert record is not None and record["files"]["removed"] == [str(tmp_path / "s.txt")]
+
+
+async def test_a_name_rebound_to_an_object_at_its_old_address_is_defined(kernel: Kernel) -> None:
+    # The loop frees each int before making the next: the last one may sit where the first
+    # was, which a diff of addresses alone would call unchanged.
+    for _ in range(5):
+        await kernel.record("acc = 10**30\ncounts = {'a': 10**30}")
+        rebound = await kernel.record("for _ in range(2):\n    acc += 1")
+        bumped = await kernel.record("for _ in range(2):\n    counts['a'] += 1")
+        assert rebound is not None and bumped is not None
+        assert rebound["defined"] == ["acc"] and "unchanged" not in rebound
+        assert bumped["mutated"] == ["counts"] and "unchanged" not in bumped

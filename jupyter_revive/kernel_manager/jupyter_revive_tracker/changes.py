@@ -11,10 +11,15 @@ fingerprint covered everything reachable (no sampling, no cut-off) and stayed eq
 **unchanged**: the planner may trust that over a static guess. Anything not covered is in
 neither list, so the planner keeps its static view of it.
 
-Fingerprints are hashes of element identities and buffer checksums, never values, and are
-bounded: containers by ``MAX_ELEMENTS`` element ids, buffers hashed whole up to
-``FULL_BYTES`` and sampled beyond (sampled ones are never "unchanged"), ``DEPTH`` levels of
-nesting, ``MAX_OBJECTS`` objects and ``BUDGET_S`` seconds per execution.
+An address can be reused: an object freed during the cell (``acc += 1`` in a loop, a counter in
+a dict bumped twice) may leave its successor at its own address. So values that cannot change in
+place count by identity *and* by value (type and hash, ``_value_key``): a name or an element
+whose address came back with another value changed.
+
+Fingerprints are hashes of element identities, atoms' values and buffer checksums, never the
+values themselves, and are bounded: containers by ``MAX_ELEMENTS`` elements, buffers hashed
+whole up to ``FULL_BYTES`` and sampled beyond (sampled ones are never "unchanged"), ``DEPTH``
+levels of nesting, ``MAX_OBJECTS`` objects and ``BUDGET_S`` seconds per execution.
 """
 
 from __future__ import annotations
@@ -117,7 +122,8 @@ class _Pass:
         if t is tuple or t is frozenset:
             return (t.__name__, self._elements(v, depth))
         if isinstance(v, dict):
-            fp = ("dict", len(v), self._ids(v.keys()), self._elements(v.values(), depth))
+            keys = self._elements(v.keys(), depth)
+            fp = ("dict", len(v), keys, self._elements(v.values(), depth))
             extra = getattr(v, "__dict__", None)  # a subclass' own attributes
             return (*fp, self._fp(extra, depth - 1)) if extra else fp
         if isinstance(v, _SEQUENCES):
@@ -144,19 +150,23 @@ class _Pass:
             return ("cache", v.cache_info().currsize, self._fp(v.__wrapped__, depth - 1))
         return self._object(v, t, depth)
 
-    def _ids(self, values: Any) -> int:
-        """Hash of the element identities; past MAX_ELEMENTS a sample (inexact)."""
+    def _ids(self, values: Any) -> tuple[int, Any]:
+        """Hash of the element identities and the elements it covers: past MAX_ELEMENTS a
+        sample (inexact)."""
         if len(values) > MAX_ELEMENTS:
             self.exact = False
             step = len(values) // MAX_ELEMENTS + 1
             values = list(values)[::step]
-        return hash(tuple(map(_ident, values)))
+        return hash(tuple(map(_ident, values))), values
 
     def _elements(self, values: Any, depth: int) -> Any:
-        """Identities of the elements, and fingerprints of those that can change in place."""
-        ids = self._ids(values)
-        if len(values) <= MAX_ELEMENTS and set(map(type, values)) <= ATOMS:
-            return ids
+        """Identities of the elements, the values of those that cannot change in place, and
+        fingerprints of the others."""
+        ids, seen = self._ids(values)
+        kinds = set(map(type, seen))
+        if kinds <= ATOMS:
+            return (ids, self._values(seen))
+        atoms = list(compress(seen, map(ATOMS.__contains__, map(type, seen))))
         inner = []
         for i, x in enumerate(values):
             if i >= MAX_ELEMENTS:
@@ -167,7 +177,15 @@ class _Pass:
                 if self.objects > MAX_OBJECTS:
                     self.exact = False
                     break
-        return (ids, tuple(inner))
+        return (ids, self._values(atoms), tuple(inner))
+
+    def _values(self, atoms: Any) -> Any:
+        """Hash of atoms' types and values (their identities alone miss a reused address)."""
+        try:
+            return hash((tuple(atoms), tuple(map(type, atoms))))
+        except Exception:  # an unhashable atom (a slice before 3.12, a signaling NaN)
+            self.exact = False
+            return None
 
     def _checksum(self, data: memoryview) -> Any:
         n = data.nbytes
@@ -221,8 +239,7 @@ class _Pass:
             _ident(v.__code__),
             self._fp(v.__defaults__, depth - 1),
             self._fp(v.__kwdefaults__, depth - 1),
-            hash(tuple(map(_ident, cells))),
-            tuple(self._fp(c, depth - 1) for c in cells),
+            self._elements(cells, depth),
             self._fp(v.__dict__, depth - 1),
         )
 
@@ -285,6 +302,22 @@ def candidates(source: str, ns: dict[str, Any], is_user: Callable[[str], bool]) 
     return list(found)
 
 
+# str and bytes longer than this are not hashed for their value key (a first hash reads them
+# whole): such a name is then neither unchanged nor rebound, and the planner keeps its guess.
+MAX_HASHED = 1 << 20
+
+
+def _value_key(value: Any) -> Any:
+    """What tells two atoms at the same address apart: type and hash (None: cannot tell)."""
+    kind = type(value)
+    if (kind is str or kind is bytes) and len(value) > MAX_HASHED:
+        return None
+    try:
+        return (kind, hash(value))
+    except Exception:
+        return None
+
+
 class Changes:
     """Before/after fingerprints of one execution's candidates."""
 
@@ -293,13 +326,15 @@ class Changes:
         self.before: dict[str, tuple[int, Any, bool]] = {}
         # Names bound to values that cannot change in place (most names a small cell reads):
         # unchanged while still bound to the same object, with no fingerprint to take.
-        self.atoms: dict[str, int] = {}
+        self.atoms: dict[str, tuple[int, Any]] = {}
         self._pass: _Pass | None = None
+        # Atoms' names whose address came back with another value (``finish``): rebound.
+        self.rebound: list[str] = []
         for name in names:
             if name in ns:
                 value = ns[name]
                 if type(value) in ATOMS:
-                    self.atoms[name] = _ident(value)
+                    self.atoms[name] = (_ident(value), _value_key(value))
                     continue
                 if self._pass is None:
                     self._pass = _Pass()
@@ -309,14 +344,22 @@ class Changes:
     def finish(
         self, names: Iterable[str] | None, is_user: Callable[[str], bool], watch: Any = None
     ) -> tuple[list[str], list[str]]:
-        """(mutated, unchanged) after the execution. ``names``: the namespace's names that may
-        be the user's (None: ``watch.watched``), ``is_user`` decides (asked only of names
-        holding a changed object); ``watch``: the namespace's ``snapshots.Watch`` or
-        ``tables.TableWatch``, whose snapshots find the holders of a changed object without
-        looking at every value."""
+        """(mutated, unchanged) after the execution; ``rebound`` is set too. ``names``: the
+        namespace's names that may be the user's (None: ``watch.watched``), ``is_user``
+        decides (asked only of names holding a changed object); ``watch``: the namespace's
+        ``snapshots.Watch`` or ``tables.TableWatch``, whose snapshots find the holders of a
+        changed object without looking at every value."""
         ns = self.ns
         mutated: set[str] = set()
-        unchanged = [n for n, key in self.atoms.items() if _ident(ns.get(n, _MISSING)) == key]
+        unchanged: list[str] = []
+        for name, (key, value_key) in self.atoms.items():
+            value = ns.get(name, _MISSING)
+            if _ident(value) != key or value_key is None:
+                continue  # rebound (the namespace diff says so), deleted, or cannot tell
+            if _value_key(value) == value_key:
+                unchanged.append(name)
+            else:  # another object at the same address
+                self.rebound.append(name)
         if self._pass is None:
             return [], sorted(unchanged)
         fp = _Pass()
@@ -326,7 +369,7 @@ class Changes:
                 continue  # rebound or deleted: the namespace diff says so
             after, exact_after = fp.of(value)
             if after != before:
-                mutated.add(name)
+                mutated.add(name)  # (or another object at its address: as safe to re-run)
             elif exact and exact_after:
                 unchanged.append(name)
         if mutated:

@@ -195,6 +195,10 @@ class Tracker:
         if pending.changes is not None:
             try:
                 mutated, unchanged = pending.changes.finish(None, self._is_user, self._watch)
+                # Bound to a new object that took the old one's address: the diff missed it.
+                rebound = pending.changes.rebound
+                if rebound:
+                    defined = defined + [n for n in rebound if n not in defined]
             except Exception:
                 _log.debug("fingerprinting after the cell failed", exc_info=True)
         info = pending.info
