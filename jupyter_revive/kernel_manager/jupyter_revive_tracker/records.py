@@ -143,7 +143,7 @@ def execution_record(
         "cell": cell,
         "code": code_sha(source),
         "status": "ok" if ok else "error",
-        "ms": round(ms, 2),
+        "ms": int(ms * 100.0 + 0.5) / 100.0,  # round() formats digits: slower, colder code
         "defined": tuple(defined),
         "deleted": tuple(deleted),
         "mutated": tuple(mutated),  # always: present means observed, even when none changed
