@@ -271,11 +271,11 @@ def candidates(source: str, ns: dict[str, Any], is_user: Callable[[str], bool]) 
     instances) through the globals their code names, the globals they may reach.
     """
 
-    def allowed(name: str) -> bool:
-        return name in ns and is_user(name)
-
+    mentioned = ns.keys() & set(_IDENT.findall(source[:MAX_SOURCE]))
+    if all(map(ATOMS.__contains__, map(type, map(ns.__getitem__, mentioned)))):
+        return [n for n in mentioned if is_user(n)][:MAX_CANDIDATES]  # reach nothing further
     found: dict[str, None] = {}
-    todo = [n for n in ns.keys() & set(_IDENT.findall(source[:MAX_SOURCE])) if is_user(n)]
+    todo = [n for n in mentioned if is_user(n)]
     seen_code: set[int] = set()
     while todo and len(found) < MAX_CANDIDATES:
         name = todo.pop()
@@ -298,7 +298,7 @@ def candidates(source: str, ns: dict[str, Any], is_user: Callable[[str], bool]) 
             seen_code.add(_ident(code))
             names: set[str] = set()
             _code_names(code, names)
-            todo += [n for n in names if n not in found and allowed(n)]
+            todo += [n for n in names if n not in found and n in ns and is_user(n)]
     return list(found)
 
 

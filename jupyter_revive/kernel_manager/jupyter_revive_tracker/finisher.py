@@ -26,7 +26,7 @@ _log = logging.getLogger(__name__)
 
 class Finisher:
     def __init__(self) -> None:
-        self._job: Callable[[], None] | None = None
+        self.job: Callable[[], None] | None = None  # deferred, until settled
         self._kernel: Any = None
         self._wait = 0.0  # seconds the kernel waits between its flushes and its reply
 
@@ -52,11 +52,11 @@ class Finisher:
         if self._kernel is None:
             self._run(job)
         else:
-            self._job = job
+            self.job = job
 
     def settle(self) -> None:
         """Finish the deferred job now, if one is waiting."""
-        job, self._job = self._job, None
+        job, self.job = self.job, None
         if job is not None:
             self._run(job)
 

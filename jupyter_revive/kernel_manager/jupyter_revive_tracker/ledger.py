@@ -117,7 +117,8 @@ class Tracker:
 
     def pre_run_cell(self, info: Any) -> None:
         try:
-            self.settle()  # the namespace watch is the last record's until it is finished
+            if self._finisher.job is not None:  # the namespace watch is the last record's
+                self._finisher.settle()  # until it is finished
             if self._stack:
                 self._stack.append(_Pending(info, None, None))
                 return
