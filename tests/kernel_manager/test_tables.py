@@ -159,3 +159,30 @@ def test_a_key_that_is_not_a_string_is_never_a_user_name() -> None:
     assert is_owned_name(1) is True  # type: ignore[arg-type]
     assert is_owned_name(("a",)) is True  # type: ignore[arg-type]
     assert is_owned_name("x") is False
+
+
+def test_identities_read_from_memory_follow_every_element() -> None:
+    assert tables._list_items is not None  # CPython 3.11+, 64-bit: the probe passed
+    items: list[Any] = [object() for _ in range(300)]
+    table = {f"k{i}": object() for i in range(300)}
+    before = (tables.identities(items), tables.identities(table))
+    assert before == (tables.identities(list(items)), tables.identities(dict(table)))
+    items[150] = object()
+    table["k7"] = object()
+    assert tables.identities(items) != before[0] and tables.identities(table) != before[1]
+    table.pop("k9")
+    table["k9"] = table["k8"]  # same keys and values, another order: another table
+    assert tables.identities(table) != before[1]
+    assert tables.identities(type("Plain", (), {})().__dict__) is None  # a split table
+    assert tables.identities((1, 2)) is None
+
+
+@pytest.mark.parametrize("size", [10, changes.READ_FROM + 10])
+def test_fingerprints_see_a_replaced_element_however_large_the_container(size: int) -> None:
+    ns: dict[str, Any] = {"xs": [10**30 + i for i in range(size)]}
+    ns["d"] = dict(enumerate(ns["xs"]))
+    for cell, changed in (("xs.sort(reverse=True)", "xs"), ("xs[3] = 1", "xs"), ("d[3] = 1", "d")):
+        found = changes.Changes(ns, ["xs", "d"])
+        exec(cell, ns)
+        other = "d" if changed == "xs" else "xs"
+        assert found.finish(["xs", "d"], lambda name: True) == ([changed], [other]), cell

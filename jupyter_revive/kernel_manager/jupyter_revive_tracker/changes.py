@@ -39,9 +39,14 @@ from collections.abc import Callable, Iterable
 from itertools import compress
 from typing import Any
 
+from .tables import identities
+
 MAX_CANDIDATES = 200
 MAX_SOURCE = 200_000  # characters of a cell scanned for names
 MAX_ELEMENTS = 100_000  # element ids read from one container
+# From this many elements on, a list's or dict's element ids are read from its memory in one
+# copy (``tables.identities``); below, one by one is cheaper with the caches cold.
+READ_FROM = 256
 FULL_BYTES = 32 * 1024 * 1024  # buffers hashed whole up to this size
 SAMPLE_CHUNKS = 64
 SAMPLE_BYTES = 16 * 1024
@@ -122,12 +127,15 @@ class _Pass:
         if t is tuple or t is frozenset:
             return (t.__name__, self._elements(v, depth))
         if isinstance(v, dict):
-            keys = self._elements(v.keys(), depth)
-            fp = ("dict", len(v), keys, self._elements(v.values(), depth))
+            ids = identities(v) if READ_FROM <= len(v) <= MAX_ELEMENTS else None  # keys, values
+            given = None if ids is None else 0
+            keys = self._elements(v.keys(), depth, given)
+            fp = ("dict", len(v), ids, keys, self._elements(v.values(), depth, given))
             extra = getattr(v, "__dict__", None)  # a subclass' own attributes
             return (*fp, self._fp(extra, depth - 1)) if extra else fp
         if isinstance(v, _SEQUENCES):
-            return (t.__name__, len(v), self._elements(v, depth))
+            ids = identities(v) if READ_FROM <= len(v) <= MAX_ELEMENTS else None
+            return (t.__name__, len(v), self._elements(v, depth, ids))
         if isinstance(v, (set, frozenset)):
             return ("set", len(v), hash(frozenset(map(_ident, v))), self._elements(v, depth))
         if isinstance(v, (bytearray, memoryview)) or t.__module__ == "array":
@@ -159,30 +167,28 @@ class _Pass:
             values = list(values)[::step]
         return hash(tuple(map(_ident, values))), values
 
-    def _elements(self, values: Any, depth: int) -> Any:
-        """Identities of the elements, the values of those that cannot change in place, and
-        fingerprints of the others."""
-        ids, seen = self._ids(values)
-        kinds = set(map(type, seen))
-        if kinds <= ATOMS:
-            return (ids, self._values(seen))
-        atoms = list(compress(seen, map(ATOMS.__contains__, map(type, seen))))
+    def _elements(self, values: Any, depth: int, ids: int | None = None) -> Any:
+        """Identities of the elements (``ids``: already hashed, from the container's memory),
+        the values of those that cannot change in place, and fingerprints of the others."""
+        if ids is None or len(values) > MAX_ELEMENTS:
+            ids, values = self._ids(values)
+        types = tuple(map(type, values))
+        if ATOMS.issuperset(types):
+            return (ids, self._values(tuple(values), types))
+        atoms = tuple(compress(values, map(ATOMS.__contains__, types)))
         inner = []
-        for i, x in enumerate(values):
-            if i >= MAX_ELEMENTS:
-                self.exact = False
-                break
+        for x in values:
             if type(x) not in ATOMS:
                 inner.append(self._fp(x, depth - 1))
                 if self.objects > MAX_OBJECTS:
                     self.exact = False
                     break
-        return (ids, self._values(atoms), tuple(inner))
+        return (ids, self._values(atoms, tuple(map(type, atoms))), tuple(inner))
 
-    def _values(self, atoms: Any) -> Any:
+    def _values(self, atoms: tuple[Any, ...], types: tuple[type, ...]) -> Any:
         """Hash of atoms' types and values (their identities alone miss a reused address)."""
         try:
-            return hash((tuple(atoms), tuple(map(type, atoms))))
+            return hash((atoms, types))
         except Exception:  # an unhashable atom (a slice before 3.12, a signaling NaN)
             self.exact = False
             return None

@@ -162,6 +162,60 @@ _address_of: Any = _address_getter()
 _head_of: Any = _reader() if _address_of is not None else None
 
 
+def _list_reader() -> Any:
+    """``items(lst)``: a copy of list ``lst``'s item pointers (its elements' ids, packed), read
+    like a dict's table (no call between reading the array's address and the copy); or None
+    where lists are not laid out as checked."""
+    try:
+        if _head_of is None:  # the same interpreter conditions as the dict reader
+            return None
+        import ctypes
+
+        class ListHead(ctypes.Structure):
+            _fields_ = [
+                ("refcount", ctypes.c_ssize_t),
+                ("type", ctypes.c_void_p),
+                ("size", ctypes.c_ssize_t),
+                ("items", ctypes.POINTER(ctypes.c_char * (1 << 40))),
+                ("allocated", ctypes.c_ssize_t),
+            ]
+
+        if ctypes.sizeof(ListHead) != list.__basicsize__:
+            return None
+        at = ListHead.from_address
+
+        def items(lst: list[Any]) -> bytes:
+            head = at(id(lst))
+            n = head.size
+            return head.items.contents[0 : n * 8] if n > 0 else b""
+
+        for size in (0, 1, 5, 300):
+            probe: list[Any] = [object() for _ in range(size)]
+            for change in (lambda p: None, lambda p: p.append(object()), lambda p: p.pop(0)):
+                change(probe)
+                if items(probe) != struct.pack(f"{len(probe)}Q", *map(id, probe)):
+                    return None
+        return items
+    except Exception:
+        return None
+
+
+_list_items: Any = _list_reader()
+
+
+def identities(container: Any) -> int | None:
+    """Hash of the ids of a list's items, or of a dict's keys and values (its entry table, in
+    order), from one copy of the container's memory: no step per element. None where it cannot
+    be read so (a split instance dict, another interpreter): then count the elements one by
+    one."""
+    if isinstance(container, list):
+        return None if _list_items is None else hash(_list_items(container))
+    if isinstance(container, dict) and _head_of is not None:
+        found = _copy(_head_of(container))
+        return None if found is None else hash(found[1])
+    return None
+
+
 # (table address, entry width, names of the positions, positions covered, the entries' bytes).
 # Address 0: the entries were made from the namespace's items (an unreadable table).
 TableSnapshot = tuple[int, int, list[Any], int, bytes]
