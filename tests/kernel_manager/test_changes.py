@@ -205,3 +205,12 @@ def test_atoms_compare_by_type_and_value_but_huge_strings_are_not_read() -> None
     ns = session()
     ns["text"] = huge
     assert run(ns, "n = len(text)") == ([], [])  # cannot tell: neither unchanged nor rebound
+
+
+def test_names_only_assigned_are_not_fingerprinted_before_the_cell() -> None:
+    ns = session("df = [1, 2]", "other = df", "def load():\n    return [3]")
+    assert candidates("df = load()", ns, is_user) == ["load"]
+    for source in ("df = df + [3]", "df += [3]", "df: list = []", "x = df = []", "other = df"):
+        assert "df" in candidates(source, ns, is_user), source
+    # the old object is still seen changing through another name
+    assert run(ns, "df = load()\nother.append(4)")[0] == ["other"]

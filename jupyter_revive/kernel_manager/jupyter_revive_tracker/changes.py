@@ -56,6 +56,7 @@ BUDGET_S = 0.2  # per pass (before, after)
 ALIAS_SCAN = 10_000  # elements of a container looked at when charging aliases
 
 _IDENT = re.compile(r"[^\W\d]\w*")
+_ASSIGNED = re.compile(r"^[ \t]*([^\W\d]\w*)[ \t]*=(?!=)", re.MULTILINE)  # `name = ...` lines
 # Object identity without ``id()``: ``id`` raises an audit event (PEP 578), so in a kernel with
 # any audit hook installed (debuggers, sandboxes) every call would run Python code. The default
 # hash is a function of the address alone, one-to-one among live objects, and not audited.
@@ -274,10 +275,19 @@ def candidates(source: str, ns: dict[str, Any], is_user: Callable[[str], bool]) 
     """The user names an execution of ``source`` may change in place, at most MAX_CANDIDATES.
 
     Names the source mentions, and, following notebook functions (and the classes of notebook
-    instances) through the globals their code names, the globals they may reach.
+    instances) through the globals their code names, the globals they may reach. A name the
+    source mentions only as the target of plain assignments (``df = load()``) is left out: such
+    a line rebinds it, which the namespace diff sees, and can change nothing in place (its old
+    object is still a candidate through any other name that reaches it). Re-running a cell that
+    rebinds a large frame then costs no fingerprint of the frame it replaces.
     """
-
-    mentioned = ns.keys() & set(_IDENT.findall(source[:MAX_SOURCE]))
+    text = source[:MAX_SOURCE]
+    mentioned = ns.keys() & set(_IDENT.findall(text))
+    if mentioned and "=" in text:
+        assigned = _ASSIGNED.findall(text)
+        for name in mentioned.intersection(assigned):
+            if text.count(name) == assigned.count(name):  # (count: substrings too, so never less)
+                mentioned.discard(name)
     if all(map(ATOMS.__contains__, map(type, map(ns.__getitem__, mentioned)))):
         return [n for n in mentioned if is_user(n)][:MAX_CANDIDATES]  # reach nothing further
     found: dict[str, None] = {}
