@@ -164,8 +164,8 @@ _head_of: Any = _reader() if _address_of is not None else None
 
 def _list_reader() -> Any:
     """``items(lst)``: a copy of list ``lst``'s item pointers (its elements' ids, packed), read
-    like a dict's table (no call between reading the array's address and the copy); or None
-    where lists are not laid out as checked."""
+    like a dict's table (no call between reading the array's address and the copy; the caller
+    switches the collector off around it); or None where lists are not laid out as checked."""
     try:
         if _head_of is None:  # the same interpreter conditions as the dict reader
             return None
@@ -209,7 +209,17 @@ def identities(container: Any) -> int | None:
     be read so (a split instance dict, another interpreter): then count the elements one by
     one."""
     if isinstance(container, list):
-        return None if _list_items is None else hash(_list_items(container))
+        if _list_items is None:
+            return None
+        collecting = gc.isenabled()  # a collection here could run a finalizer that resizes it
+        if collecting:
+            gc.disable()
+        try:
+            raw = _list_items(container)
+        finally:
+            if collecting:
+                gc.enable()
+        return hash(raw)
     if isinstance(container, dict) and _head_of is not None:
         found = _copy(_head_of(container))
         return None if found is None else hash(found[1])
