@@ -214,3 +214,9 @@ def test_names_only_assigned_are_not_fingerprinted_before_the_cell() -> None:
         assert "df" in candidates(source, ns, is_user), source
     # the old object is still seen changing through another name
     assert run(ns, "df = load()\nother.append(4)")[0] == ["other"]
+
+
+def test_names_only_assigned_in_a_very_large_cell_are_fingerprinted_all_the_same() -> None:
+    ns = session("df = [1, 2]")
+    padding = "\n" + "# " + "x" * changes.ASSIGNED_SCAN
+    assert candidates("df = [3]" + padding, ns, is_user) == ["df"]

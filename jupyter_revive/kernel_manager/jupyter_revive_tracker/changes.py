@@ -43,6 +43,7 @@ from .tables import identities
 
 MAX_CANDIDATES = 200
 MAX_SOURCE = 200_000  # characters of a cell scanned for names
+ASSIGNED_SCAN = 20_000  # larger cells: names only assigned to are fingerprinted all the same
 MAX_ELEMENTS = 100_000  # element ids read from one container
 # From this many elements on, a list's or dict's element ids are read from its memory in one
 # copy (``tables.identities``); below, one by one is cheaper with the caches cold.
@@ -283,7 +284,7 @@ def candidates(source: str, ns: dict[str, Any], is_user: Callable[[str], bool]) 
     """
     text = source[:MAX_SOURCE]
     mentioned = ns.keys() & set(_IDENT.findall(text))
-    if mentioned and "=" in text:
+    if mentioned and "=" in text and len(text) <= ASSIGNED_SCAN:
         assigned = _ASSIGNED.findall(text)
         for name in mentioned.intersection(assigned):
             if text.count(name) == assigned.count(name):  # (count: substrings too, so never less)
