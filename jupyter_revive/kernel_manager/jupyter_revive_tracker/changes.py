@@ -369,6 +369,7 @@ class Changes:
         ns = self.ns
         mutated: set[str] = set()
         unchanged: list[str] = []
+        self.rebound = []
         for name, (key, value_key) in self.atoms.items():
             value = ns.get(name, _MISSING)
             if _ident(value) != key or value_key is None:

@@ -95,17 +95,23 @@ def _reader() -> Any:
         return None
 
 
-def _copy(head: Any) -> tuple[int, bytes, int] | None:
-    """(table address, a copy of its entries, entry width) of the dict ``head`` views; None
-    for a split table (an instance's ``__dict__``, whose values are elsewhere)."""
+def _uncollected(read: Callable[[Any], Any], of: Any) -> Any:
+    """``read(of)`` with the collector off: a collection may run finalizers, and one could
+    resize the container being read."""
     collecting = gc.isenabled()
     if collecting:
         gc.disable()
     try:
-        table, raw, kind = _read(head)
+        return read(of)
     finally:
         if collecting:
             gc.enable()
+
+
+def _copy(head: Any) -> tuple[int, bytes, int] | None:
+    """(table address, a copy of its entries, entry width) of the dict ``head`` views; None
+    for a split table (an instance's ``__dict__``, whose values are elsewhere)."""
+    table, raw, kind = _uncollected(_read, head)
     if kind == _UNICODE:
         return _address_of(table), raw, 16
     if kind == _GENERAL:
@@ -209,17 +215,7 @@ def identities(container: Any) -> int | None:
     be read so (a split instance dict, another interpreter): then count the elements one by
     one."""
     if isinstance(container, list):
-        if _list_items is None:
-            return None
-        collecting = gc.isenabled()  # a collection here could run a finalizer that resizes it
-        if collecting:
-            gc.disable()
-        try:
-            raw = _list_items(container)
-        finally:
-            if collecting:
-                gc.enable()
-        return hash(raw)
+        return None if _list_items is None else hash(_uncollected(_list_items, container))
     if isinstance(container, dict) and _head_of is not None:
         found = _copy(_head_of(container))
         return None if found is None else hash(found[1])
