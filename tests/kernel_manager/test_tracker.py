@@ -315,12 +315,32 @@ async def test_paths_are_kept_relative_to_the_notebook_folder_or_home_never_reve
 
 
 async def test_pandas_option_changes_are_recorded(kernel: Kernel) -> None:
-    await kernel.record("import pandas as pd")
+    imported = await kernel.record("import pandas as pd")
+    assert imported is not None and "env" not in imported
     record = await kernel.record("pd.set_option('display.precision', 2)")
     assert record is not None
     assert record["env"]["options"] == ["pandas:display.precision"]
     again = await kernel.record("pd.get_option('display.precision')")
     assert again is not None and "env" not in again
+
+
+async def test_options_set_by_the_cell_that_imports_pandas_are_recorded(kernel: Kernel) -> None:
+    # Compared with pandas' defaults (the import alone changes nothing: the test above).
+    record = await kernel.record("import pandas as pd\npd.set_option('display.max_rows', 7)")
+    assert record is not None and record["env"]["options"] == ["pandas:display.max_rows"]
+
+
+async def test_an_environment_change_between_cells_counts_for_the_next_cell(
+    kernel: Kernel,
+) -> None:
+    # Not copied at each cell's start: a silent change is charged to the next cell, which a
+    # restore then re-runs (one cell more), rather than lost.
+    await kernel.record("x = 1")
+    await kernel.run("__import__('os').environ['REVIVE_BETWEEN'] = '1'", silent=True)
+    record = await kernel.record("y = 2")
+    assert record is not None and record["env"]["vars"] == ["REVIVE_BETWEEN"]
+    after = await kernel.record("z = 3")
+    assert after is not None and "env" not in after
 
 
 async def test_in_place_changes_reach_the_reply(kernel: Kernel) -> None:

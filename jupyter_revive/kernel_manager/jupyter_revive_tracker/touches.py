@@ -12,9 +12,11 @@ them relative to the kernel's start directory (``shown``). (Not an audit hook: w
 hook installed, CPython runs it for every ``id()``, ``compile`` and frame access, which cost
 ~0.25 ms per cell here.)
 
-The environment is compared before and after: variable *names* only, never their values; and
-pandas options, when pandas was loaded before the cell. A working-directory change is a call
-of ``os.chdir`` (which ``%cd`` uses too).
+The environment is compared with what the last execution left (not copied at every cell's
+start, which costs the cell's reply; a change made between executions counts for the next):
+variable *names* only, never their values; and pandas options, against pandas' defaults when
+pandas was loaded since. A working-directory change is a call of ``os.chdir`` (which ``%cd``
+uses too).
 
 What this cannot see: files opened by C code without Python's ``open`` (HDF5, parquet through
 pyarrow, databases), functions bound before the tracker was loaded (``from os import remove``
@@ -82,19 +84,21 @@ def _ignored_roots() -> tuple[str, ...]:
 
 
 class Touches:
-    """What one execution touched; filled by the wrapped functions while it is the active one."""
+    """What one execution touched; filled by the wrapped functions while it is the active one.
 
-    __slots__ = ("_environ", "_options", "cwd", "read", "removed", "thread", "truncated", "written")
+    Made at the start of every cell, so it holds nothing until a file function is called: the
+    path lists are made on the first call, and the environment and options are compared in
+    ``record`` with what the last execution left (``_left``), not with a copy taken here."""
+
+    __slots__ = ("cwd", "read", "removed", "thread", "truncated", "written")
 
     def __init__(self) -> None:
         self.thread = threading.get_ident()
-        self.read: dict[str, None] = {}
-        self.written: dict[str, None] = {}
-        self.removed: dict[str, None] = {}
+        self.read: dict[str, None] | None = None
+        self.written: dict[str, None] | None = None
+        self.removed: dict[str, None] | None = None
         self.cwd = False
         self.truncated = False
-        self._options = pandas_options()
-        self._environ = _environ()
 
     def _path(self, value: Any) -> str | None:
         if isinstance(value, int) or value is None:
@@ -107,10 +111,14 @@ class Touches:
             return None
         return shown(path)
 
-    def _add(self, target: dict[str, None], value: Any) -> None:
+    def _add(self, kind: str, value: Any) -> None:
         path = self._path(value)
         if path is None:
             return
+        target = getattr(self, kind)
+        if target is None:
+            target = {}
+            setattr(self, kind, target)
         if len(target) >= MAX_PATHS and path not in target:
             self.truncated = True
             return
@@ -128,50 +136,52 @@ class Touches:
             )
             reads = not isinstance(mode, str) or "r" in mode or "+" in mode
             if writes:
-                self._add(self.written, path)
+                self._add("written", path)
             if reads and not (isinstance(flags, int) and flags & os.O_WRONLY):
-                self._add(self.read, path)
+                self._add("read", path)
         elif name in ("os.remove", "os.rmdir", "shutil.rmtree"):
-            self._add(self.removed, args[0])
+            self._add("removed", args[0])
         elif name == "os.rename":
-            self._add(self.removed, args[0])
-            self._add(self.written, args[1])
+            self._add("removed", args[0])
+            self._add("written", args[1])
         elif name in ("os.mkdir", "os.truncate"):
-            self._add(self.written, args[0])
+            self._add("written", args[0])
         elif name == "os.chdir":
             self.cwd = True
 
     def record(self) -> Touched:
         """What the execution touched, in the record's shape (``records.Touched``); most cells
-        touch nothing and share ``records.UNTOUCHED``."""
-        before = self._options
-        # Importing pandas is not changing its options: compare only what was loaded before.
-        options = pandas_options() if before else before
+        touch nothing and share ``records.UNTOUCHED``. The environment and options as they
+        are now become what the next execution is compared with."""
+        global _left
+        before_env, before = _left if _left is not None else (None, _NO_OPTIONS)
+        environ, options = _left = (_environ(), pandas_options())
+        if before is _NO_OPTIONS and options is not _NO_OPTIONS:
+            before = pandas_defaults()  # loaded since: what importing pandas leaves
+        read, written, removed = self.read or {}, self.written or {}, self.removed or {}
         if (
             options is before
-            and not (self.read or self.written or self.removed or self.cwd or self.truncated)
-            and _environ() is self._environ
+            and environ is before_env
+            and not (read or written or removed or self.cwd or self.truncated)
         ):
             return UNTOUCHED
-        changed = (
-            [] if options is before else sorted(k for k in before if options.get(k) != before[k])
-        )
-        environ = _environ()
-        before_env = self._environ
+        changed = [] if options is before else sorted(_changed(before, options))
         env: list[str] = []
-        if environ is not before_env:
+        if environ is not before_env and before_env is not None:
             keys = before_env.keys() | environ.keys()
             env = sorted(os.fsdecode(k) for k in keys if environ.get(k) != before_env.get(k))
         # Written and removed within the execution (temporary files): nothing later can read.
-        transient = self.written.keys() & self.removed.keys()
-        read = sorted(self.read.keys() - transient)
-        written = sorted(self.written.keys() - transient)
-        removed = sorted(self.removed.keys() - transient)
+        transient = written.keys() & removed.keys()
+        read_paths = sorted(read.keys() - transient)
+        written_paths = sorted(written.keys() - transient)
+        removed_paths = sorted(removed.keys() - transient)
         truncated = self.truncated or len(changed) > MAX_PATHS or len(env) > MAX_PATHS
-        if not (read or written or removed or env or self.cwd or changed or truncated):
+        if not (
+            read_paths or written_paths or removed_paths or env or self.cwd or changed or truncated
+        ):
             return UNTOUCHED  # only temporary files, or a variable set to the value it had
         return {
-            "files": {"read": read, "written": written, "removed": removed},
+            "files": {"read": read_paths, "written": written_paths, "removed": removed_paths},
             "env": {
                 "vars": env[:MAX_PATHS],
                 "cwd": self.cwd,
@@ -179,6 +189,20 @@ class Touches:
             },
             "truncated": truncated,
         }
+
+
+def _changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Option keys whose value differs (or that appeared); a value that cannot be compared
+    counts as changed."""
+    out = []
+    for key, value in after.items():
+        try:
+            same = key in before and bool(before[key] == value)
+        except Exception:
+            same = False
+        if not same:
+            out.append(key)
+    return out
 
 
 _options_seen: tuple[dict[str, Any] | None, dict[str, Any]] = (None, {})  # (nested copy, flat)
@@ -212,6 +236,16 @@ def pandas_options() -> dict[str, Any]:
                 flat[prefix + k] = v
     _options_seen = (nested, flat)
     return flat
+
+
+def pandas_defaults() -> dict[str, Any]:
+    """pandas' registered default option values by dotted key (what an import leaves)."""
+    pandas = sys.modules.get("pandas")
+    module = getattr(getattr(pandas, "_config", None), "config", None)
+    registered = getattr(module, "_registered_options", None)
+    if not isinstance(registered, dict):
+        return {}
+    return {k: getattr(o, "defval", None) for k, o in registered.items()}
 
 
 _environ_seen: dict[Any, Any] = {}
@@ -248,6 +282,11 @@ def _environ() -> dict[Any, Any]:
 
 
 _active: Touches | None = None
+# (environment, pandas options) as the last recorded execution left them: what the next one is
+# compared with. A change made between executions (a silent execution, another thread) thus
+# counts for the next one: a restore then re-runs a cell more, never one less. None: not
+# taken yet (``start`` takes it).
+_left: tuple[dict[Any, Any], dict[str, Any]] | None = None
 
 
 class _Wrapper:
@@ -409,6 +448,8 @@ _FUNCTIONS = _Functions(_TARGETS)
 
 def install() -> None:
     """Wrap the file functions until ``uninstall`` (the tracker's lifetime)."""
+    global _left
+    _left = None  # what happened while no tracker was loaded is no execution's
     _FUNCTIONS.install()
 
 
@@ -418,7 +459,9 @@ def uninstall() -> None:
 
 def start() -> Touches:
     """Begin collecting for one execution (until ``stop``)."""
-    global _active
+    global _active, _left
+    if _left is None:
+        _left = (_environ(), pandas_options())
     _active = Touches()
     _FUNCTIONS.start()
     return _active
