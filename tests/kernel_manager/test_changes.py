@@ -216,6 +216,18 @@ def test_names_only_assigned_are_not_fingerprinted_before_the_cell() -> None:
     assert run(ns, "df = load()\nother.append(4)")[0] == ["other"]
 
 
+def test_names_in_any_script_are_candidates_whether_the_cell_is_ascii_or_not() -> None:
+    # ASCII cells are scanned with ASCII classes, others with Unicode ones: the same names.
+    ns = session("données = []", "table = {}", "ok = []")
+    assert sorted(candidates("données.append(1)\ntable['é'] = 2", ns, is_user)) == [
+        "données",
+        "table",
+    ]
+    assert sorted(candidates("ok.append(1)\ntable['e'] = 2", ns, is_user)) == ["ok", "table"]
+    assert candidates("données = []\nok = 1", ns, is_user) == []  # only assigned to
+    assert run(ns, "données.append(1)")[0] == ["données"]
+
+
 def test_names_only_assigned_in_a_very_large_cell_are_fingerprinted_all_the_same() -> None:
     ns = session("df = [1, 2]")
     padding = "\n" + "# " + "x" * changes.ASSIGNED_SCAN

@@ -58,6 +58,10 @@ ALIAS_SCAN = 10_000  # elements of a container looked at when charging aliases
 
 _IDENT = re.compile(r"[^\W\d]\w*")
 _ASSIGNED = re.compile(r"^[ \t]*([^\W\d]\w*)[ \t]*=(?!=)", re.MULTILINE)  # `name = ...` lines
+# The same for ASCII text (most cells: ``str.isascii`` is a flag, no scan): classes read from the
+# pattern's own bitmap instead of the Unicode database, which costs cache misses on every cell.
+_IDENT_ASCII = re.compile(_IDENT.pattern, re.ASCII)
+_ASSIGNED_ASCII = re.compile(_ASSIGNED.pattern, re.MULTILINE | re.ASCII)
 # Object identity without ``id()``: ``id`` raises an audit event (PEP 578), so in a kernel with
 # any audit hook installed (debuggers, sandboxes) every call would run Python code. The default
 # hash is a function of the address alone, one-to-one among live objects, and not audited.
@@ -280,17 +284,21 @@ def candidates(source: str, ns: dict[str, Any], is_user: Callable[[str], bool]) 
     source mentions only as the target of plain assignments (``df = load()``) is left out: such
     a line rebinds it, which the namespace diff sees, and can change nothing in place (its old
     object is still a candidate through any other name that reaches it). Re-running a cell that
-    rebinds a large frame then costs no fingerprint of the frame it replaces.
+    rebinds a large frame then costs no fingerprint of the frame it replaces. (When every name
+    mentioned holds an atom, none is left out: atoms cost no fingerprint.)
     """
     text = source[:MAX_SOURCE]
-    mentioned = ns.keys() & set(_IDENT.findall(text))
-    if mentioned and "=" in text and len(text) <= ASSIGNED_SCAN:
-        assigned = _ASSIGNED.findall(text)
+    ascii_only = text.isascii()
+    mentioned = ns.keys() & (_IDENT_ASCII if ascii_only else _IDENT).findall(text)
+    if all(map(ATOMS.__contains__, map(type, map(ns.__getitem__, mentioned)))):
+        # Atoms only (most cells): they reach nothing further and cost no fingerprint, so
+        # one only assigned to stays (the scan for assignments would cost more than it).
+        return [n for n in mentioned if is_user(n)][:MAX_CANDIDATES]
+    if "=" in text and len(text) <= ASSIGNED_SCAN:
+        assigned = (_ASSIGNED_ASCII if ascii_only else _ASSIGNED).findall(text)
         for name in mentioned.intersection(assigned):
             if text.count(name) == assigned.count(name):  # (count: substrings too, so never less)
                 mentioned.discard(name)
-    if all(map(ATOMS.__contains__, map(type, map(ns.__getitem__, mentioned)))):
-        return [n for n in mentioned if is_user(n)][:MAX_CANDIDATES]  # reach nothing further
     found: dict[str, None] = {}
     todo = [n for n in mentioned if is_user(n)]
     seen_code: set[int] = set()
