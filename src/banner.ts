@@ -159,18 +159,25 @@ export class ReviveBanner extends Widget {
 
   /**
    * The content header is a Lumino BoxPanel that sizes children from their CSS
-   * min-height, so grow the minimum to the rendered content (capped) and ask
-   * the layout to fit again; otherwise the details would be clipped.
+   * min-height, so set the minimum to the rendered content (capped) and ask
+   * the layout to fit again; otherwise the details would be clipped. The
+   * content is measured with the height the layout gave the node lifted:
+   * with it, scrollHeight never reports less than that height, and the banner
+   * would grow but never shrink back (details hidden, a restore started).
    */
   private _fitToContent(): void {
     requestAnimationFrame(() => {
       if (this.isDisposed || !this.isVisible) {
         return;
       }
-      this.node.style.minHeight = '0px';
+      const style = this.node.style;
+      const given = style.height;
+      style.minHeight = '0px';
+      style.height = 'auto';
       const natural = Math.ceil(this.node.scrollHeight);
+      style.height = given;
       const cap = Math.floor(window.innerHeight * 0.4);
-      this.node.style.minHeight = `${Math.max(36, Math.min(natural, cap))}px`;
+      style.minHeight = `${Math.max(36, Math.min(natural, cap))}px`;
       this.parent?.fit();
     });
   }

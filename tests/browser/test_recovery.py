@@ -34,6 +34,15 @@ SEED = [
     "predictions = [model * x for x in cleaned_df]",  # 6
 ]
 LOST = {"df", "cleaned_df", "unrelated", "model", "predictions", "time"}
+# The visible banner's height against a bound, polled in the page: the banner fits itself to
+# its content in an animation frame after each render.
+BANNER = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-revive-Banner"
+_HEIGHT = (
+    "([selector, bound]) => {{ const node = document.querySelector(selector); "
+    "return !!node && node.offsetParent !== null && "
+    "node.getBoundingClientRect().height {} bound; }}"
+)
+height_above, height_below = _HEIGHT.format(">"), _HEIGHT.format("<")
 
 
 def _run_and_save(lab: LabServer, page: Page, name: str, sources: list[str]) -> Path:
@@ -70,18 +79,30 @@ def test_seed_scenario_server_restart_banner_restore(
     expect(bar.locator("button[data-action=restore]")).to_have_text("Restore (5 cells)")
     box = bar.bounding_box()
     assert box is not None and box["height"] >= 30
+    collapsed = box["height"]
     page.screenshot(path=str(artifacts_dir / "banner-collapsed.png"))
 
-    bar.locator("button[data-action=details]").click()
+    toggle = bar.locator("button[data-action=details]")
+    toggle.click()
     details = bar.locator(".jp-revive-Banner-details")
     expect(details).to_be_visible()
     expect(details).to_contain_text("model")
     expect(details).to_contain_text("predictions")
     expect(details).not_to_contain_text("Cell 3:")  # the print cell is not needed
+    page.wait_for_function(height_above, arg=[BANNER, collapsed + 40])
+    opened = bar.bounding_box()
+    assert opened is not None
+    # Hiding the details gives the space back; showing them again takes it.
+    toggle.click()
+    page.wait_for_function(height_below, arg=[BANNER, collapsed + 2])
+    toggle.click()
+    page.wait_for_function(height_above, arg=[BANNER, opened["height"] - 2])
     page.screenshot(path=str(artifacts_dir / "banner-details.png"))
 
     bar.locator("button[data-action=restore]").click()
     expect(bar).to_contain_text("Restoring kernel state", timeout=10_000)
+    # One line while restoring: the details' height is not kept.
+    page.wait_for_function(height_below, arg=[BANNER, opened["height"] - 40])
     page.screenshot(path=str(artifacts_dir / "banner-progress.png"))
     expect(bar).to_be_hidden(timeout=60_000)
     wait_idle(page)
@@ -132,7 +153,9 @@ def test_cancel_mid_restore(lab: LabServer, page: Page, artifacts_dir: Path) -> 
     flag.unlink()
     bar = _reopen_after_server_restart(lab, page, "cancel.ipynb")
     bar.locator("button[data-action=restore]").click()
-    expect(bar).to_contain_text("Restoring kernel state", timeout=10_000)
+    # Cancel during the slow second cell: cancelled during the first (a loaded machine can
+    # be that slow), x would be lost too and the offer below would name two cells.
+    expect(bar).to_contain_text("Restoring kernel state: 2/2", timeout=20_000)
     bar.locator("button[data-action=cancel]").click()
     expect(bar).to_contain_text("Restore cancelled", timeout=20_000)
     page.screenshot(path=str(artifacts_dir / "banner-cancelled.png"))
