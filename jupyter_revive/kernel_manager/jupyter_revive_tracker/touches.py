@@ -209,15 +209,20 @@ _options_seen: tuple[dict[str, Any] | None, dict[str, Any]] = (None, {})  # (nes
 _NO_OPTIONS: dict[str, Any] = {}  # pandas not loaded (never changed: only compared)
 
 
+def _pandas_config(attr: str) -> Any:
+    """An attribute of pandas' option registry (``pandas._config.config``), if pandas is
+    loaded and has one."""
+    module = getattr(getattr(sys.modules.get("pandas"), "_config", None), "config", None)
+    return getattr(module, attr, None)
+
+
 def pandas_options() -> dict[str, Any]:
     """pandas' option values by dotted key, if pandas is loaded; the same object as last time
     while no option changed (comparing the nested settings is all a cell costs)."""
     global _options_seen
-    pandas = sys.modules.get("pandas")
-    if pandas is None:
+    if sys.modules.get("pandas") is None:
         return _NO_OPTIONS
-    module = getattr(getattr(pandas, "_config", None), "config", None)
-    config = getattr(module, "_global_config", None)
+    config = _pandas_config("_global_config")
     if not isinstance(config, dict):
         return {}
     if config == _options_seen[0]:
@@ -240,9 +245,7 @@ def pandas_options() -> dict[str, Any]:
 
 def pandas_defaults() -> dict[str, Any]:
     """pandas' registered default option values by dotted key (what an import leaves)."""
-    pandas = sys.modules.get("pandas")
-    module = getattr(getattr(pandas, "_config", None), "config", None)
-    registered = getattr(module, "_registered_options", None)
+    registered = _pandas_config("_registered_options")
     if not isinstance(registered, dict):
         return {}
     return {k: getattr(o, "defval", None) for k, o in registered.items()}
