@@ -9,10 +9,12 @@ Two kernels are started per round: one through the revive provisioner (tracker l
 through jupyter_client's LocalProvisioner (no tracker). Both get the same few hundred user names
 first, then the same cells are sent to both *interleaved* (A, B, A, B, ...; which goes first
 alternates), so that machine noise hits both alike. A cell's time is the client's round trip:
-execute_request sent to execute_reply received. ``--rounds`` (default 5) repeats this on fresh
-kernel pairs (a pair of processes can be a little faster or slower by chance) and pools the
-cells: the headline figure stays the ratio of the medians of all per-cell times with and
-without the tracker, from this one run; the per-round ratios are printed beside it. Also
+execute_request sent to execute_reply received. ``--rounds`` (default 12) repeats this on fresh
+kernel pairs (a pair of processes can be a little faster or slower by chance: single rounds
+differ by +-2% on a two-vCPU VM) and pools the cells: the headline figure stays the ratio of the
+medians of all per-cell times with and without the tracker, from this one run; the per-round
+ratios are printed beside it, with their mean and its 95% interval (the rounds are the
+independent samples, not the cells). Also
 measured: kernel CPU per cell (all threads), the tracker's own hooks in-kernel, and a second
 figure from one kernel with the tracker switched off and on in alternating blocks.
 """
@@ -307,6 +309,11 @@ async def main(cells: int, warmup: int, frame_gb: float, rounds: int) -> None:
                 print(
                     "  ratio of medians per round           " + " ".join(f"{r:.4f}" for r in ratios)
                 )
+                mean, half = interval(ratios)
+                print(
+                    f"  mean of the rounds' ratios           {mean:8.4f} +- {half:.4f}  (95% "
+                    "interval: kernel pairs differ by chance, so rounds are the samples)"
+                )
                 cpu_t, cpu_p = (cpu[label] * 1000.0 / (cells * rounds) for label in times)
                 print(
                     f"  kernel CPU per cell: {cpu_t:.3f} ms with, {cpu_p:.3f} ms without tracker: "
@@ -336,6 +343,21 @@ async def main(cells: int, warmup: int, frame_gb: float, rounds: int) -> None:
                 await asyncio.gather(tracked.stop(), plain.stop())
         await same_kernel(cells, block=10)
         await ledger_memory_figure(small_cells(200))
+
+
+# Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom (beyond: ~1.96).
+_T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+        2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+        2.060, 2.056, 2.052, 2.048, 2.045, 2.042)  # fmt: skip
+
+
+def interval(samples: list[float]) -> tuple[float, float]:
+    """(mean, half width of its 95% confidence interval); 0 width for a single sample."""
+    mean = statistics.fmean(samples)
+    if len(samples) < 2:
+        return mean, 0.0
+    t = _T95[len(samples) - 2] if len(samples) - 1 <= len(_T95) else 1.96
+    return mean, t * statistics.stdev(samples) / len(samples) ** 0.5
 
 
 def trimmed_mean(values: list[float], cut: float = 0.1) -> float:
@@ -398,9 +420,11 @@ async def variables_figure(kernel: Bench, frame_gb: float) -> None:
     )
 
 
-async def frame_cell_figure(kernel: Bench, repeats: int = 6) -> None:
+async def frame_cell_figure(kernel: Bench, repeats: int = 15) -> None:
     """A cell that reads the 1 GB frame (``big``, from ``variables_figure``), tracker on and
-    off in alternation in the same kernel: the cost of fingerprinting it before and after."""
+    off in alternation in the same kernel: the cost of fingerprinting it before and after
+    (under 1 ms: sampled beyond ``changes.FULL_BYTES``). The cell itself varies by +-5% from
+    run to run (memory bandwidth), hence the repeats."""
     times: dict[bool, list[float]] = {True: [], False: []}
     for i in range(repeats * 2):
         on = i % 2 == 0
@@ -473,7 +497,7 @@ if __name__ == "__main__":
         "--frame-gb", type=float, default=1.0, help="DataFrame size for the summary (0: skip)"
     )
     parser.add_argument(
-        "--rounds", type=int, default=5, help="replays on fresh kernel pairs, pooled"
+        "--rounds", type=int, default=12, help="replays on fresh kernel pairs, pooled"
     )
     args = parser.parse_args()
     asyncio.run(main(args.cells, args.warmup, args.frame_gb, args.rounds))
