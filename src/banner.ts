@@ -63,6 +63,12 @@ export class ReviveBanner extends Widget {
     this.show();
   }
 
+  /** A new plan for what is left, keeping the headline and any message shown. */
+  replacePlan(plan: IPlan): void {
+    this._plan = plan;
+    this._render();
+  }
+
   showMessage(message: string): void {
     this._error = message;
     this._render();
@@ -112,7 +118,9 @@ export class ReviveBanner extends Widget {
       text.textContent = plan.load?.names.length
         ? `${this._headline}: ${lost}. Restore: ${restoreSummary(plan)}.`
         : `${this._headline}: ${lost} came from ${cells} cell${cells === 1 ? '' : 's'}.` +
-          (plan.estimate_s && cells ? ` Re-running them takes ~${formatDuration(plan.estimate_s.restore)}.` : '');
+          (plan.estimate_s && cells
+            ? ` Re-running ${cells === 1 ? 'it' : 'them'} takes ~${formatDuration(plan.estimate_s.restore)}.`
+            : '');
       if (plan.stale?.names.length) {
         const stale = el('div', 'jp-revive-Banner-stale');
         stale.textContent =

@@ -118,6 +118,12 @@ export class NotebookReviver implements IDisposable {
     if (result.state === 'done') {
       this._plan = null;
       this._setLost(null);
+    } else if (result.state === 'cancelled' || (result.state === 'failed' && !result.kernelDied)) {
+      // The cells that ran are live now: Resume offers what is left, not the old plan.
+      const left = await this.refreshPlan(options);
+      if (left && hasWork(left)) {
+        this.banner.replacePlan(left);
+      }
     }
     return result;
   }
