@@ -16,13 +16,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anthropic
+from anthropic.types import MessageParam
 
 from jupyter_revive.prompts import ReviveContextBuilder, ReviveGenerator
 from jupyter_revive.prompts.cells import code_sha
 from jupyter_revive.prompts.variables import render_variables
 from tests.fake_anthropic import FakeAnthropic
 
-MESSAGES = [{"role": "user", "content": "plot predictions against actual values"}]
+MESSAGES: list[MessageParam] = [
+    {"role": "user", "content": "plot predictions against actual values"}
+]
 
 
 def variables_summary(n: int) -> dict[str, Any]:
@@ -77,7 +80,7 @@ def variables_summary(n: int) -> dict[str, Any]:
 
 
 def notebook(cells: int) -> dict[str, Any]:
-    out = []
+    out: list[dict[str, Any]] = []
     for i in range(cells):
         src = f"value_{i} = compute(step={i})\nprint(value_{i})\n" + "# comment line\n" * 5
         out.append(

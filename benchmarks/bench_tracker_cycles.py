@@ -32,7 +32,6 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from benchmarks.bench_tracker import SETUP, Bench, small_cells, write_spec
 
@@ -129,7 +128,9 @@ async def hooks_figure(root: Path, out: Path, cells: int) -> dict[str, float]:
     return {k: v / cells for k, v in model(callgrind_costs(out)).items()}
 
 
-async def kernel_figures(root: Path, work: Path, short: int, long: int) -> dict[str, Any]:
+async def kernel_figures(
+    root: Path, work: Path, short: int, long: int
+) -> dict[bool, dict[str, float]]:
     runs = {}
 
     async def one(tracked: bool, cells: int) -> None:

@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from playwright.sync_api import Page, expect
 
@@ -36,6 +36,16 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+class NotebookServer(Protocol):
+    """What the helpers below ask of a server: this suite's `LabServer` or a hub user's."""
+
+    root: Path
+
+    def lab_url(self, path: str = "") -> str: ...
+
+    def api(self, method: str, path: str, body: Any = None) -> Any: ...
 
 
 class LabServer:
@@ -135,7 +145,7 @@ class LabServer:
         return f"{self.url}/lab/tree/{path}?token={self.token}"
 
 
-def write_notebook(server: LabServer, name: str, sources: list[str]) -> Path:
+def write_notebook(server: NotebookServer, name: str, sources: list[str]) -> Path:
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
 
@@ -151,7 +161,7 @@ def write_notebook(server: LabServer, name: str, sources: list[str]) -> Path:
 # -- page helpers (JupyterLab runs with expose_app_in_browser, so commands are reachable) -----
 
 
-def open_notebook(page: Page, server: LabServer, name: str) -> None:
+def open_notebook(page: Page, server: NotebookServer, name: str) -> None:
     page.goto(server.lab_url(name))
     # The notebook is current, its kernel idle, and jupyter-revive has given its verdict
     # (it asked the server about the kernel) — other open notebooks don't count.
@@ -238,7 +248,7 @@ def write_settings(server: LabServer, values: dict[str, Any]) -> None:
     (folder / "plugin.jupyterlab-settings").write_text(json.dumps(values))
 
 
-def kernel_names(server: LabServer, kernel_id: str) -> set[str]:
+def kernel_names(server: NotebookServer, kernel_id: str) -> set[str]:
     answer = server.api("GET", f"/jupyter-revive/kernels/{kernel_id}/variables")
     return {v["name"] for v in answer["variables"]}
 
@@ -264,7 +274,9 @@ def append_and_run(page: Page, source: str, timeout: float = 30_000) -> str:
     return last.locator(".jp-OutputArea").inner_text()
 
 
-def wait_for_names(server: LabServer, kernel_id: str, names: set[str], timeout: float = 60) -> None:
+def wait_for_names(
+    server: NotebookServer, kernel_id: str, names: set[str], timeout: float = 60
+) -> None:
     """Poll the kernel's variables until `names` are all there (a restore may still be running)."""
     deadline = time.monotonic() + timeout
     present: set[str] = set()

@@ -10,6 +10,7 @@ import urllib.error
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -74,7 +75,7 @@ def test_another_users_token_gets_403_on_every_endpoint(hub: Hub) -> None:
         endpoints = _endpoints(kernel)
         assert len(endpoints) >= 10
         for method, path in endpoints:
-            body = {} if method in ("POST", "PUT") else None
+            body: dict[str, Any] | None = {} if method in ("POST", "PUT") else None
             url = a.url + path
             assert _status(method, url, b.token, body) == 403, (method, path)
             # The same request with a's own token is let through (its answers differ: 200,

@@ -40,7 +40,8 @@ def fake_anthropic() -> Iterator[FakeAnthropic]:
         yield fake
 
 
-@pytest.fixture
+# Overrides pytest-jupyter's fixture of this name (star-imported above), as its docs intend.
+@pytest.fixture  # type: ignore[no-redef]
 def jp_server_config(
     kernel_gateway: KernelGateway, fake_anthropic: FakeAnthropic
 ) -> dict[str, Any]:

@@ -139,7 +139,7 @@ def test_a_c_object_without_attributes_is_not_called_unchanged() -> None:
 def test_candidates_are_bounded_and_follow_notebook_functions() -> None:
     ns = session("cfg = {}", "other = []", "def g():\n    return cfg", "def h():\n    return g()")
     assert sorted(candidates("h()", ns, lambda n: True)) == ["cfg", "g", "h"]
-    many = {f"v{i}": [] for i in range(changes.MAX_CANDIDATES + 50)}
+    many: dict[str, Any] = {f"v{i}": [] for i in range(changes.MAX_CANDIDATES + 50)}
     source = " ".join(many)
     assert len(candidates(source, many, lambda n: True)) == changes.MAX_CANDIDATES
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -136,7 +137,7 @@ def test_a_damaged_staged_package_is_replaced_whole(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def factory() -> KernelProvisionerFactory:
+def factory() -> Iterator[KernelProvisionerFactory]:
     factory = KernelProvisionerFactory.instance()
     before = factory.default_provisioner_name
     yield factory

@@ -25,8 +25,11 @@ def fake_anthropic() -> Iterator[FakeAnthropic]:
         yield fake
 
 
-@pytest.fixture
-def jp_server_config(fake_anthropic: FakeAnthropic) -> dict[str, Any]:
+# Overrides pytest-jupyter's fixture of this name (star-imported above), as its docs intend.
+@pytest.fixture  # type: ignore[no-redef]
+def jp_server_config(
+    fake_anthropic: FakeAnthropic,
+) -> dict[str, Any]:
     return {
         "ServerApp": {"jpserver_extensions": {"jupyter_revive": True}},
         "ReviveKernelQuery": {"timeout": 2.0},

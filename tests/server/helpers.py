@@ -6,10 +6,17 @@ from typing import Any
 import nbformat
 from jupyter_client.asynchronous import AsyncKernelClient
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from tornado.httpclient import HTTPClientError
 
 from tests.stamping import stamp
 
 __all__ = ["execute", "ndjson", "notebook", "stamp"]
+
+
+def error_body(error: HTTPClientError) -> Any:
+    """The JSON body of an endpoint's error answer."""
+    assert error.response is not None
+    return json.loads(error.response.body)
 
 
 def notebook(sources: list[str], *, prompt: str | None = None) -> nbformat.NotebookNode:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from .helpers import execute, notebook, stamp
+from .helpers import error_body, execute, notebook, stamp
 
 NOTEBOOK = "nb-0001"
 CELLS = [
@@ -28,7 +28,7 @@ def post(jp_fetch: Any, path: str, body: Any, **kw: Any) -> Any:
 def error(run: Any, call: Any) -> tuple[int, str]:
     with pytest.raises(HTTPClientError) as caught:
         run(call)
-    return caught.value.code, json.loads(caught.value.response.body)["message"]
+    return caught.value.code, error_body(caught.value)["message"]
 
 
 class Session:

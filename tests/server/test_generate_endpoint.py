@@ -11,7 +11,7 @@ from tornado.httpclient import HTTPClientError
 from tests.fake_anthropic import FakeAnthropic
 
 from .conftest import API_KEY
-from .helpers import execute, ndjson, notebook, stamp
+from .helpers import error_body, execute, ndjson, notebook, stamp
 
 
 def _generate(jp_fetch: Any, body: dict[str, Any], **kw: Any) -> Any:
@@ -120,7 +120,7 @@ def test_browser_may_not_choose_the_base_url(run: Any, jp_fetch: Any) -> None:
     with pytest.raises(HTTPClientError) as caught:
         run(_generate(jp_fetch, body))
     assert caught.value.code == 400
-    assert "base_url" in json.loads(caught.value.response.body)["message"]
+    assert "base_url" in error_body(caught.value)["message"]
 
 
 def test_model_choice_from_settings_reaches_the_api(
@@ -158,5 +158,5 @@ def test_bad_requests_are_json_400s_and_never_reach_the_api(
     with pytest.raises(HTTPClientError) as caught:
         run(_generate(jp_fetch, body))
     assert caught.value.code == 400
-    assert message in json.loads(caught.value.response.body)["message"]
+    assert message in error_body(caught.value)["message"]
     assert fake_anthropic.requests == []

@@ -13,7 +13,7 @@ from tornado.httpclient import HTTPClientError
 
 from jupyter_revive.contract import code_sha
 
-from .helpers import execute, notebook, stamp
+from .helpers import error_body, execute, notebook, stamp
 
 PIPELINE = [
     "df = [1, 2, 3]",
@@ -76,7 +76,7 @@ def test_bad_input_is_a_400_with_a_clear_message(
     with pytest.raises(HTTPClientError) as caught:
         run(_post(jp_fetch, body))
     assert caught.value.code == 400
-    assert message in json.loads(caught.value.response.body)["message"]
+    assert message in error_body(caught.value)["message"]
 
 
 def test_unknown_kernel_is_a_404(run: Any, jp_fetch: Any) -> None:
@@ -97,8 +97,8 @@ def test_a_notebook_nbformat_rejects_is_a_json_400_not_a_500(run: Any, jp_fetch:
     with pytest.raises(HTTPClientError) as caught:
         run(_post(jp_fetch, {"notebook": nb}))
     assert caught.value.code == 400
-    assert caught.value.response.headers["Content-Type"].startswith("application/json")
-    body = json.loads(caught.value.response.body)
+    body = error_body(caught.value)  # (asserts there is a response)
+    assert caught.value.response.headers["Content-Type"].startswith("application/json")  # type: ignore[union-attr]
     assert body["message"].startswith("Invalid notebook:")
     assert "outputs" in body["message"]
 

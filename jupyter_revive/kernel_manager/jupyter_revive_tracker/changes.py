@@ -67,7 +67,7 @@ _ASSIGNED_ASCII = re.compile(_ASSIGNED.pattern, re.MULTILINE | re.ASCII)
 # hash is a function of the address alone, one-to-one among live objects, and not audited.
 _ident = object.__hash__
 # Values that cannot change in place (a tuple or frozenset of them neither).
-ATOMS = frozenset(
+ATOMS: frozenset[type] = frozenset(
     {int, float, complex, str, bytes, bool, type(None), range, slice, type(Ellipsis),
      decimal.Decimal, fractions.Fraction, datetime.date, datetime.datetime, datetime.time,
      datetime.timedelta, datetime.timezone, types.BuiltinFunctionType, types.ModuleType}
@@ -415,7 +415,7 @@ _MISSING = object()
 
 
 # Values that hold no references worth scanning for a changed object.
-_OPAQUE = ATOMS | {types.FunctionType, type, types.MethodType}
+_OPAQUE: frozenset[type] = ATOMS | {types.FunctionType, type, types.MethodType}
 
 
 def _holders(
