@@ -97,8 +97,10 @@ def test_a_notebook_nbformat_rejects_is_a_json_400_not_a_500(run: Any, jp_fetch:
     with pytest.raises(HTTPClientError) as caught:
         run(_post(jp_fetch, {"notebook": nb}))
     assert caught.value.code == 400
-    body = error_body(caught.value)  # (asserts there is a response)
-    assert caught.value.response.headers["Content-Type"].startswith("application/json")  # type: ignore[union-attr]
+    response = caught.value.response
+    assert response is not None
+    assert response.headers["Content-Type"].startswith("application/json")
+    body = error_body(caught.value)
     assert body["message"].startswith("Invalid notebook:")
     assert "outputs" in body["message"]
 
