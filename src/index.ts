@@ -76,8 +76,23 @@ const plugin: JupyterFrontEndPlugin<void> = {
       mainMenu,
       restorer
     });
+    // The user's settings, once read: until then a notebook opened with the app would act on
+    // the defaults (`ask`), e.g. show a banner where the user chose to restore always.
+    const settingsLoaded: Promise<void> = settingRegistry
+      ? settingRegistry
+          .load(PLUGIN_ID)
+          .then(loaded => {
+            const update = () =>
+              readSettings(loaded.composite as Record<string, unknown>, settings);
+            update();
+            loaded.changed.connect(update);
+          })
+          .catch(reason => {
+            console.error('jupyter-revive: failed to load settings', reason);
+          })
+      : Promise.resolve();
     notebooks.widgetAdded.connect((_, panel) => {
-      const reviver = new NotebookReviver(panel, () => settings);
+      const reviver = new NotebookReviver(panel, () => settings, settingsLoaded);
       revivers.set(panel, reviver);
       const cells = new PromptCells(reviver, () => settings);
       const checker = new SaveChecker(panel, () => settings, findings =>
@@ -106,18 +121,6 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     addPromptCommands(app, notebooks, panel => prompts.get(panel), palette);
 
-    if (settingRegistry) {
-      settingRegistry
-        .load(PLUGIN_ID)
-        .then(loaded => {
-          const update = () => readSettings(loaded.composite as Record<string, unknown>, settings);
-          update();
-          loaded.changed.connect(update);
-        })
-        .catch(reason => {
-          console.error('jupyter-revive: failed to load settings', reason);
-        });
-    }
   }
 };
 

@@ -32,7 +32,9 @@ import { ContextWatcher } from './verdict';
 export class NotebookReviver implements IDisposable {
   constructor(
     readonly panel: NotebookPanel,
-    private readonly _settings: () => IReviveSettings
+    private readonly _settings: () => IReviveSettings,
+    /** Resolves once the user's settings were read (or could not be). */
+    private readonly _settingsLoaded: Promise<void>
   ) {
     const model = () => panel.context.model ?? null;
     this.stamper = new MetadataStamper(panel.sessionContext, model);
@@ -205,6 +207,7 @@ export class NotebookReviver implements IDisposable {
         };
       }
     }
+    await this._settingsLoaded;
     const mode = onRestart ? this._settings().onRestart : this._settings().onOpen;
     if (mode === 'never') {
       return;

@@ -45,10 +45,52 @@ def pytest_runtest_makereport(
     report = yield
     if report.when == "call":
         item.stash[_CALL_FAILED] = report.failed
+        if report.failed:
+            # Printed with the failure: CI keeps no artifacts, and a flake seen only there
+            # must say what the page showed.
+            report.sections.append(("page at failure", _page_state(item)))
     return report
 
 
 _CALL_FAILED = pytest.StashKey[bool]()
+_CONSOLE = pytest.StashKey[list[str]]()
+_STATE = """() => {
+    const app = window.jupyterapp;
+    const w = app && app.shell.currentWidget;
+    const k = w && w.sessionContext && w.sessionContext.session
+        && w.sessionContext.session.kernel;
+    const banners = [...document.querySelectorAll('.jp-revive-Banner')]
+        .filter(b => b.offsetParent !== null).map(b => b.innerText.replace(/\\s+/g, ' '));
+    return {
+        path: w && w.context ? w.context.path : null,
+        verdict: w && w.node ? w.node.dataset.reviveVerdict || null : null,
+        kernel: k ? `${k.id} ${k.status} ${k.connectionStatus}` : null,
+        prompts: w && w.node ? [...w.node.querySelectorAll('.jp-InputPrompt')]
+            .map(p => p.innerText.trim()).join(' ') : null,
+        banners,
+        dialogs: [...document.querySelectorAll('.jp-Dialog')].map(d => d.innerText)
+    };
+}"""
+
+
+def _page_state(item: pytest.Item) -> str:
+    """The current notebook, its kernel, banners and dialogs, and the console's last lines."""
+    funcargs: dict[str, object] = getattr(item, "funcargs", {})
+    page = funcargs.get("page")
+    if not isinstance(page, Page):
+        return "(no page)"
+    try:
+        state = page.evaluate(_STATE)
+        lines = [f"{key}: {value}" for key, value in state.items()]
+    except Exception as e:  # a crashed page still leaves its console
+        lines = [f"page state unreadable: {e}"]
+    console = item.stash.get(_CONSOLE, [])
+    lines += [f"console (last 25 of {len(console)}):", *console[-25:]]
+    log = getattr(funcargs.get("lab"), "log_path", None)
+    if log is not None and log.exists():
+        server = log.read_text(errors="replace").splitlines()
+        lines += [f"server log {log.name} (last 25 of {len(server)}):", *server[-25:]]
+    return "\n".join(lines)
 
 
 @pytest.fixture
@@ -56,6 +98,7 @@ def page(browser: Browser, artifacts_dir: Path, request: pytest.FixtureRequest) 
     context = browser.new_context(viewport={"width": 1300, "height": 850})
     page = context.new_page()
     console: list[str] = []
+    request.node.stash[_CONSOLE] = console
     page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
     page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
     yield page

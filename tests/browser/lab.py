@@ -73,6 +73,7 @@ class LabServer:
         self.extra_env = env or {}
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self.log_path: Path | None = None  # the current (last) start's log
 
     @property
     def url(self) -> str:
@@ -108,7 +109,8 @@ class LabServer:
             "--LabApp.news_url=None",
             *self.extra_args,
         ]
-        log = open(self.log_dir / f"lab-{self.port}-{self.starts}.log", "wb")  # noqa: SIM115
+        self.log_path = self.log_dir / f"lab-{self.port}-{self.starts}.log"
+        log = open(self.log_path, "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
