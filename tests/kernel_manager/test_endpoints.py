@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from tornado.httpclient import HTTPClientError
 
+from tests.server.helpers import error_body
+
 from .conftest import Kernel
 
 
@@ -22,9 +24,7 @@ def jp_server_config() -> dict[str, Any]:
 async def get_error(jp_fetch: Any, *parts: str, **kw: Any) -> tuple[int, dict[str, Any]]:
     with pytest.raises(HTTPClientError) as caught:
         await jp_fetch("jupyter-revive", "kernels", *parts, **kw)
-    response = caught.value.response
-    assert response is not None
-    return caught.value.code, json.loads(response.body)
+    return caught.value.code, error_body(caught.value)
 
 
 def test_context_and_variables(run: Any, jp_fetch: Any, jp_serverapp: Any) -> None:
