@@ -120,7 +120,6 @@ const plugin: JupyterFrontEndPlugin<void> = {
       });
     });
     addPromptCommands(app, notebooks, panel => prompts.get(panel), palette);
-
   }
 };
 
