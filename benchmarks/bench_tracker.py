@@ -336,6 +336,7 @@ async def main(cells: int, warmup: int, frame_gb: float, rounds: int) -> None:
                     f"  in-kernel hook cost (pre+post, {names} names): median {median_us:.1f} us, "
                     f"p90 {p90_us:.1f} us"
                 )
+                await mid_frame_figure(tracked, plain)
                 if frame_gb > 0:
                     await variables_figure(tracked, frame_gb)
                     await frame_cell_figure(tracked)
@@ -418,6 +419,43 @@ async def variables_figure(kernel: Bench, frame_gb: float) -> None:
         f"  detail=True for the frame   {detail_ms:7.1f} ms round trip "
         f"({len(detail['variables'][0].get('detail', ''))} chars)"
     )
+
+
+MID_FRAME = (
+    "import numpy as _np, pandas as _pd\n"
+    "_rng = _np.random.default_rng(0)\n"
+    "mid = _pd.DataFrame(_rng.random((500_000, 8)), columns=[f'c{_i}' for _i in range(8)])\n"
+    "mid['k'] = _rng.integers(0, 100, len(mid))\n"
+    "del _rng\n"
+)
+MID_CELLS = ("m = mid['c0'].mean()", "g = mid.groupby('k')['c1'].sum()")
+
+
+async def mid_frame_figure(tracked: Bench, plain: Bench, repeats: int = 25) -> None:
+    """Cells that read a 36 MB frame (a 32 MB float block, a 4 MB int block), run one after the
+    other in both kernels, interleaved: buffers hashed whole up to ``changes.HASH_BYTES`` per
+    pass (the int block, whose checksum the next cell reuses), sampled beyond (the float
+    block). Hashing all of it would cost ~9 ms per pass."""
+    for kernel in (tracked, plain):
+        _, reply = await kernel.run(MID_FRAME, silent=True)
+        if reply["content"]["status"] != "ok":
+            raise SystemExit(f"could not build the frame: {reply['content']}")
+    print("Cells reading a 36 MB frame, one after the other, interleaved with a plain kernel:")
+    for cell in MID_CELLS:
+        times: dict[str, list[float]] = {"tracker": [], "plain": []}
+        for i in range(repeats * 2):
+            label = "tracker" if i % 2 == (i // 2) % 2 else "plain"  # which goes first alternates
+            ms, reply = await (tracked if label == "tracker" else plain).run(cell)
+            if reply["content"]["status"] != "ok":
+                raise SystemExit(f"frame cell failed: {reply['content']}")
+            times[label].append(ms)
+        on, off = statistics.median(times["tracker"]), statistics.median(times["plain"])
+        print(
+            f"  `{cell}`: median with tracker {on:6.2f} ms, without {off:6.2f} ms "
+            f"(+{on - off:5.2f} ms, ratio {on / off:6.3f})"
+        )
+    for kernel in (tracked, plain):
+        await kernel.run("del mid, m, g", silent=True)
 
 
 async def frame_cell_figure(kernel: Bench, repeats: int = 15) -> None:

@@ -119,7 +119,7 @@ def test_reads_leave_names_unchanged_and_rebinding_is_not_a_mutation() -> None:
 
 
 def test_what_is_only_sampled_is_never_called_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(changes, "FULL_BYTES", 1024)
+    monkeypatch.setattr(changes, "HASH_BYTES", 1024)
     monkeypatch.setattr(changes, "MAX_ELEMENTS", 10)
     ns = session()
     ns["big"] = np.zeros(4096)
@@ -128,6 +128,50 @@ def test_what_is_only_sampled_is_never_called_unchanged(monkeypatch: pytest.Monk
     assert mutated == [] and unchanged == []
     # a change inside the sample is still seen
     assert run(ns, "big[0] = 1.0")[0] == ["big"]
+
+
+def test_the_hashing_budget_is_shared_and_the_pass_after_follows_the_pass_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Buffers are hashed whole while a pass's budget lasts. A new buffer met first after the
+    cell must not push one hashed whole before it into sampling: its fingerprint would then
+    differ, and every name holding it would be charged with a change it did not have."""
+    monkeypatch.setattr(changes, "HASH_BYTES", 8192)
+    ns = session()
+    a, b = np.zeros(512), np.zeros(512)  # 4 KB each: both fit before the cell
+    ns.update(pair=[a, b], solo=b, big=np.zeros(4096))  # big: 32 KB, never whole
+    ns["new"] = np.ones(512)
+    assert run(ns, "pair.insert(0, new)")[0] == ["pair"]
+    mutated, unchanged = run(ns, "big.sum(); solo.sum()")
+    assert mutated == [] and unchanged == ["solo"]
+    assert run(ns, "big[-1] = 1.0")[0] == ["big"]  # the sample still sees a change in it
+
+
+def test_a_buffer_changed_between_executions_counts_for_the_next_one() -> None:
+    """The pass before reuses the checksums the previous execution's pass after took of the
+    same buffers (no second hash of a large frame); a change made in between (a widget
+    callback, a thread), invisible without it, is charged to the next execution."""
+    ns = session()
+    ns["arr"] = np.zeros(1000)
+    first = Changes(ns, ["arr"])
+    assert first.finish(list(ns), is_user) == ([], ["arr"])
+    assert len(first.whole) == 1
+    calls: list[int] = []
+    crc32 = changes.zlib.crc32
+
+    def counted(data: Any, value: int = 0) -> int:
+        calls.append(len(data))
+        return crc32(data, value)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(changes.zlib, "crc32", counted)
+        again = Changes(ns, ["arr"], first.whole)
+        assert again.finish(list(ns), is_user) == ([], ["arr"])
+    assert calls == [8000]  # the pass after only
+    ns["arr"][3] = 1.0  # between executions
+    assert Changes(ns, ["arr"], again.whole).finish(list(ns), is_user) == (["arr"], [])
+    ns["arr"][4] = 1.0
+    assert Changes(ns, ["arr"]).finish(list(ns), is_user) == ([], ["arr"])  # without: unseen
 
 
 def test_a_c_object_without_attributes_is_not_called_unchanged() -> None:

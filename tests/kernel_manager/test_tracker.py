@@ -343,6 +343,22 @@ async def test_an_environment_change_between_cells_counts_for_the_next_cell(
     assert after is not None and "env" not in after
 
 
+async def test_an_array_changed_between_cells_counts_for_the_next_cell_that_reads_it(
+    kernel: Kernel,
+) -> None:
+    # The fingerprint before a cell reuses the checksums taken after the previous one (a large
+    # array is hashed once per cell, not twice): a change in between is charged to the next
+    # cell, as for the environment.
+    await kernel.record("import numpy as np\narr = np.zeros(1000)")
+    read = await kernel.record("total = arr.sum()")
+    assert read is not None and read["unchanged"] == ["arr"]
+    await kernel.run("arr[3] = 1.0", silent=True)
+    record = await kernel.record("total = arr.sum()")
+    assert record is not None and record["mutated"] == ["arr"]
+    again = await kernel.record("total = arr.sum()")
+    assert again is not None and again["mutated"] == [] and again["unchanged"] == ["arr"]
+
+
 async def test_in_place_changes_reach_the_reply(kernel: Kernel) -> None:
     await kernel.record("items = []\nview = items")
     record = await kernel.record("items.append(1)")

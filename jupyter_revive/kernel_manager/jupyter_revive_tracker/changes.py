@@ -18,8 +18,14 @@ whose address came back with another value changed.
 
 Fingerprints are hashes of element identities, atoms' values and buffer checksums, never the
 values themselves, and are bounded: containers by ``MAX_ELEMENTS`` elements, buffers hashed
-whole up to ``FULL_BYTES`` and sampled beyond (sampled ones are never "unchanged"), ``DEPTH``
-levels of nesting, ``MAX_OBJECTS`` objects and ``BUDGET_S`` seconds per execution.
+whole while a pass's ``HASH_BYTES`` last and sampled beyond (sampled ones are never
+"unchanged"), ``DEPTH`` levels of nesting, ``MAX_OBJECTS`` objects and ``BUDGET_S`` seconds per
+execution. Hashing is the dear part (~4 GB/s): a cell that reads a 36 MB frame in 1 ms would
+otherwise pay 2 x 9 ms. So a buffer is hashed whole or sampled as the pass before the cell
+decided (the pass after follows it, so that the two compare alike), and the pass before reuses
+the checksums that the previous execution's pass after took of the same buffers (``whole``): a
+buffer changed *between* executions (a widget callback, a thread) then counts for the next one,
+as the environment does (``touches``).
 """
 
 from __future__ import annotations
@@ -48,7 +54,7 @@ MAX_ELEMENTS = 100_000  # element ids read from one container
 # From this many elements on, a list's or dict's element ids are read from its memory in one
 # copy (``tables.identities``); below, one by one is cheaper with the caches cold.
 READ_FROM = 256
-FULL_BYTES = 32 * 1024 * 1024  # buffers hashed whole up to this size
+HASH_BYTES = 16 * 1024 * 1024  # per pass: buffers hashed whole while these last
 SAMPLE_CHUNKS = 64
 SAMPLE_BYTES = 16 * 1024
 MAX_OBJECTS = 50_000
@@ -77,14 +83,27 @@ _CELL_MODULE = "__main__"
 
 
 class _Pass:
-    """One fingerprinting pass over the candidates of one execution, sharing a budget."""
+    """One fingerprinting pass over the candidates of one execution, sharing a budget.
 
-    def __init__(self) -> None:
+    ``before``: the pass before the execution, whose decisions (whole or sampled) this one
+    follows; ``reuse``: checksums of buffers hashed whole by the previous execution's pass after
+    (for a pass before)."""
+
+    def __init__(self, before: _Pass | None = None, reuse: dict[Any, Any] | None = None) -> None:
         self.deadline = time.perf_counter() + BUDGET_S
         self.objects = 0
         self.exact = True  # for the fingerprint being computed
         self.memo: dict[int, tuple[Any, bool]] = {}  # identity -> (fingerprint, exact)
         self._active: set[int] = set()
+        self.hash_left = HASH_BYTES
+        # buffer key -> its checksum if hashed whole, None if sampled: this pass's decisions
+        self.buffers: dict[Any, Any] = {}
+        self._decided = None if before is None else before.buffers
+        self._reuse = reuse or {}
+
+    def whole(self) -> dict[Any, Any]:
+        """Checksums of the buffers this pass hashed whole (for the next execution's reuse)."""
+        return {k: v for k, v in self.buffers.items() if v is not None}
 
     def of(self, value: Any) -> tuple[Any, bool]:
         """(fingerprint, exact) of one candidate's value."""
@@ -145,7 +164,8 @@ class _Pass:
         if isinstance(v, (set, frozenset)):
             return ("set", len(v), hash(frozenset(map(_ident, v))), self._elements(v, depth))
         if isinstance(v, (bytearray, memoryview)) or t.__module__ == "array":
-            return ("buffer", self._checksum(memoryview(v).cast("B")))
+            data = memoryview(v).cast("B")
+            return ("buffer", self._checksum(data, ("buffer", _ident(v), data.nbytes)))
         numpy = sys.modules.get("numpy")
         if numpy is not None and isinstance(v, numpy.ndarray):
             return self._ndarray(v, numpy, depth)
@@ -199,10 +219,29 @@ class _Pass:
             self.exact = False
             return None
 
-    def _checksum(self, data: memoryview) -> Any:
+    def _is_whole(self, key: Any, n: int) -> bool:
+        """Whether the buffer ``key`` (``n`` bytes) is hashed whole: as the pass before decided,
+        else while this pass's budget lasts (a reused checksum counts against it too, so that
+        the pass after never hashes more than twice the budget)."""
+        decided = _MISSING if self._decided is None else self._decided.get(key, _MISSING)
+        if decided is not _MISSING:
+            return decided is not None
+        whole = n <= self.hash_left
+        if whole:
+            self.hash_left -= n
+        return whole
+
+    def _checksum(self, data: memoryview, key: Any, whole: bool | None = None) -> Any:
+        """Checksum of ``data``, the buffer ``key``; ``whole``: decided already."""
         n = data.nbytes
-        if n <= FULL_BYTES:
-            return (n, zlib.crc32(data))
+        if whole is None:
+            whole = self._is_whole(key, n)
+        if whole:
+            done = self._reuse.get(key)
+            checksum = done if done is not None else (n, zlib.crc32(data))
+            self.buffers[key] = checksum
+            return checksum
+        self.buffers[key] = None
         self.exact = False
         step = n // SAMPLE_CHUNKS
         crc = 0
@@ -214,16 +253,20 @@ class _Pass:
         meta = (v.__array_interface__["data"][0], v.shape, v.strides, v.dtype.str)
         if v.dtype.hasobject:
             return ("ndarray", meta, self._elements(v.ravel().tolist(), depth))
+        # The array object and its buffer: a reused checksum needs both to be the same ones.
+        key = ("ndarray", _ident(v), meta)
+        whole = self._is_whole(key, v.nbytes)
         if v.flags.c_contiguous:
             flat = v.reshape(-1)
         elif v.flags.f_contiguous:
             flat = v.T.reshape(-1)
-        elif v.nbytes <= FULL_BYTES:
+        elif whole:
             flat = numpy.ascontiguousarray(v).reshape(-1)
         else:
+            self.buffers[key] = None
             self.exact = False
             return ("ndarray", meta)
-        return ("ndarray", meta, self._checksum(memoryview(flat.view(numpy.uint8))))
+        return ("ndarray", meta, self._checksum(memoryview(flat.view(numpy.uint8)), key, whole))
 
     def _frame(self, v: Any, pandas: Any, depth: int) -> Any:
         mgr = getattr(v, "_mgr", None)
@@ -346,8 +389,13 @@ def _value_key(value: Any) -> Any:
 class Changes:
     """Before/after fingerprints of one execution's candidates."""
 
-    def __init__(self, ns: dict[str, Any], names: list[str]) -> None:
+    def __init__(
+        self, ns: dict[str, Any], names: list[str], reuse: dict[Any, Any] | None = None
+    ) -> None:
+        """``reuse``: the previous execution's ``whole`` (see the module's docstring)."""
         self.ns = ns
+        # Checksums of the buffers hashed whole after the execution (``finish``).
+        self.whole: dict[Any, Any] = {}
         self.before: dict[str, tuple[int, Any, bool]] = {}
         # Names bound to values that cannot change in place (most names a small cell reads):
         # unchanged while still bound to the same object, with no fingerprint to take.
@@ -362,7 +410,7 @@ class Changes:
                     self.atoms[name] = (_ident(value), _value_key(value))
                     continue
                 if self._pass is None:
-                    self._pass = _Pass()
+                    self._pass = _Pass(reuse=reuse)
                 mark, exact = self._pass.of(value)
                 self.before[name] = (_ident(value), mark, exact)
 
@@ -388,7 +436,7 @@ class Changes:
                 self.rebound.append(name)
         if self._pass is None:
             return [], sorted(unchanged)
-        fp = _Pass()
+        fp = _Pass(before=self._pass)
         for name, (key, before, exact) in self.before.items():
             value = ns.get(name, _MISSING)
             if value is _MISSING or _ident(value) != key:
@@ -398,6 +446,7 @@ class Changes:
                 mutated.add(name)  # (or another object at its address: as safe to re-run)
             elif exact and exact_after:
                 unchanged.append(name)
+        self.whole = fp.whole()
         if mutated:
             # Every object seen in both passes whose own fingerprint differs, nested ones too
             # (``b.tags`` when ``b = copy.copy(a)``): names holding any of them changed.

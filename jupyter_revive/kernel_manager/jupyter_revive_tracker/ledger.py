@@ -78,6 +78,9 @@ class Tracker:
         self._hidden: dict[str, Any] = {}
         self._replies: dict[str, ExecutionRecord] = {}  # msg_id -> record, until the reply
         self._finisher = Finisher()
+        # Buffers the last execution hashed whole after it ran: its successor's pass before
+        # reuses their checksums (``changes``).
+        self._whole: dict[Any, Any] = {}
 
     def start(self) -> None:
         self.ip.events.register("pre_run_cell", self.pre_run_cell)
@@ -104,6 +107,7 @@ class Tracker:
         for pending in self._stack:
             touches.stop(pending.touches)
         self._stack.clear()
+        self._whole = {}  # what changes while it is off is not the next cell's doing
         with contextlib.suppress(Exception):
             touches.uninstall()
         self._replies.clear()
@@ -172,7 +176,7 @@ class Tracker:
         nothing to fingerprint (either way no name is mutated or unchanged)."""
         try:
             names = candidates(source, ns, self._is_user)
-            return Changes(ns, names) if names else None
+            return Changes(ns, names, self._whole) if names else None
         except Exception:
             _log.debug("fingerprinting before the cell failed", exc_info=True)
             return None
@@ -193,9 +197,11 @@ class Tracker:
                 _log.debug("reading what the cell touched failed", exc_info=True)
         mutated: list[str] = []
         unchanged: list[str] = []
+        self._whole = {}
         if pending.changes is not None:
             try:
                 mutated, unchanged = pending.changes.finish(None, self._is_user, self._watch)
+                self._whole = pending.changes.whole
                 # Bound to a new object that took the old one's address: the diff missed it.
                 rebound = pending.changes.rebound
                 if rebound:
