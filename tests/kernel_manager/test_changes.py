@@ -147,6 +147,31 @@ def test_the_hashing_budget_is_shared_and_the_pass_after_follows_the_pass_before
     assert run(ns, "big[-1] = 1.0")[0] == ["big"]  # the sample still sees a change in it
 
 
+def test_what_a_pass_reads_of_buffers_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whole while HASH_BYTES last, then sampled while SAMPLED_BYTES last, then the layout only:
+    a cell naming a frame of many blocks pays milliseconds, never a read of all of it."""
+    monkeypatch.setattr(changes, "HASH_BYTES", 64 * 1024)
+    monkeypatch.setattr(changes, "SAMPLED_BYTES", 256 * 1024)
+    ns = session()
+    ns["cols"] = [np.zeros(4096) for _ in range(100)]  # 100 buffers of 32 KB
+    read: list[int] = []
+    crc32 = changes.zlib.crc32
+
+    def counted(data: Any, value: int = 0) -> int:
+        read.append(len(data))
+        return crc32(data, value)
+
+    monkeypatch.setattr(changes.zlib, "crc32", counted)
+    watch = Changes(ns, ["cols"])
+    assert 0 < sum(read) <= (64 + 256) * 1024
+    read.clear()
+    assert watch.finish(list(ns), is_user) == ([], [])  # sampled: never "unchanged"
+    assert 0 < sum(read) <= (64 + 256) * 1024
+    assert run(ns, "cols[0][5] = 1.0")[0] == ["cols"]  # hashed whole
+    assert run(ns, "cols[10][:] = 2.0")[0] == ["cols"]  # sampled
+    assert run(ns, "cols[90][:] = 2.0") == ([], [])  # its layout only: the static reading
+
+
 def test_a_buffer_changed_between_executions_counts_for_the_next_one() -> None:
     """The pass before reuses the checksums the previous execution's pass after took of the
     same buffers (no second hash of a large frame); a change made in between (a widget

@@ -17,15 +17,16 @@ place count by identity *and* by value (type and hash, ``_value_key``): a name o
 whose address came back with another value changed.
 
 Fingerprints are hashes of element identities, atoms' values and buffer checksums, never the
-values themselves, and are bounded: containers by ``MAX_ELEMENTS`` elements, buffers hashed
-whole while a pass's ``HASH_BYTES`` last and sampled beyond (sampled ones are never
-"unchanged"), ``DEPTH`` levels of nesting, ``MAX_OBJECTS`` objects and ``BUDGET_S`` seconds per
-execution. Hashing is the dear part (~4 GB/s): a cell that reads a 36 MB frame in 1 ms would
-otherwise pay 2 x 9 ms. So a buffer is hashed whole or sampled as the pass before the cell
-decided (the pass after follows it, so that the two compare alike), and the pass before reuses
-the checksums that the previous execution's pass after took of the same buffers (``whole``): a
-buffer changed *between* executions (a widget callback, a thread) then counts for the next one,
-as the environment does (``touches``).
+values themselves, and are bounded: containers by ``MAX_ELEMENTS`` elements, ``DEPTH`` levels
+of nesting, ``MAX_OBJECTS`` objects and ``BUDGET_S`` seconds per execution, and buffers by the
+bytes a pass reads. Hashing is the dear part (~4 GB/s): a cell that reads a 36 MB frame in
+1 ms would otherwise pay 2 x 9 ms. A buffer is hashed whole while the pass's ``HASH_BYTES``
+last, else sampled (``SAMPLE_CHUNKS`` chunks spread over it) while its ``SAMPLED_BYTES`` last,
+else known by its layout only; what was not hashed whole is never "unchanged". The pass after
+the cell follows the pass before's plan for each buffer, so that the two compare alike, and the
+pass before reuses the checksums that the previous execution's pass after took of the same
+buffers (``whole``): a buffer changed *between* executions (a widget callback, a thread) then
+counts for the next one, as the environment does (``touches``).
 """
 
 from __future__ import annotations
@@ -55,8 +56,11 @@ MAX_ELEMENTS = 100_000  # element ids read from one container
 # copy (``tables.identities``); below, one by one is cheaper with the caches cold.
 READ_FROM = 256
 HASH_BYTES = 16 * 1024 * 1024  # per pass: buffers hashed whole while these last
+SAMPLED_BYTES = 4 * 1024 * 1024  # per pass: then sampled while these last
 SAMPLE_CHUNKS = 64
-SAMPLE_BYTES = 16 * 1024
+SAMPLE_BYTES = 16 * 1024  # per chunk at most; never more than a quarter of the buffer in all
+_WHOLE = 0  # a buffer's plan: hashed whole; else the chunks' size (None: layout only)
+_MISSING = object()
 MAX_OBJECTS = 50_000
 DEPTH = 4
 BUDGET_S = 0.2  # per pass (before, after)
@@ -96,14 +100,31 @@ class _Pass:
         self.memo: dict[int, tuple[Any, bool]] = {}  # identity -> (fingerprint, exact)
         self._active: set[int] = set()
         self.hash_left = HASH_BYTES
-        # buffer key -> its checksum if hashed whole, None if sampled: this pass's decisions
-        self.buffers: dict[Any, Any] = {}
-        self._decided = None if before is None else before.buffers
+        self.sample_left = SAMPLED_BYTES
+        self.plans: dict[Any, int | None] = {}  # buffer key -> its plan (``_WHOLE``, ...)
+        self.checksums: dict[Any, Any] = {}  # buffer key -> its checksum, if hashed whole
+        self._decided = None if before is None else before.plans
         self._reuse = reuse or {}
 
-    def whole(self) -> dict[Any, Any]:
-        """Checksums of the buffers this pass hashed whole (for the next execution's reuse)."""
-        return {k: v for k, v in self.buffers.items() if v is not None}
+    def _plan(self, key: Any, n: int) -> int | None:
+        """How the buffer ``key`` (``n`` bytes) is read: as the pass before decided, else by
+        this pass's budgets (a reused checksum counts against them too, so that the pass after
+        never reads more than twice its budgets)."""
+        plans = self._decided
+        if plans is not None and key in plans:
+            plan = plans[key]
+        elif n <= self.hash_left:
+            self.hash_left -= n
+            plan = _WHOLE
+        else:
+            size = min(SAMPLE_BYTES, n // (4 * SAMPLE_CHUNKS))
+            if size * (SAMPLE_CHUNKS + 1) > self.sample_left:
+                size = self.sample_left // (SAMPLE_CHUNKS + 1)
+            plan = size if size >= 64 else None
+            if plan is not None:
+                self.sample_left -= size * (SAMPLE_CHUNKS + 1)
+        self.plans[key] = plan
+        return plan
 
     def of(self, value: Any) -> tuple[Any, bool]:
         """(fingerprint, exact) of one candidate's value."""
@@ -219,35 +240,25 @@ class _Pass:
             self.exact = False
             return None
 
-    def _is_whole(self, key: Any, n: int) -> bool:
-        """Whether the buffer ``key`` (``n`` bytes) is hashed whole: as the pass before decided,
-        else while this pass's budget lasts (a reused checksum counts against it too, so that
-        the pass after never hashes more than twice the budget)."""
-        decided = _MISSING if self._decided is None else self._decided.get(key, _MISSING)
-        if decided is not _MISSING:
-            return decided is not None
-        whole = n <= self.hash_left
-        if whole:
-            self.hash_left -= n
-        return whole
-
-    def _checksum(self, data: memoryview, key: Any, whole: bool | None = None) -> Any:
-        """Checksum of ``data``, the buffer ``key``; ``whole``: decided already."""
+    def _checksum(self, data: memoryview, key: Any, plan: Any = _MISSING) -> Any:
+        """Checksum of ``data``, the buffer ``key``, read as ``plan`` says (by default as
+        ``_plan`` decides)."""
         n = data.nbytes
-        if whole is None:
-            whole = self._is_whole(key, n)
-        if whole:
+        if plan is _MISSING:
+            plan = self._plan(key, n)
+        if plan == _WHOLE:
             done = self._reuse.get(key)
             checksum = done if done is not None else (n, zlib.crc32(data))
-            self.buffers[key] = checksum
+            self.checksums[key] = checksum
             return checksum
-        self.buffers[key] = None
         self.exact = False
+        if plan is None:
+            return (n,)
         step = n // SAMPLE_CHUNKS
         crc = 0
         for i in range(SAMPLE_CHUNKS):
-            crc = zlib.crc32(data[i * step : i * step + SAMPLE_BYTES], crc)
-        return (n, crc, zlib.crc32(data[n - SAMPLE_BYTES :]))
+            crc = zlib.crc32(data[i * step : i * step + plan], crc)
+        return (n, crc, zlib.crc32(data[n - plan :]))
 
     def _ndarray(self, v: Any, numpy: Any, depth: int) -> Any:
         meta = (v.__array_interface__["data"][0], v.shape, v.strides, v.dtype.str)
@@ -255,18 +266,17 @@ class _Pass:
             return ("ndarray", meta, self._elements(v.ravel().tolist(), depth))
         # The array object and its buffer: a reused checksum needs both to be the same ones.
         key = ("ndarray", _ident(v), meta)
-        whole = self._is_whole(key, v.nbytes)
+        plan = self._plan(key, v.nbytes)
         if v.flags.c_contiguous:
             flat = v.reshape(-1)
         elif v.flags.f_contiguous:
             flat = v.T.reshape(-1)
-        elif whole:
+        elif plan == _WHOLE:
             flat = numpy.ascontiguousarray(v).reshape(-1)
-        else:
-            self.buffers[key] = None
+        else:  # strided and large: a copy would cost more than the cell
             self.exact = False
             return ("ndarray", meta)
-        return ("ndarray", meta, self._checksum(memoryview(flat.view(numpy.uint8)), key, whole))
+        return ("ndarray", meta, self._checksum(memoryview(flat.view(numpy.uint8)), key, plan))
 
     def _frame(self, v: Any, pandas: Any, depth: int) -> Any:
         mgr = getattr(v, "_mgr", None)
@@ -446,7 +456,7 @@ class Changes:
                 mutated.add(name)  # (or another object at its address: as safe to re-run)
             elif exact and exact_after:
                 unchanged.append(name)
-        self.whole = fp.whole()
+        self.whole = fp.checksums
         if mutated:
             # Every object seen in both passes whose own fingerprint differs, nested ones too
             # (``b.tags`` when ``b = copy.copy(a)``): names holding any of them changed.
@@ -459,8 +469,6 @@ class Changes:
                 mutated |= _holders(ns, watch.watched if names is None else names, changed, is_user)
         return sorted(mutated), sorted(unchanged)
 
-
-_MISSING = object()
 
 
 # Values that hold no references worth scanning for a changed object.
