@@ -470,7 +470,6 @@ class Changes:
         return sorted(mutated), sorted(unchanged)
 
 
-
 # Values that hold no references worth scanning for a changed object.
 _OPAQUE: frozenset[type] = ATOMS | {types.FunctionType, type, types.MethodType}
 
