@@ -198,6 +198,16 @@ CALL_THROUGH_ALIAS = [
     "n = len(data)",
 ]
 
+# pandas 3 keeps strings (and datetimes, categoricals) in arrays whose values live in C fields.
+STRING_COLUMN_THROUGH_ALIAS = [
+    "import pandas as pd",
+    "df = pd.DataFrame({'name': ['a', 'b', 'c'], 'n': [1.0, 2.0, 3.0]})",
+    "def tidy(frame):\n    frame.loc[frame.n > 1, 'name'] = 'big'",
+    "clean = tidy",
+    "clean(df)",
+    "labels = list(df.name)",
+]
+
 PLOT_AXES = [
     "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt",
     "fig, ax = plt.subplots()",
@@ -327,6 +337,12 @@ FIXTURES = [
     Fixture("mutable-default", MUTABLE_DEFAULT, minimal=4, names=["res", "add"]),
     Fixture("function-appends-to-global", GLOBAL_APPEND, minimal=5),
     Fixture("called-through-another-name", CALL_THROUGH_ALIAS, minimal=5, names=["n", "data"]),
+    Fixture(
+        "string-column-changed-through-an-alias",
+        STRING_COLUMN_THROUGH_ALIAS,
+        minimal=6,
+        names=["labels"],
+    ),
     Fixture("plot-axes-configured-call-by-call", PLOT_AXES, minimal=6, names=["labels"]),
     Fixture("memoizing-cache", MEMO_CACHE, minimal=4, names=["size"]),
     Fixture("decorator-registry", REGISTRY, minimal=5, names=["keys"]),

@@ -199,6 +199,38 @@ def test_a_buffer_changed_between_executions_counts_for_the_next_one() -> None:
     assert Changes(ns, ["arr"]).finish(list(ns), is_user) == ([], ["arr"])  # without: unseen
 
 
+def test_pandas_string_datetime_and_categorical_columns_are_fingerprinted() -> None:
+    """pandas 3 keeps strings (and datetimes, categoricals) in arrays whose values live in C
+    fields, not in ``__dict__``: a change there was once called "unchanged"."""
+    ns = session("import pandas as pd")
+    ns["df"] = pd.DataFrame(
+        {
+            "name": ["a", "b", "c"],
+            "when": pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-03"]),
+            "kind": pd.Categorical(["x", "y", "x"]),
+        }
+    )
+    assert run(ns, "df.loc[1, 'name'] = 'z'")[0] == ["df"]
+    assert run(ns, "df.loc[1, 'when'] = pd.Timestamp('1999-01-01')")[0] == ["df"]
+    assert run(ns, "df.loc[1, 'kind'] = 'x'")[0] == ["df"]
+    ns["names"] = ns["df"][["name", "when"]].copy()
+    assert run(ns, "names['name'].str.upper()") == ([], ["names"])
+
+
+def test_state_in_c_fields_of_a_base_class_is_never_called_unchanged() -> None:
+    ns = session("import random\nclass Gen(random.Random):\n    pass", "gen = Gen(1)")
+    mutated, unchanged = run(ns, "gen.random()")  # the generator's state is C-level
+    assert "gen" not in unchanged and mutated == []
+    ns = session(
+        "class Pair:\n    __slots__ = ('__hidden', 'shown')\n"
+        "    def __init__(self):\n        self.__hidden = []\n        self.shown = 1",
+        "p = Pair()",
+        "marker = object()",
+    )
+    assert run(ns, "p._Pair__hidden.append(1)")[0] == ["p"]  # a private (mangled) slot
+    assert run(ns, "q = p; m = marker") == ([], ["marker", "p"])
+
+
 def test_a_c_object_without_attributes_is_not_called_unchanged() -> None:
     ns = session("import re\npat = re.compile('a')", "gen = iter([1, 2])")
     _, unchanged = run(ns, "next(gen); pat.match('a')")

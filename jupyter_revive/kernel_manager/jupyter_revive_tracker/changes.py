@@ -31,15 +31,18 @@ counts for the next one, as the environment does (``touches``).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import decimal
 import fractions
+import functools
 import operator
 import re
 import struct
 import sys
 import time
 import types
+import weakref
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -188,11 +191,18 @@ class _Pass:
             data = memoryview(v).cast("B")
             return ("buffer", self._checksum(data, ("buffer", _ident(v), data.nbytes)))
         numpy = sys.modules.get("numpy")
-        if numpy is not None and isinstance(v, numpy.ndarray):
-            return self._ndarray(v, numpy, depth)
+        if numpy is not None:
+            if isinstance(v, numpy.ndarray):
+                return self._ndarray(v, numpy, depth)
+            if isinstance(v, numpy.dtype):  # a C object, immutable but for its field names
+                return ("dtype", v.str, v.names)
         pandas = sys.modules.get("pandas")
-        if pandas is not None and isinstance(v, (pandas.DataFrame, pandas.Series)):
-            return self._frame(v, pandas, depth)
+        if pandas is not None:
+            if isinstance(v, (pandas.DataFrame, pandas.Series)):
+                return self._frame(v, pandas, depth)
+            backed = getattr(sys.modules.get("pandas._libs.arrays"), "NDArrayBacked", None)
+            if backed is not None and isinstance(v, backed):
+                return self._backed(v, t, depth)
         if t is types.FunctionType:
             return self._function(v, depth)
         if t is types.MethodType:
@@ -308,18 +318,67 @@ class _Pass:
             self._fp(v.__dict__, depth - 1),
         )
 
-    def _object(self, v: Any, t: type, depth: int) -> Any:
+    def _object(self, v: Any, t: type, depth: int, seen: bool = False) -> Any:
+        """An instance by its ``__dict__`` and slots; exact only if they hold all its state
+        (``seen``: the caller covered the C fields of its type)."""
+        if t is object:
+            return ("object",)  # a bare marker: no state
         attrs = getattr(v, "__dict__", None)
-        slots = [
-            getattr(v, s, None)
-            for c in t.__mro__
-            for s in getattr(c, "__slots__", ())
-            if isinstance(s, str) and s not in ("__dict__", "__weakref__")
-        ]
+        names, hidden = _layout(t)
+        slots = [getattr(v, s, None) for s in names]
         if attrs is None and not slots:
             self.exact = False  # a C object: its state is out of sight
             return ("id", _ident(v))
+        if hidden and not seen:
+            self.exact = False  # changes there are not seen: never "unchanged"
         return ("object", self._fp(attrs, depth - 1), self._fp(tuple(slots), depth - 1))
+
+    def _backed(self, v: Any, t: type, depth: int) -> Any:
+        """A pandas array that keeps its values in C fields (``NDArrayBacked``: string,
+        categorical and datetime columns), which neither ``__dict__`` nor slots show."""
+        data, dtype = self._fp(v._ndarray, depth - 1), self._fp(v._dtype, depth - 1)
+        return ("backed", data, dtype, self._object(v, t, depth, seen=True))
+
+
+_LAYOUTS: weakref.WeakKeyDictionary[type, tuple[tuple[str, ...], bool]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _layout(t: type) -> tuple[tuple[str, ...], bool]:
+    """The attribute names of an instance's ``__slots__`` (private ones mangled), and whether
+    its type keeps more state than they and ``__dict__`` show: C fields of a C or Cython base
+    class (a pandas string array's values), found as a larger instance size than a plain
+    class with as many slots would have. Weakly cached per type."""
+    known = _LAYOUTS.get(t)
+    if known is not None:
+        return known
+    names: list[str] = []
+    for c in t.__mro__:
+        own = c.__dict__.get("__slots__", ())
+        for slot in (own,) if isinstance(own, str) else own:
+            if not isinstance(slot, str) or slot in ("__dict__", "__weakref__"):
+                continue
+            if slot.startswith("__") and not slot.endswith("__"):
+                slot = f"_{c.__name__.lstrip('_')}{slot}"
+            names.append(slot)
+    extras = tuple(
+        name
+        for name, offset in (("__dict__", t.__dictoffset__), ("__weakref__", t.__weakrefoffset__))
+        if offset
+    )
+    hidden = t.__itemsize__ > 0 or t.__basicsize__ > _plain_size(len(names), extras)
+    layout = (tuple(dict.fromkeys(names)), hidden)
+    with contextlib.suppress(TypeError):  # a type that takes no weak reference: not cached
+        _LAYOUTS[t] = layout
+    return layout
+
+
+@functools.cache
+def _plain_size(slots: int, extras: tuple[str, ...]) -> int:
+    """Instance size of a plain class with ``slots`` slots and ``extras`` (dict, weakref)."""
+    shape = type("_Plain", (), {"__slots__": tuple(f"s{i}" for i in range(slots)) + extras})
+    return int(shape.__basicsize__)
 
 
 def _code_names(code: types.CodeType, out: set[str]) -> None:
