@@ -217,6 +217,29 @@ def test_pandas_string_datetime_and_categorical_columns_are_fingerprinted() -> N
     assert run(ns, "names['name'].str.upper()") == ([], ["names"])
 
 
+@pytest.mark.parametrize(
+    ("setup", "cell"),
+    [
+        ("v = np.ma.masked_array([1, 2, 3])", "v.fill_value = 7"),  # a subclass' __dict__
+        ("v = pd.Series([1, 2])", "v.name = 'x'"),  # on the series, not in its manager
+        ("v = pd.DataFrame({'a': [1]})", "v.flags.allows_duplicate_labels = False"),
+        ("import collections\nv = collections.defaultdict(list)", "v.default_factory = set"),
+        ("import collections\nP = collections.namedtuple('P', 'x')\nv = P([1])", "v.x.append(2)"),
+    ],
+)
+def test_state_beside_the_obvious_container_is_seen(setup: str, cell: str) -> None:
+    ns = session("import numpy as np\nimport pandas as pd", setup)
+    assert run(ns, "n = len(v)")[0] == []
+    assert run(ns, cell)[0] == ["v"]
+
+
+def test_a_large_object_array_is_sampled_before_it_becomes_a_list() -> None:
+    ns = session("import numpy as np")
+    ns["objs"] = np.array([[i] for i in range(changes.MAX_ELEMENTS * 3)] + [None], dtype=object)
+    mutated, unchanged = run(ns, "objs.size")
+    assert mutated == [] and "objs" not in unchanged
+
+
 def test_state_in_c_fields_of_a_base_class_is_never_called_unchanged() -> None:
     ns = session("import random\nclass Gen(random.Random):\n    pass", "gen = Gen(1)")
     mutated, unchanged = run(ns, "gen.random()")  # the generator's state is C-level
@@ -229,6 +252,29 @@ def test_state_in_c_fields_of_a_base_class_is_never_called_unchanged() -> None:
     )
     assert run(ns, "p._Pair__hidden.append(1)")[0] == ["p"]  # a private (mangled) slot
     assert run(ns, "q = p; m = marker") == ([], ["marker", "p"])
+
+
+def test_a_walk_cut_short_by_time_is_matched_object_for_object_after_the_cell(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A pass before the cell that ran out of time stops at some object; the pass after, on a
+    busier machine, would run out sooner, and the shorter walk would look like a change."""
+    now = [0.0]
+    step = [0.001]
+
+    class Clock:
+        @staticmethod
+        def perf_counter() -> float:
+            now[0] += step[0]
+            return now[0]
+
+    monkeypatch.setattr(changes, "time", Clock)
+    monkeypatch.setattr(changes, "BUDGET_S", 0.0045)
+    ns = session()
+    ns["rows"] = [[i] for i in range(5000)]
+    watch = Changes(ns, ["rows"])
+    step[0] = 0.1  # every reading of the clock now past the deadline
+    assert watch.finish(list(ns), is_user) == ([], [])  # cut short: never "unchanged"
 
 
 def test_a_c_object_without_attributes_is_not_called_unchanged() -> None:

@@ -44,7 +44,7 @@ import time
 import types
 import weakref
 import zlib
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from itertools import compress
 from typing import Any
@@ -98,6 +98,11 @@ class _Pass:
 
     def __init__(self, before: _Pass | None = None, reuse: dict[Any, Any] | None = None) -> None:
         self.deadline = time.perf_counter() + BUDGET_S
+        # Where the walk stopped (objects counted), if it did. The pass after stops at the same
+        # object rather than on time, or a pass cut short by time would look like a change.
+        self.cut: int | None = None
+        self._limit = MAX_OBJECTS if before is None or before.cut is None else before.cut - 1
+        self._timed = before is None
         self.objects = 0
         self.exact = True  # for the fingerprint being computed
         self.memo: dict[int, tuple[Any, bool]] = {}  # identity -> (fingerprint, exact)
@@ -137,10 +142,12 @@ class _Pass:
 
     def _over(self) -> bool:
         self.objects += 1
-        if self.objects > MAX_OBJECTS or (
-            self.objects % 256 == 0 and time.perf_counter() > self.deadline
+        if self.cut is not None:
+            return True
+        if self.objects > self._limit or (
+            self._timed and self.objects % 256 == 0 and time.perf_counter() > self.deadline
         ):
-            self.objects = MAX_OBJECTS + 1
+            self.cut = self.objects
             return True
         return False
 
@@ -175,11 +182,17 @@ class _Pass:
     def _dispatch(self, v: Any, t: type, depth: int) -> Any:
         if t is tuple or t is frozenset:
             return (t.__name__, self._elements(v, depth))
+        if isinstance(v, tuple):  # a named tuple: its elements, and attributes if any
+            extra = getattr(v, "__dict__", None)
+            return ("tuple", self._elements(v, depth), self._fp(extra, depth - 1) if extra else 0)
         if isinstance(v, dict):
             ids = identities(v) if READ_FROM <= len(v) <= MAX_ELEMENTS else None  # keys, values
             given = None if ids is None else 0
             keys = self._elements(v.keys(), depth, given)
-            fp = ("dict", len(v), ids, keys, self._elements(v.values(), depth, given))
+            fp: tuple[Any, ...] = ("dict", len(v), ids, keys)
+            fp += (self._elements(v.values(), depth, given),)
+            if isinstance(v, defaultdict):  # its factory is a C field
+                fp += (self._elements((v.default_factory,), depth),)
             extra = getattr(v, "__dict__", None)  # a subclass' own attributes
             return (*fp, self._fp(extra, depth - 1)) if extra else fp
         if isinstance(v, _SEQUENCES):
@@ -193,7 +206,9 @@ class _Pass:
         numpy = sys.modules.get("numpy")
         if numpy is not None:
             if isinstance(v, numpy.ndarray):
-                return self._ndarray(v, numpy, depth)
+                fp = self._ndarray(v, numpy, depth)
+                extra = getattr(v, "__dict__", None)  # a subclass' (a masked array's mask)
+                return (*fp, self._fp(extra, depth - 1)) if extra else fp
             if isinstance(v, numpy.dtype):  # a C object, immutable but for its field names
                 return ("dtype", v.str, v.names)
         pandas = sys.modules.get("pandas")
@@ -237,7 +252,7 @@ class _Pass:
         for x in values:
             if type(x) not in ATOMS:
                 inner.append(self._fp(x, depth - 1))
-                if self.objects > MAX_OBJECTS:
+                if self.cut is not None:
                     self.exact = False
                     break
         return (ids, self._values(atoms, tuple(map(type, atoms))), tuple(inner))
@@ -273,7 +288,11 @@ class _Pass:
     def _ndarray(self, v: Any, numpy: Any, depth: int) -> Any:
         meta = (v.__array_interface__["data"][0], v.shape, v.strides, v.dtype.str)
         if v.dtype.hasobject:
-            return ("ndarray", meta, self._elements(v.ravel().tolist(), depth))
+            flat = v.ravel()
+            if flat.size > MAX_ELEMENTS:  # sampled before it becomes a list
+                self.exact = False
+                flat = flat[:: flat.size // MAX_ELEMENTS + 1]
+            return ("ndarray", meta, self._elements(flat.tolist(), depth))
         # The array object and its buffer: a reused checksum needs both to be the same ones.
         key = ("ndarray", _ident(v), meta)
         plan = self._plan(key, v.nbytes)
@@ -298,7 +317,9 @@ class _Pass:
         names = tuple(tuple(map(_ident, a.names)) for a in axes)
         parts = tuple(self._fp(a, depth - 1) for a in arrays)
         attrs = self._fp(v.attrs, depth - 1)
-        return ("frame", _ident(mgr), tuple(map(_ident, axes)), names, parts, attrs)
+        # A series' name and the flags live on the object, not in its manager.
+        own = self._elements((getattr(v, "_name", None), v.flags.allows_duplicate_labels), depth)
+        return ("frame", _ident(mgr), tuple(map(_ident, axes)), names, parts, attrs, own)
 
     def _function(self, v: Any, depth: int) -> Any:
         if v.__module__ != _CELL_MODULE:
@@ -362,23 +383,24 @@ def _layout(t: type) -> tuple[tuple[str, ...], bool]:
             if slot.startswith("__") and not slot.endswith("__"):
                 slot = f"_{c.__name__.lstrip('_')}{slot}"
             names.append(slot)
-    extras = tuple(
-        name
-        for name, offset in (("__dict__", t.__dictoffset__), ("__weakref__", t.__weakrefoffset__))
-        if offset
-    )
-    hidden = t.__itemsize__ > 0 or t.__basicsize__ > _plain_size(len(names), extras)
+    hidden = t.__itemsize__ > 0 or _payload(t) > _payload(_plain(len(names)))
     layout = (tuple(dict.fromkeys(names)), hidden)
     with contextlib.suppress(TypeError):  # a type that takes no weak reference: not cached
         _LAYOUTS[t] = layout
     return layout
 
 
+def _payload(t: type) -> int:
+    """Instance size without the dict and weakref pointers kept in the instance (C types keep
+    them there; Python classes may keep the dict before the instance)."""
+    inline = (t.__dictoffset__ > 0) + (t.__weakrefoffset__ > 0)
+    return int(t.__basicsize__) - inline * struct.calcsize("P")
+
+
 @functools.cache
-def _plain_size(slots: int, extras: tuple[str, ...]) -> int:
-    """Instance size of a plain class with ``slots`` slots and ``extras`` (dict, weakref)."""
-    shape = type("_Plain", (), {"__slots__": tuple(f"s{i}" for i in range(slots)) + extras})
-    return int(shape.__basicsize__)
+def _plain(slots: int) -> type:
+    """A plain class with ``slots`` slots, to compare instance sizes with."""
+    return type("_Plain", (), {"__slots__": tuple(f"s{i}" for i in range(slots))})
 
 
 def _code_names(code: types.CodeType, out: set[str]) -> None:
