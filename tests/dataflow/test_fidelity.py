@@ -208,6 +208,25 @@ STRING_COLUMN_THROUGH_ALIAS = [
     "labels = list(df.name)",
 ]
 
+# A seeded generator's state lives in C: a draw through a function called by another name.
+GENERATOR_THROUGH_ALIAS = [
+    "import numpy as np",
+    "rng = np.random.default_rng(0)",
+    "def draw(g):\n    return g.normal()",
+    "d = draw",
+    "a = d(rng)",
+    "b = float(rng.normal())",
+]
+
+RANDOM_THROUGH_ALIAS = [
+    "import random",
+    "gen = random.Random(0)",
+    "def draw(g):\n    return g.random()",
+    "d = draw",
+    "a = d(gen)",
+    "b = gen.random()",
+]
+
 PLOT_AXES = [
     "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt",
     "fig, ax = plt.subplots()",
@@ -343,6 +362,8 @@ FIXTURES = [
         minimal=6,
         names=["labels"],
     ),
+    Fixture("seeded-generator-drawn-through-an-alias", GENERATOR_THROUGH_ALIAS, 6, names=["b"]),
+    Fixture("random-instance-drawn-through-an-alias", RANDOM_THROUGH_ALIAS, 6, names=["b"]),
     Fixture("plot-axes-configured-call-by-call", PLOT_AXES, minimal=6, names=["labels"]),
     Fixture("memoizing-cache", MEMO_CACHE, minimal=4, names=["size"]),
     Fixture("decorator-registry", REGISTRY, minimal=5, names=["keys"]),

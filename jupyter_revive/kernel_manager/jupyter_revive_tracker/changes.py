@@ -37,6 +37,7 @@ import decimal
 import fractions
 import functools
 import operator
+import random
 import re
 import struct
 import sys
@@ -211,6 +212,9 @@ class _Pass:
                 return (*fp, self._fp(extra, depth - 1)) if extra else fp
             if isinstance(v, numpy.dtype):  # a C object, immutable but for its field names
                 return ("dtype", v.str, v.names)
+            state = _generator_state(v, sys.modules.get("numpy.random"))
+            if state is not _MISSING:
+                return ("rng", _state_key(state))
         pandas = sys.modules.get("pandas")
         if pandas is not None:
             if isinstance(v, (pandas.DataFrame, pandas.Series)):
@@ -218,6 +222,8 @@ class _Pass:
             backed = getattr(sys.modules.get("pandas._libs.arrays"), "NDArrayBacked", None)
             if backed is not None and isinstance(v, backed):
                 return self._backed(v, t, depth)
+        if isinstance(v, random.Random):  # the generator's state is C-level: read it
+            return ("rng", _state_key(v.getstate()), self._object(v, t, depth, seen=True))
         if t is types.FunctionType:
             return self._function(v, depth)
         if t is types.MethodType:
@@ -359,6 +365,33 @@ class _Pass:
         categorical and datetime columns), which neither ``__dict__`` nor slots show."""
         data, dtype = self._fp(v._ndarray, depth - 1), self._fp(v._dtype, depth - 1)
         return ("backed", data, dtype, self._object(v, t, depth, seen=True))
+
+
+def _generator_state(v: Any, rnd: Any) -> Any:
+    """A numpy random generator's state (``_MISSING`` if ``v`` is none): drawing from a seeded
+    generator changes what every later draw gives, and the state is not in ``__dict__``."""
+    if rnd is None:
+        return _MISSING
+    if isinstance(v, rnd.Generator):
+        return v.bit_generator.state
+    if isinstance(v, rnd.RandomState):
+        return v.get_state(legacy=False)
+    if isinstance(v, rnd.BitGenerator):
+        return v.state
+    return _MISSING
+
+
+def _state_key(state: Any) -> Any:
+    """A generator's state by value: it is built anew at each reading, so the identities of
+    its parts mean nothing."""
+    if isinstance(state, dict):
+        return tuple((k, _state_key(x)) for k, x in sorted(state.items()))
+    if isinstance(state, (list, tuple)):
+        return tuple(map(_state_key, state))
+    tobytes = getattr(state, "tobytes", None)
+    if tobytes is not None:  # a numpy array (a Mersenne Twister's key)
+        return ("array", zlib.crc32(tobytes()))
+    return state
 
 
 _LAYOUTS: weakref.WeakKeyDictionary[type, tuple[tuple[str, ...], bool]] = (
