@@ -387,6 +387,8 @@ def _state_key(state: Any) -> Any:
     if isinstance(state, dict):
         return tuple((k, _state_key(x)) for k, x in sorted(state.items()))
     if isinstance(state, (list, tuple)):
+        if ATOMS.issuperset(map(type, state)):  # the Mersenne Twister's 625 ints: as they are
+            return tuple(state)
         return tuple(map(_state_key, state))
     tobytes = getattr(state, "tobytes", None)
     if tobytes is not None:  # a numpy array (a Mersenne Twister's key)
