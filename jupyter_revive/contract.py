@@ -66,7 +66,8 @@ class RunRecord:
     files_read: frozenset[str] = frozenset()  # as recorded: relative to the notebook, ~/, absolute
     files_changed: frozenset[str] = frozenset()  # written, created, removed or renamed
     env_vars: frozenset[str] = frozenset()  # environment variable names set or removed
-    options: frozenset[str] = frozenset()  # library options changed ("pandas:display.width")
+    options: frozenset[str] = frozenset()  # settings changed ("pandas:display.width")
+    random: frozenset[str] = frozenset()  # global generators drawn from ("numpy.random", "random")
     cwd_changed: bool = False
     ms: float | None = None  # how long the run took
 
@@ -192,6 +193,7 @@ def run_record(cell: Mapping[str, Any], context: str | None) -> RunRecord | None
         files_changed=_field(files, "written") | _field(files, "removed"),
         env_vars=_field(env, "vars"),
         options=_field(env, "options"),
+        random=_field(env, "random"),
         cwd_changed=env.get("cwd") is True,
         ms=_duration(meta.get("ms")),
     )

@@ -22,8 +22,11 @@ export interface IRunRecord {
   unchanged?: string[];
   /** Absolute paths the run read, wrote (created, renamed to) and removed. */
   files?: { read: string[]; written: string[]; removed: string[] };
-  /** Environment variable names (never values), a cwd change, library options changed. */
-  env?: { vars: string[]; cwd: boolean; options: string[] };
+  /**
+   * Environment variable names (never values), a cwd change, library settings changed, global
+   * random generators drawn from (`numpy.random`, `random`; absent in older records).
+   */
+  env?: { vars: string[]; cwd: boolean; options: string[]; random?: string[] };
   count?: number | null;
   truncated?: boolean;
 }

@@ -217,6 +217,13 @@ def resolve(history: History) -> list[Effect]:
         reads |= analysis.state_reads
         mutates |= analysis.state_changes
         creates |= analysis.state_sets
+        if ledger is not None and ledger.random:
+            # Seen drawing from a global generator, through whatever code (a helper called by
+            # another name, a library without `random_state`): it advanced the state the cells
+            # before left, unless it seeded the generator outright itself.
+            drawn = rules.generator_states(ledger.random)
+            mutates |= drawn
+            reads |= drawn - analysis.state_sets
 
         # rebound to its own object (`x = x`, `x += …` on a list): the others sharing it may
         # have changed with it
@@ -267,6 +274,10 @@ def resolve(history: History) -> list[Effect]:
         for info in analysis.functions:
             if info.name in creates or info.name in maybe:
                 env[info.name] = info
+        for name, source in analysis.aliases:
+            # `f = fill`: calling f runs fill, with its effects on globals and arguments
+            if name != source and name in creates and name not in env and source in local_env:
+                env[name] = local_env[source]
         modules -= creates | removes
         modules |= analysis.imports & creates
         for name in creates | removes:

@@ -19,6 +19,8 @@ SYS_PATH = "<sys.path>"  # where imports look
 
 
 RNG_STATES = frozenset({PY_RANDOM, NP_RANDOM})
+# The tracker's names for the global generators (a record's ``env.random``).
+_OBSERVED_GENERATORS = {"numpy.random": NP_RANDOM, "random": PY_RANDOM}
 # Observed state outside the namespace (the tracker's files and env records), by key.
 FILE_PREFIX = "<file:"
 ENV_PREFIX = "<env:"
@@ -31,6 +33,11 @@ def is_pseudo(name: str) -> bool:
 
 def file_state(path: str) -> str:
     return f"{FILE_PREFIX}{path}>"
+
+
+def generator_states(keys: frozenset[str]) -> set[str]:
+    """The hidden states of the global generators a record says a run drew from."""
+    return {_OBSERVED_GENERATORS[k] for k in keys if k in _OBSERVED_GENERATORS}
 
 
 def env_state(key: str) -> str:

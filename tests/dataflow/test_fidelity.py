@@ -277,7 +277,7 @@ READ_ONLY_CALLS = [
     "total = int(df.a.sum())",
 ]
 
-# Files and process state: seen by the tracker's audit hook and option snapshots.
+# Files and process state: seen by the tracker's wrapped file functions and option snapshots.
 FILE_ROUND_TRIP = [
     "with open('out.txt', 'w') as f:\n    f.write('41')",
     "value = int(open('out.txt').read()) + 1",
@@ -321,6 +321,74 @@ ADDRESS_REUSED = [
     "for _ in range(2):\n    counts['a'] += 1",
     "for x in (1.0, 2.0):\n    total += x",
     "for _ in range(1):\n    items.pop()\n    items.append(items[0] + 7)",
+]
+
+# Process state a later cell computes with, changed where the source does not show it: seen by
+# the tracker's settings and generator reads.
+GLOBAL_GENERATORS_BY_A_HELPER = [
+    "import numpy as np, random",
+    "np.random.seed(0)\nrandom.seed(3)",
+    "def draw():\n    return np.random.rand() + random.random()",
+    "ops = {'draw': draw}",
+    "ops['draw']()",
+    "b = np.random.rand()\nr = random.random()",
+]
+
+# numpy's legacy normals come in pairs: the second draw takes the cached one, and the next draw
+# depends on it having been taken.
+CACHED_NORMAL = [
+    "import numpy as np",
+    "np.random.seed(1)",
+    "a = np.random.randn()",
+    "ops = [getattr(np.random, 'rand' + 'n')]",
+    "ops[0]()",
+    "b = np.random.randn()",
+]
+
+DECIMAL_BY_A_HELPER = [
+    "from decimal import Decimal, getcontext",
+    "def setp(n):\n    getcontext().prec = n",
+    "ops = {'p': setp}",
+    "ops['p'](5)",
+    "d = str(Decimal(1) / Decimal(3))",
+]
+
+NUMPY_PRINT_OPTIONS = [
+    "import numpy as np",
+    "np.set_printoptions(precision=2)",
+    "text = str(np.array([1.234567]))",
+]
+
+WARNINGS_AS_ERRORS = [
+    "import warnings",
+    "warnings.simplefilter('error')",
+    "try:\n    warnings.warn('x')\n    res = 'warned'\nexcept UserWarning:\n    res = 'raised'",
+]
+
+# Objects the tracker cannot fingerprint whole (C state, deeper than it walks, larger than it
+# reads), changed by a notebook function called by another name: the call resolves statically.
+ITERATOR_THROUGH_ALIAS = [
+    "it = iter(range(10))",
+    "def adv(x):\n    next(x)",
+    "g = adv",
+    "g(it)",
+    "b = next(it)",
+]
+
+DEEP_CONFIG_THROUGH_ALIAS = [
+    "cfg = {'a': {'b': {'c': {'d': {'e': []}}}}}",
+    "def poke():\n    cfg['a']['b']['c']['d']['e'].append(1)",
+    "p = poke",
+    "p()",
+    "n = len(cfg['a']['b']['c']['d']['e'])",
+]
+
+LARGE_LIST_THROUGH_ALIAS = [
+    "big = list(range(300_000))",
+    "def poke(x):\n    x[123_457] = -1",
+    "p = poke",
+    "p(big)",
+    "v = big[123_457]",
 ]
 
 FIXTURES = [
@@ -376,6 +444,16 @@ FIXTURES = [
     Fixture("environment-read-by-a-function", ENV_READ_BY_A_FUNCTION, minimal=4, names=["y"]),
     Fixture("pandas-display-option", PANDAS_OPTION, minimal=3, names=["text"]),
     Fixture("address-reused-within-a-cell", ADDRESS_REUSED, minimal=5),
+    Fixture(
+        "global-generators-drawn-by-a-helper", GLOBAL_GENERATORS_BY_A_HELPER, 6, names=["b", "r"]
+    ),
+    Fixture("legacy-normal-cached-by-the-draw-before", CACHED_NORMAL, 6, names=["b"]),
+    Fixture("decimal-precision-set-by-a-helper", DECIMAL_BY_A_HELPER, 5, names=["d"]),
+    Fixture("numpy-print-options", NUMPY_PRINT_OPTIONS, minimal=3, names=["text"]),
+    Fixture("warnings-turned-into-errors", WARNINGS_AS_ERRORS, minimal=3, names=["res"]),
+    Fixture("iterator-advanced-through-an-alias", ITERATOR_THROUGH_ALIAS, 5, names=["b"]),
+    Fixture("deep-config-changed-through-an-alias", DEEP_CONFIG_THROUGH_ALIAS, 5, names=["n"]),
+    Fixture("large-list-changed-through-an-alias", LARGE_LIST_THROUGH_ALIAS, 5, names=["v"]),
 ]
 
 

@@ -128,6 +128,43 @@ CASES = [
         ledger={1: {"defined": ["x"]}},
     ),
     Case(
+        "function-called-through-another-name-mutates-its-argument",
+        ["def fill(xs):\n    xs.append(1)", "f = fill", "data = []", "f(data)", "n = len(data)"],
+        [0, 1, 2, 3, 4],
+        names=["n"],
+    ),
+    Case(
+        "observed-draw-from-a-global-generator-the-source-does-not-show",
+        [
+            "import numpy as np",
+            "np.random.seed(0)",
+            "ops = {'draw': np.random.rand}",
+            "ops['draw']()",
+            "b = np.random.rand()",
+        ],
+        [0, 1, 2, 3, 4],
+        names=["b"],
+        ledger={
+            3: {
+                "defined": [],
+                "env": {"vars": [], "cwd": False, "options": [], "random": ["numpy.random"]},
+            }
+        },
+    ),
+    Case(
+        "observed-seed-does-not-need-the-draws-before-it",
+        ["import random", "a = random.random()", "random.seed(1)", "b = random.random()"],
+        [0, 2, 3],
+        names=["b"],
+        ledger={
+            i: {
+                "defined": d,
+                "env": {"vars": [], "cwd": False, "options": [], "random": ["random"]},
+            }
+            for i, d in ((1, ["a"]), (2, []), (3, ["b"]))
+        },
+    ),
+    Case(
         "failed-cell-only-bound-what-ledger-saw",
         ["b = 5", "a = 1\nraise ValueError\nb = 2"],
         [0, 1],

@@ -281,7 +281,7 @@ async def test_files_and_environment_are_recorded_by_path_and_name_never_by_valu
     assert wrote["files"] == {"read": [], "written": [a], "removed": []}
     assert read["files"] == {"read": [a], "written": [], "removed": []}
     assert moved["files"] == {"read": [], "written": [b], "removed": [a]}
-    assert env["env"] == {"vars": ["REVIVE_TOKEN"], "cwd": True, "options": []}
+    assert env["env"] == {"vars": ["REVIVE_TOKEN"], "cwd": True, "options": [], "random": []}
     assert "s3cret" not in json.dumps(env)
     # made and removed within one execution: nothing later can read it
     assert "files" not in scratch
@@ -328,6 +328,59 @@ async def test_options_set_by_the_cell_that_imports_pandas_are_recorded(kernel: 
     # Compared with pandas' defaults (the import alone changes nothing: the test above).
     record = await kernel.record("import pandas as pd\npd.set_option('display.max_rows', 7)")
     assert record is not None and record["env"]["options"] == ["pandas:display.max_rows"]
+
+
+async def test_settings_a_helper_changes_are_recorded_whatever_the_source_shows(
+    kernel: Kernel,
+) -> None:
+    await kernel.record("import numpy as np, decimal, warnings, sys")
+    await kernel.record(
+        "def setup():\n    np.set_printoptions(precision=2)\n    np.seterr(all='raise')\n"
+        "    decimal.getcontext().prec = 5\n    warnings.simplefilter('error')\n"
+        "    sys.path.append('/nonexistent-revive')\nops = {'setup': setup}"
+    )
+    record = await kernel.record("ops['setup']()")
+    assert record is not None and record["env"]["options"] == [
+        "decimal:context",
+        "numpy:errstate",
+        "numpy:printoptions",
+        "sys:path",
+        "warnings:filters",
+    ]
+    # Read back, not changed: nothing to record. Flags raised by a computation are no setting.
+    again = await kernel.record(
+        "p = np.get_printoptions()\nq = decimal.Decimal(1) / decimal.Decimal(3)"
+    )
+    assert again is not None and "env" not in again
+    # Filters that only silence warnings (libraries add them on import) change no value.
+    quiet = await kernel.record("warnings.filterwarnings('ignore', message='revive')")
+    assert quiet is not None and "env" not in quiet
+
+
+async def test_draws_from_the_global_generators_are_recorded_through_any_code(
+    kernel: Kernel,
+) -> None:
+    first = await kernel.record("import numpy as np, random")
+    assert first is not None and "env" not in first
+    # numpy loads its generator on first use: a draw then is one too, a first seed is not
+    # (the source shows it)
+    used = await kernel.record("draws = [np.random.rand]\nx = draws[0]()")
+    assert used is not None and used["env"]["random"] == ["numpy.random"]
+    seeded = await kernel.record("np.random.seed(0)\nrandom.seed(0)")
+    assert seeded is not None and seeded["env"]["random"] == ["numpy.random", "random"]
+    await kernel.record("draws.append(random.random)")
+    drawn = await kernel.record("for d in draws:\n    d()")
+    assert drawn is not None and drawn["env"]["random"] == ["numpy.random", "random"]
+    looked = await kernel.record("s = np.random.get_state()\nt = random.getstate()")
+    assert looked is not None and "env" not in looked
+    # numpy's legacy normals come in pairs: the second draw only uses the cached one, which
+    # changes what the next draw gives all the same.
+    pair = await kernel.record("a = np.random.randn()")
+    assert pair is not None and pair["env"]["random"] == ["numpy.random"]
+    cached = await kernel.record("ops = [np.random.randn]\nb = ops[0]()")
+    assert cached is not None and cached["env"]["random"] == ["numpy.random"]
+    after = await kernel.record("c = 1")
+    assert after is not None and "env" not in after
 
 
 async def test_an_environment_change_between_cells_counts_for_the_next_cell(

@@ -9,10 +9,10 @@ also go into execute_reply metadata under ``revive``.
 
 Modules: ``names`` (which names are the interpreter's), ``records`` (the execution record,
 ``code_sha``), ``snapshots`` (namespace diffs), ``changes`` (objects changed in place),
-``touches`` (files, environment), ``ledger`` (the hooks), ``summaries`` (variable
-descriptions), ``checkpoint`` (variables written and loaded), ``places`` (where a kernel on
-another host keeps its checkpoints), ``api`` (the JSON answers),
-``bootstrap`` (the in-memory importer).
+``touches`` (files, environment), ``settings`` (library settings, global random generators),
+``ledger`` (the hooks), ``summaries`` (variable descriptions), ``checkpoint`` (variables written
+and loaded), ``places`` (where a kernel on another host keeps its checkpoints), ``api`` (the
+JSON answers), ``bootstrap`` (the in-memory importer).
 """
 
 from __future__ import annotations

@@ -12,8 +12,9 @@ carries the record (serialized, signed and parsed for every cell) and the notebo
 notebook cell to its record. ``mutated``/``unchanged`` are what ``changes`` observed of live
 objects (changed in place; fully fingerprinted and equal); ``files`` and ``env`` what
 ``touches`` saw (paths read, written, removed; environment variable names, a working-directory
-change, library options). The name lists are sorted and capped
-at ``MAX_NAMES``; ``truncated`` says a list was cut (a cut ``unchanged`` only loses precision).
+change; library settings and global random generators changed, read by ``settings``). The name
+lists are sorted and capped at ``MAX_NAMES``; ``truncated`` says a list was cut (a cut
+``unchanged`` only loses precision).
 A record costs about 0.5-3 KB.
 """
 
@@ -35,7 +36,9 @@ class Files(TypedDict):
 class Environment(TypedDict):
     vars: list[str]  # names of environment variables set or removed, never their values
     cwd: bool  # the working directory changed
-    options: list[str]  # library options changed, as "pandas:display.precision"
+    # library and interpreter settings changed, as "pandas:display.precision" ("settings")
+    options: list[str]
+    random: list[str]  # global random generators drawn from or seeded: "numpy.random", "random"
 
 
 class Touched(TypedDict):
@@ -50,7 +53,7 @@ class Touched(TypedDict):
 # ever serialized, never changed), so that they cost no allocation and no ledger memory.
 UNTOUCHED: Touched = {
     "files": {"read": [], "written": [], "removed": []},
-    "env": {"vars": [], "cwd": False, "options": []},
+    "env": {"vars": [], "cwd": False, "options": [], "random": []},
     "truncated": False,
 }
 

@@ -1,5 +1,5 @@
 """What an execution touched outside the namespace: files, environment variables, the working
-directory, library options.
+directory, and (read by ``settings``) library settings and the global random generators.
 
 Files: the functions that open, remove, rename and make files (``open`` and ``io.open``, which
 pathlib, pandas, numpy and shutil use; IPython's own ``open``; ``os.open``, ``os.remove``/
@@ -14,8 +14,8 @@ hook installed, CPython runs it for every ``id()``, ``compile`` and frame access
 
 The environment is compared with what the last execution left (not copied at every cell's
 start, which costs the cell's reply; a change made between executions counts for the next):
-variable *names* only, never their values; and pandas options, against pandas' defaults when
-pandas was loaded since. A working-directory change is a call of ``os.chdir`` (which ``%cd``
+variable *names* only, never their values; and so are the settings and generators
+(``settings``). A working-directory change is a call of ``os.chdir`` (which ``%cd``
 uses too).
 
 What this cannot see: files opened by C code without Python's ``open`` (HDF5, parquet through
@@ -35,6 +35,7 @@ from collections.abc import Callable
 from operator import is_
 from typing import Any
 
+from . import settings
 from .records import UNTOUCHED, Touched
 from .snapshots import dict_tag
 
@@ -151,21 +152,19 @@ class Touches:
 
     def record(self) -> Touched:
         """What the execution touched, in the record's shape (``records.Touched``); most cells
-        touch nothing and share ``records.UNTOUCHED``. The environment and options as they
+        touch nothing and share ``records.UNTOUCHED``. The environment and settings as they
         are now become what the next execution is compared with."""
         global _left
-        before_env, before = _left if _left is not None else (None, _NO_OPTIONS)
-        environ, options = _left = (_environ(), pandas_options())
-        if before is _NO_OPTIONS and options is not _NO_OPTIONS:
-            before = pandas_defaults()  # loaded since: what importing pandas leaves
+        before_env, before = _left if _left is not None else (None, settings.NOTHING_READ)
+        environ, state = _left = (_environ(), settings.read())
         read, written, removed = self.read or {}, self.written or {}, self.removed or {}
         if (
-            options is before
+            state is before
             and environ is before_env
             and not (read or written or removed or self.cwd or self.truncated)
         ):
             return UNTOUCHED
-        changed = [] if options is before else sorted(_changed(before, options))
+        changed, generators = ([], []) if state is before else settings.changed(before, state)
         env: list[str] = []
         if environ is not before_env and before_env is not None:
             keys = before_env.keys() | environ.keys()
@@ -177,7 +176,14 @@ class Touches:
         removed_paths = sorted(removed.keys() - transient)
         truncated = self.truncated or len(changed) > MAX_PATHS or len(env) > MAX_PATHS
         if not (
-            read_paths or written_paths or removed_paths or env or self.cwd or changed or truncated
+            read_paths
+            or written_paths
+            or removed_paths
+            or env
+            or self.cwd
+            or changed
+            or generators
+            or truncated
         ):
             return UNTOUCHED  # only temporary files, or a variable set to the value it had
         return {
@@ -185,70 +191,11 @@ class Touches:
             "env": {
                 "vars": env[:MAX_PATHS],
                 "cwd": self.cwd,
-                "options": [f"pandas:{k}" for k in changed[:MAX_PATHS]],
+                "options": changed[:MAX_PATHS],
+                "random": generators,
             },
             "truncated": truncated,
         }
-
-
-def _changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    """Option keys whose value differs (or that appeared); a value that cannot be compared
-    counts as changed."""
-    out = []
-    for key, value in after.items():
-        try:
-            same = key in before and bool(before[key] == value)
-        except Exception:
-            same = False
-        if not same:
-            out.append(key)
-    return out
-
-
-_options_seen: tuple[dict[str, Any] | None, dict[str, Any]] = (None, {})  # (nested copy, flat)
-_NO_OPTIONS: dict[str, Any] = {}  # pandas not loaded (never changed: only compared)
-
-
-def _pandas_config(attr: str) -> Any:
-    """An attribute of pandas' option registry (``pandas._config.config``), if pandas is
-    loaded and has one."""
-    module = getattr(getattr(sys.modules.get("pandas"), "_config", None), "config", None)
-    return getattr(module, attr, None)
-
-
-def pandas_options() -> dict[str, Any]:
-    """pandas' option values by dotted key, if pandas is loaded; the same object as last time
-    while no option changed (comparing the nested settings is all a cell costs)."""
-    global _options_seen
-    if sys.modules.get("pandas") is None:
-        return _NO_OPTIONS
-    config = _pandas_config("_global_config")
-    if not isinstance(config, dict):
-        return {}
-    if config == _options_seen[0]:
-        return _options_seen[1]
-    flat: dict[str, Any] = {}
-    nested: dict[str, Any] = {}
-    todo: list[tuple[str, dict[str, Any], dict[str, Any]]] = [("", config, nested)]
-    while todo:
-        prefix, d, copy = todo.pop()
-        for k, v in d.items():
-            if isinstance(v, dict):
-                copy[k] = {}
-                todo.append((f"{prefix}{k}.", v, copy[k]))
-            else:
-                copy[k] = v
-                flat[prefix + k] = v
-    _options_seen = (nested, flat)
-    return flat
-
-
-def pandas_defaults() -> dict[str, Any]:
-    """pandas' registered default option values by dotted key (what an import leaves)."""
-    registered = _pandas_config("_registered_options")
-    if not isinstance(registered, dict):
-        return {}
-    return {k: getattr(o, "defval", None) for k, o in registered.items()}
 
 
 _environ_seen: dict[Any, Any] = {}
@@ -285,11 +232,11 @@ def _environ() -> dict[Any, Any]:
 
 
 _active: Touches | None = None
-# (environment, pandas options) as the last recorded execution left them: what the next one is
+# (environment, settings) as the last recorded execution left them: what the next one is
 # compared with. A change made between executions (a silent execution, another thread) thus
 # counts for the next one: a restore then re-runs a cell more, never one less. None: not
 # taken yet (``start`` takes it).
-_left: tuple[dict[Any, Any], dict[str, Any]] | None = None
+_left: tuple[dict[Any, Any], settings.State] | None = None
 
 
 class _Wrapper:
@@ -464,7 +411,7 @@ def start() -> Touches:
     """Begin collecting for one execution (until ``stop``)."""
     global _active, _left
     if _left is None:
-        _left = (_environ(), pandas_options())
+        _left = (_environ(), settings.read())
     _active = Touches()
     _FUNCTIONS.start()
     return _active
