@@ -365,6 +365,34 @@ WARNINGS_AS_ERRORS = [
     "try:\n    warnings.warn('x')\n    res = 'warned'\nexcept UserWarning:\n    res = 'raised'",
 ]
 
+# Modules and library objects are not walked, so the tracker never calls them unchanged: the
+# static reading of an assignment to their attributes stands.
+RCPARAMS = [
+    "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt",
+    "plt.rcParams['lines.linewidth'] = 3",
+    "lw = float(plt.rcParams['lines.linewidth'])",
+]
+
+MODULE_ATTRIBUTE_PATCHED = ["import json", "json.revive_limit = 0.7", "t = json.revive_limit * 2"]
+
+# Iterators advanced, a configuration changed deep down, through a function the source reaches
+# through a container: seen by the tracker alone.
+ITERATOR_THROUGH_A_CONTAINER = [
+    "it = iter(range(10))\ncount = __import__('itertools').count()",
+    "def adv(x):\n    next(x)",
+    "ops = {'adv': adv}",
+    "ops['adv'](it)\nops['adv'](count)",
+    "b = next(it)\nc = next(count)",
+]
+
+DEEP_CONFIG_THROUGH_A_CONTAINER = [
+    "cfg = {'a': {'b': {'c': {'d': {'e': []}}}}}",
+    "def poke(c):\n    c['a']['b']['c']['d']['e'].append(1)",
+    "ops = [poke]",
+    "ops[0](cfg)",
+    "n = len(cfg['a']['b']['c']['d']['e'])",
+]
+
 # Objects the tracker cannot fingerprint whole (C state, deeper than it walks, larger than it
 # reads), changed by a notebook function called by another name: the call resolves statically.
 ITERATOR_THROUGH_ALIAS = [
@@ -454,6 +482,14 @@ FIXTURES = [
     Fixture("iterator-advanced-through-an-alias", ITERATOR_THROUGH_ALIAS, 5, names=["b"]),
     Fixture("deep-config-changed-through-an-alias", DEEP_CONFIG_THROUGH_ALIAS, 5, names=["n"]),
     Fixture("large-list-changed-through-an-alias", LARGE_LIST_THROUGH_ALIAS, 5, names=["v"]),
+    Fixture("rcparams-set-then-read", RCPARAMS, minimal=3, names=["lw"]),
+    Fixture("module-attribute-patched", MODULE_ATTRIBUTE_PATCHED, minimal=3, names=["t"]),
+    Fixture(
+        "iterators-advanced-through-a-container", ITERATOR_THROUGH_A_CONTAINER, 5, names=["b", "c"]
+    ),
+    Fixture(
+        "deep-config-changed-through-a-container", DEEP_CONFIG_THROUGH_A_CONTAINER, 5, names=["n"]
+    ),
 ]
 
 

@@ -4,6 +4,7 @@ namespace, fingerprinted before and after as the ledger does."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -89,6 +90,20 @@ def session(*cells: str) -> dict[str, Any]:
         ),
         # aliases: every name holding the changed object, and containers holding it
         (["xs = []", "ys = xs", "box = {'k': xs}"], "xs.append(1)", ["box", "xs", "ys"]),
+        # iterators keep their position in C fields, advanced by a call the source hides
+        (["it = iter(range(5))", "ops = [next]"], "ops[0](it)", ["it"]),
+        (["it = iter([1, 2])", "ops = [next]"], "ops[0](it)", ["it"]),
+        (["it = enumerate(zip('ab', map(str, [1, 2])))", "ops = [next]"], "ops[0](it)", ["it"]),
+        (["import itertools\nit = itertools.count(3)", "ops = [next]"], "ops[0](it)", ["it"]),
+        # a generator whose locals moved
+        (["def g():\n    for i in range(3):\n        yield i", "gen = g()", "ops = [next]"],
+         "ops[0](gen)", ["gen"]),
+        # a partial holding the changed list
+        (["import functools", "xs = []", "push = functools.partial(list.append, xs)"],
+         "push(1)", ["push", "xs"]),
+        # a configuration nested deeper than objects are walked
+        (["cfg = {'a': {'b': {'c': {'d': {'e': {'f': []}}}}}}", "ops = {'cfg': cfg}"],
+         "ops['cfg']['a']['b']['c']['d']['e']['f'].append(1)", ["cfg", "ops"]),
     ],
 )  # fmt: skip
 def test_in_place_changes_are_observed(setup: list[str], cell: str, mutated: list[str]) -> None:
@@ -116,6 +131,51 @@ def test_reads_leave_names_unchanged_and_rebinding_is_not_a_mutation() -> None:
     assert unchanged == ["d", "f", "xs"]
     mutated, _ = run(ns, "xs = xs + [3]")
     assert mutated == []
+
+
+def test_iterators_partials_and_deep_configurations_read_whole_can_be_unchanged() -> None:
+    ns = session(
+        "import functools",
+        "it = iter(range(5))\nli = iter([1, 2])\nnext(li)\nnext(li)\ndone = iter([1])\nlist(done)",
+        "cfg = {'a': {'b': {'c': {'d': {'e': {'f': [1]}}}}}}",
+        "push = functools.partial(list.append, [])",
+    )
+    mutated, unchanged = run(ns, "x = (it, li, done, cfg, push)\nnext(done, None)")
+    assert mutated == [] and unchanged == ["cfg", "done", "it", "li", "push"]
+
+
+def test_modules_and_library_objects_are_never_called_unchanged() -> None:
+    """Their state is not walked (a module's attributes, matplotlib's ``rcParams``, a patched
+    library class): "unchanged" would override the static reading of ``mod.limit = 7``."""
+    ns = session(
+        "import types\nmod = types.ModuleType('revive_probe')",
+        "class Lib:\n    pass\nLib.__module__ = 'somelib'",
+        "def helper():\n    pass\nhelper.__module__ = 'somelib'",
+    )
+    mutated, unchanged = run(ns, "mod.limit = 7\nLib.extra = 1\nhelper.note = 1")
+    assert mutated == [] and unchanged == []
+
+
+def test_generators_and_open_files_are_never_called_unchanged(tmp_path: Path) -> None:
+    """Their state is partly out of sight (a loop's iterator on a generator's stack, a file's
+    buffers): a difference is a change, an equal fingerprint says nothing."""
+    (tmp_path / "lines.txt").write_text("one\ntwo\nthree\n")
+    ns = session(
+        "def g():\n    for x in [5, 5, 5]:\n        yield x",
+        "gen = g()\nnext(gen)",
+        f"fh = open({str(tmp_path / 'lines.txt')!r})",
+        "ops = [next, lambda h: h.readline()]",
+    )
+    try:
+        mutated, unchanged = run(ns, "ops[0](gen)")  # same line, same local: not seen
+        assert mutated == [] and "gen" not in unchanged
+        mutated, unchanged = run(ns, "ops[1](fh)")
+        assert mutated == ["fh"] and "fh" not in unchanged
+        mutated, unchanged = run(ns, "n = len(ops)")
+        assert mutated == [] and "fh" not in unchanged and "gen" not in unchanged
+    finally:
+        ns["fh"].close()
+    assert run(ns, "ops[1]")[0] == []  # closed: nothing to read
 
 
 def test_what_is_only_sampled_is_never_called_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:

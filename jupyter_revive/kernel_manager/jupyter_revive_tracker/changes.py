@@ -18,11 +18,16 @@ whose address came back with another value changed.
 
 Fingerprints are hashes of element identities, atoms' values and buffer checksums, never the
 values themselves, and are bounded: containers by ``MAX_ELEMENTS`` elements, ``DEPTH`` levels
-of nesting, ``MAX_OBJECTS`` objects and ``BUDGET_S`` seconds per execution, and buffers by the
-bytes a pass reads. Hashing is the dear part (~4 GB/s): a cell that reads a 36 MB frame in
-1 ms would otherwise pay 2 x 9 ms. A buffer is hashed whole while the pass's ``HASH_BYTES``
-last, else sampled (``SAMPLE_CHUNKS`` chunks spread over it) while its ``SAMPLED_BYTES`` last,
-else known by its layout only; what was not hashed whole is never "unchanged". The pass after
+of nesting (plain containers in plain containers: ``NESTING``), ``MAX_OBJECTS`` objects and
+``BUDGET_S`` seconds per execution, and buffers by the bytes a pass reads. State in C fields is
+read where Python shows it: builtin iterators' positions (``__reduce__``), generators' frames
+and read-only files' positions (both never exact), random generators' states. Modules and
+library classes and functions are not walked, hence never exact.
+
+Hashing is the dear part (~4 GB/s): a cell that reads a 36 MB frame in 1 ms would otherwise pay
+2 x 9 ms. A buffer is hashed whole while the pass's ``HASH_BYTES`` last, else sampled
+(``SAMPLE_CHUNKS`` chunks spread over it) while its ``SAMPLED_BYTES`` last, else known by its
+layout only; what was not hashed whole is never "unchanged". The pass after
 the cell follows the pass before's plan for each buffer, so that the two compare alike, and the
 pass before reuses the checksums that the previous execution's pass after took of the same
 buffers (``whole``): a buffer changed *between* executions (a widget callback, a thread) then
@@ -36,6 +41,7 @@ import datetime
 import decimal
 import fractions
 import functools
+import io
 import operator
 import random
 import re
@@ -67,6 +73,9 @@ _WHOLE = 0  # a buffer's plan: hashed whole; else the chunks' size (None: layout
 _MISSING = object()
 MAX_OBJECTS = 50_000
 DEPTH = 4
+# Plain containers nested in plain containers (a JSON-like configuration) are walked past DEPTH,
+# down to this many objects on the walk's stack.
+NESTING = 32
 BUDGET_S = 0.2  # per pass (before, after)
 ALIAS_SCAN = 10_000  # elements of a container looked at when charging aliases
 
@@ -84,9 +93,31 @@ _ident = object.__hash__
 ATOMS: frozenset[type] = frozenset(
     {int, float, complex, str, bytes, bool, type(None), range, slice, type(Ellipsis),
      decimal.Decimal, fractions.Fraction, datetime.date, datetime.datetime, datetime.time,
-     datetime.timedelta, datetime.timezone, types.BuiltinFunctionType, types.ModuleType}
+     datetime.timedelta, datetime.timezone, types.BuiltinFunctionType, types.ModuleType,
+     types.MethodDescriptorType, types.WrapperDescriptorType}
 )  # fmt: skip
 _SEQUENCES = (list, deque)
+_NESTED: frozenset[type] = frozenset({dict, list, tuple})
+
+
+def _iterator_types() -> frozenset[type]:
+    """Iterators whose ``__reduce__`` gives their position and the live object they walk
+    (not a copy of what is left, as a dict's or a set's iterator gives). itertools' objects
+    warn when reduced from Python 3.12 on: older ones only."""
+    found: set[type] = {
+        type(iter(x)) for x in (range(0), range(1 << 70), [], (), "", "\u00e9", b"", bytearray())
+    }
+    found |= {enumerate, zip, map, filter, reversed, type(reversed([])), type(iter(int, 0))}
+    if sys.version_info < (3, 12):
+        import itertools
+
+        found |= {itertools.count, itertools.repeat}
+    return frozenset(found)
+
+
+_ITERATORS = _iterator_types()
+# Open files (concrete classes: an isinstance of the io.IOBase ABC costs more, on every object)
+_FILES = (io.TextIOWrapper, io.BufferedReader, io.BufferedRandom, io.BufferedWriter, io.FileIO)
 _CELL_MODULE = "__main__"
 
 
@@ -163,7 +194,12 @@ class _Pass:
             return memo[0]
         if key in self._active:
             return ("cycle", key)
-        if depth <= 0 or self._over():
+        if depth <= 0:
+            if t not in _NESTED or len(self._active) >= NESTING:
+                self.exact = False
+                return ("id", key)
+            depth = 1  # its own elements: atoms, or more plain containers
+        if self._over():
             self.exact = False
             return ("id", key)
         outer = self.exact
@@ -230,11 +266,59 @@ class _Pass:
             return ("method", _ident(v.__func__), self._fp(v.__self__, depth - 1))
         if isinstance(v, type):
             if v.__module__ != _CELL_MODULE:
-                return 0  # a library's class: not the notebook's state
+                self.exact = False  # a library's class: not walked, so never "unchanged"
+                return 0
             return ("class", self._fp(dict(vars(v)), depth - 1))
         if t.__name__ == "_lru_cache_wrapper":
             return ("cache", v.cache_info().currsize, self._fp(v.__wrapped__, depth - 1))
+        if t is functools.partial:  # a C object: its function, arguments and attributes
+            own = (v.func, v.keywords, getattr(v, "__dict__", None))
+            return ("partial", self._elements(v.args, depth), self._elements(own, depth))
+        if t in _ITERATORS:
+            # Its position is a C field; ``__reduce__`` gives it by value, with the live
+            # sequence it walks (a new tuple each time: read by value, never by identity).
+            return ("iterator", self._reduced(v.__reduce__(), depth))
+        if t is types.GeneratorType:
+            return self._generator(v, depth)
+        if isinstance(v, _FILES):
+            return self._stream(v)
         return self._object(v, t, depth)
+
+    def _reduced(self, x: Any, depth: int) -> Any:
+        """A ``__reduce__`` result by value: its tuples element by element, atoms by value,
+        anything else (live objects it holds) as fingerprinted."""
+        kind = type(x)
+        if kind is tuple:
+            return tuple(self._reduced(e, depth) for e in x)
+        if kind in ATOMS:
+            return _value_key(x)
+        if kind is list and not x:  # an exhausted iterator says so with a new empty list
+            return ("list", 0)
+        return self._fp(x, depth - 1)
+
+    def _generator(self, v: Any, depth: int) -> Any:
+        """A suspended generator by where it stands, its locals and what it delegates to. Never
+        exact: a ``for`` loop's iterator lives on the frame's stack, out of sight, so an advance
+        can leave all of these equal; a difference is a change all the same."""
+        self.exact = False
+        frame = v.gi_frame
+        if frame is None:
+            return ("generator", None)
+        local = tuple((k, self._reduced(x, depth)) for k, x in frame.f_locals.items())
+        return ("generator", frame.f_lasti, local, self._fp(v.gi_yieldfrom, depth - 1))
+
+    def _stream(self, v: Any) -> Any:
+        """An open file by its position (read-only files only: ``tell`` flushes what a writable
+        one buffered). Never exact: its buffers and decoder are out of sight."""
+        self.exact = False
+        if v.closed:
+            return ("stream", None)
+        try:
+            if v.readable() and not v.writable() and v.seekable():
+                return ("stream", v.tell())
+        except Exception:  # iterated by a ``for`` loop (no tell), detached, not a real file
+            pass
+        return ("stream", _ident(v))
 
     def _ids(self, values: Any) -> tuple[int, Any]:
         """Hash of the element identities and the elements it covers: past MAX_ELEMENTS a
@@ -329,7 +413,8 @@ class _Pass:
 
     def _function(self, v: Any, depth: int) -> Any:
         if v.__module__ != _CELL_MODULE:
-            return 0  # a library's function: its state is not the notebook's
+            self.exact = False  # a library's function: not walked, so never "unchanged"
+            return 0
         cells = []
         for cell in v.__closure__ or ():
             try:
@@ -533,7 +618,8 @@ class Changes:
             if name in ns:
                 value = ns[name]
                 if type(value) in ATOMS:
-                    self.atoms[name] = (_ident(value), _value_key(value))
+                    if type(value) is not types.ModuleType:  # a module: never "unchanged"
+                        self.atoms[name] = (_ident(value), _value_key(value))
                     continue
                 if self._pass is None:
                     self._pass = _Pass(reuse=reuse)
