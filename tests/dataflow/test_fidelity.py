@@ -359,6 +359,13 @@ NUMPY_PRINT_OPTIONS = [
     "text = str(np.array([1.234567]))",
 ]
 
+SKLEARN_CONFIG = [
+    "from sklearn import set_config\nfrom sklearn.preprocessing import StandardScaler\n"
+    "import numpy as np",
+    "set_config(transform_output='pandas')",
+    "kind = type(StandardScaler().fit_transform(np.ones((3, 2)))).__name__",
+]
+
 WARNINGS_AS_ERRORS = [
     "import warnings",
     "warnings.simplefilter('error')",
@@ -479,6 +486,7 @@ FIXTURES = [
     Fixture("decimal-precision-set-by-a-helper", DECIMAL_BY_A_HELPER, 5, names=["d"]),
     Fixture("numpy-print-options", NUMPY_PRINT_OPTIONS, minimal=3, names=["text"]),
     Fixture("warnings-turned-into-errors", WARNINGS_AS_ERRORS, minimal=3, names=["res"]),
+    Fixture("sklearn-output-configured", SKLEARN_CONFIG, minimal=3, names=["kind"]),
     Fixture("iterator-advanced-through-an-alias", ITERATOR_THROUGH_ALIAS, 5, names=["b"]),
     Fixture("deep-config-changed-through-an-alias", DEEP_CONFIG_THROUGH_ALIAS, 5, names=["n"]),
     Fixture("large-list-changed-through-an-alias", LARGE_LIST_THROUGH_ALIAS, 5, names=["v"]),

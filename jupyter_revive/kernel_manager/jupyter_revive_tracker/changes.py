@@ -104,9 +104,8 @@ def _iterator_types() -> frozenset[type]:
     """Iterators whose ``__reduce__`` gives their position and the live object they walk
     (not a copy of what is left, as a dict's or a set's iterator gives). itertools' objects
     warn when reduced from Python 3.12 on: older ones only."""
-    found: set[type] = {
-        type(iter(x)) for x in (range(0), range(1 << 70), [], (), "", "\u00e9", b"", bytearray())
-    }
+    walked: tuple[Any, ...] = (range(0), range(1 << 70), [], (), "", "\u00e9", b"", bytearray())
+    found: set[type] = {type(iter(x)) for x in walked}
     found |= {enumerate, zip, map, filter, reversed, type(reversed([])), type(iter(int, 0))}
     if sys.version_info < (3, 12):
         import itertools

@@ -2,7 +2,9 @@
 global random generators, read after every execution and compared with what the last one left.
 
 Settings: pandas options (by key, against pandas' defaults when pandas was loaded since), numpy's
-print options and floating-point error handling, the ``decimal`` context (precision, rounding,
+print options and floating-point error handling, scikit-learn's configuration
+(``set_config(transform_output="pandas")`` changes what every later ``transform`` returns), the
+``decimal`` context (precision, rounding,
 exponent limits, traps; not its flags, which every inexact operation raises), the ``warnings``
 filters that turn warnings into errors, and ``sys.path``. A cell that changes one
 (``getcontext().prec = 5``, a helper calling ``np.set_printoptions``) changes what later cells
@@ -33,6 +35,7 @@ from typing import Any
 # the planner's hidden states ``<numpy.random>`` and ``<random>``).
 NUMPY_PRINT = "numpy:printoptions"
 NUMPY_ERRORS = "numpy:errstate"
+SKLEARN = "sklearn:config"
 DECIMAL = "decimal:context"
 WARNINGS = "warnings:filters"
 SYS_PATH = "sys:path"
@@ -169,6 +172,12 @@ def _numpy_errors() -> Any:
     return None if numpy is None else numpy.geterr()
 
 
+def _sklearn_config() -> Any:
+    sklearn = sys.modules.get("sklearn")
+    get_config = getattr(sklearn, "get_config", None)
+    return None if get_config is None else get_config()
+
+
 def _warning_filters() -> Any:
     # Only filters that raise change what a cell computes; libraries add "ignore" ones on import.
     warnings = sys.modules.get("warnings")
@@ -182,6 +191,7 @@ def _sys_path() -> Any:
 _READERS = (
     (NUMPY_PRINT, _numpy_print),
     (NUMPY_ERRORS, _numpy_errors),
+    (SKLEARN, _sklearn_config),
     (DECIMAL, _decimal_context),
     (WARNINGS, _warning_filters),
     (SYS_PATH, _sys_path),
