@@ -382,6 +382,36 @@ RCPARAMS = [
 
 MODULE_ATTRIBUTE_PATCHED = ["import json", "json.revive_limit = 0.7", "t = json.revive_limit * 2"]
 
+# A view made by a function, written through a function reached through a container: the array
+# it views changed too.
+HIDDEN_VIEW = [
+    "import numpy as np",
+    "a = np.zeros(5)",
+    "def view(x):\n    return x[1:3]",
+    "v = view(a)",
+    "ops = [np.copyto]",
+    "ops[0](v, 7.0)",
+    "s = float(a.sum())",
+]
+
+# Notebook functions run through a dispatch table or a bound method change the globals they
+# reach: the tracker follows them there.
+DISPATCH_TABLE = [
+    "import numpy as np",
+    "arr = np.zeros(3)",
+    "ops = {'mark': lambda: arr.__setitem__(0, 1.0)}",
+    "ops['mark']()",
+    "s = float(arr.sum())",
+]
+
+BOUND_METHOD = [
+    "LOG = []",
+    "class Acc:\n    def add(self, v):\n        LOG.append(v)",
+    "h = Acc().add",
+    "h(1)",
+    "n = len(LOG)",
+]
+
 # Iterators advanced, a configuration changed deep down, through a function the source reaches
 # through a container: seen by the tracker alone.
 ITERATOR_THROUGH_A_CONTAINER = [
@@ -495,6 +525,9 @@ FIXTURES = [
     Fixture(
         "iterators-advanced-through-a-container", ITERATOR_THROUGH_A_CONTAINER, 5, names=["b", "c"]
     ),
+    Fixture("array-changed-through-a-hidden-view", HIDDEN_VIEW, minimal=7, names=["s"]),
+    Fixture("global-changed-through-a-dispatch-table", DISPATCH_TABLE, minimal=5, names=["s"]),
+    Fixture("global-changed-through-a-bound-method", BOUND_METHOD, minimal=5, names=["n"]),
     Fixture(
         "deep-config-changed-through-a-container", DEEP_CONFIG_THROUGH_A_CONTAINER, 5, names=["n"]
     ),

@@ -101,6 +101,15 @@ def session(*cells: str) -> dict[str, Any]:
         # a partial holding the changed list
         (["import functools", "xs = []", "push = functools.partial(list.append, xs)"],
          "push(1)", ["push", "xs"]),
+        # notebook functions reached through a dispatch table or a bound method
+        (["LOG = []", "def cb(v):\n    LOG.append(v)", "ops = {'note': cb}"], "ops['note'](1)",
+         ["LOG"]),
+        (["LOG = []", "class Acc:\n    def add(self, v):\n        LOG.append(v)",
+          "h = Acc().add"], "h(1)", ["LOG"]),
+        # a view the source does not show as one: the arrays sharing its memory changed too
+        (["import numpy as np", "a = np.zeros(6)", "def view(x):\n    return x[1:3]",
+          "v = view(a)\nm = a.reshape(2, 3)\nops = [np.copyto]"],
+         "ops[0](v, 7.0)", ["a", "m", "v"]),
         # a configuration nested deeper than objects are walked
         (["cfg = {'a': {'b': {'c': {'d': {'e': {'f': []}}}}}}", "ops = {'cfg': cfg}"],
          "ops['cfg']['a']['b']['c']['d']['e']['f'].append(1)", ["cfg", "ops"]),

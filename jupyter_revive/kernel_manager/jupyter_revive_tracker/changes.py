@@ -78,6 +78,7 @@ DEPTH = 4
 NESTING = 32
 BUDGET_S = 0.2  # per pass (before, after)
 ALIAS_SCAN = 10_000  # elements of a container looked at when charging aliases
+CALLABLES_SCAN = 64  # containers up to this size are looked into for notebook functions
 
 _IDENT = re.compile(r"[^\W\d]\w*")
 _ASSIGNED = re.compile(r"^[ \t]*([^\W\d]\w*)[ \t]*=(?!=)", re.MULTILINE)  # `name = ...` lines
@@ -533,7 +534,8 @@ def candidates(source: str, ns: dict[str, Any], is_user: Callable[[str], bool]) 
     """The user names an execution of ``source`` may change in place, at most MAX_CANDIDATES.
 
     Names the source mentions, and, following notebook functions (and the classes of notebook
-    instances) through the globals their code names, the globals they may reach. A name the
+    instances, bound methods, and the functions in small lists, tuples and dicts: callbacks,
+    dispatch tables) through the globals their code names, the globals they may reach. A name the
     source mentions only as the target of plain assignments (``df = load()``) is left out: such
     a line rebinds it, which the namespace diff sees, and can change nothing in place (its old
     object is still a candidate through any other name that reaches it). Re-running a cell that
@@ -560,16 +562,16 @@ def candidates(source: str, ns: dict[str, Any], is_user: Callable[[str], bool]) 
         if name in found:
             continue
         found[name] = None
-        value = ns.get(name)
+        value: Any = ns.get(name)
         if type(value) in ATOMS:  # reaches nothing (most names a cell mentions)
             continue
-        codes = []
-        if type(value) is types.FunctionType and value.__module__ == _CELL_MODULE:
-            codes.append(value.__code__)
-        kind = type(value)  # not isinstance: that asks the object for __class__
-        cls = value if issubclass(kind, type) else kind
-        if getattr(cls, "__module__", None) == _CELL_MODULE:
-            codes += [f.__code__ for f in vars(cls).values() if type(f) is types.FunctionType]
+        codes = _notebook_code(value)
+        kind = type(value)
+        if (kind is list or kind is tuple or kind is dict) and len(value) <= CALLABLES_SCAN:
+            # callbacks and dispatch tables (``ops["f"](x)``): what their functions reach
+            for inner in value.values() if kind is dict else value:
+                if type(inner) not in ATOMS:
+                    codes += _notebook_code(inner)
         for code in codes:
             if _ident(code) in seen_code:
                 continue
@@ -578,6 +580,21 @@ def candidates(source: str, ns: dict[str, Any], is_user: Callable[[str], bool]) 
             _code_names(code, names)
             todo += [n for n in names if n not in found and n in ns and is_user(n)]
     return list(found)
+
+
+def _notebook_code(value: Any) -> list[types.CodeType]:
+    """The code a call of ``value`` may run in the notebook: a notebook function's, a bound
+    method's, a notebook class's methods (for the class or an instance)."""
+    kind = type(value)  # not isinstance: that asks the object for __class__
+    if kind is types.MethodType:
+        value = value.__func__
+        kind = type(value)
+    if kind is types.FunctionType:
+        return [value.__code__] if value.__module__ == _CELL_MODULE else []
+    cls = value if issubclass(kind, type) else kind
+    if getattr(cls, "__module__", None) != _CELL_MODULE:
+        return []
+    return [f.__code__ for f in vars(cls).values() if type(f) is types.FunctionType]
 
 
 # str and bytes longer than this are not hashed for their value key (a first hash reads them
@@ -664,6 +681,10 @@ class Changes:
             old = self._pass.memo
             changed = {k for k, (mark, _) in fp.memo.items() if k in old and old[k][0] != mark}
             changed |= {self.before[n][0] for n in mutated}
+            numpy = sys.modules.get("numpy")
+            if numpy is not None:  # a changed view changed the arrays it shares memory with
+                for name in mutated:
+                    changed |= _bases(ns.get(name), numpy)
             if watch is not None and _address is not None:
                 mutated |= _watched_holders(ns, watch, changed, is_user)
             else:
@@ -713,8 +734,21 @@ def _watched_holders(
     return out
 
 
+def _bases(value: Any, numpy: Any) -> set[int]:
+    """The ``_ident``s of the objects whose memory an array views (its ``base`` chain)."""
+    out: set[int] = set()
+    while isinstance(value, numpy.ndarray) and value.base is not None:
+        value = value.base
+        out.add(_ident(value))
+    return out
+
+
 def _holds(value: Any, ids: set[int]) -> bool:
-    """``value`` (a container) holds one of the objects ``ids`` (``_ident``s) directly."""
+    """``value`` (a container) holds one of the objects ``ids`` (``_ident``s) directly, or (an
+    array) views the memory of one."""
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(value, numpy.ndarray):
+        return not ids.isdisjoint(_bases(value, numpy))
     if isinstance(value, dict):
         inner: Any = value.values()
     elif isinstance(value, (list, tuple, set, frozenset, deque)):
