@@ -46,16 +46,11 @@ GENERATORS = (NUMPY_RNG, PYTHON_RNG)
 _MT_BYTES = 624 * 4 + 4  # a Mersenne Twister's key and position
 
 
-def _string_at() -> Any:
-    try:
-        import ctypes
-
-        return ctypes.string_at
-    except Exception:
-        return None
-
-
-_read_memory: Any = _string_at()
+_read_memory: Any
+try:  # generators' states are read as raw memory (probed first)
+    from ctypes import string_at as _read_memory
+except Exception:  # no ctypes: the portable reads, or none
+    _read_memory = None
 
 
 def _python_rng_reader() -> Any:
