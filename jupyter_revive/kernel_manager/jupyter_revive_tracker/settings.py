@@ -13,11 +13,15 @@ compute, whatever its source shows.
 Global generators: numpy's legacy one (``np.random.seed``/``rand``, and libraries drawing from it
 when given no ``random_state``) and the ``random`` module's. A cell that changed one drew from it
 (or seeded it), through whatever code: a restore must replay it for the next draw to come out
-the same. Their states (2.5 KB each) are read as raw bytes through their documented C layout,
-checked on probes first: ``getstate()`` would build 625 ints (~9 us) and numpy's
-``get_state()`` a dict (~33 us) after every cell. numpy's legacy generator also caches a second
-normal deviate outside that state; while it holds one, its full state is read (a cell may use
-only the cached value).
+the same. Each is known by its position and first two words, read through views of its memory
+in its C layout (numpy's documented ctypes interface), checked on probes first:
+``getstate()`` would build 625 ints (~9 us) and numpy's ``get_state()`` a dict (~33 us) after
+every cell. numpy's legacy generator also caches a second normal deviate outside that state;
+while it holds one, its full state is read (a cell may use only the cached value).
+
+Readers keep what they read last and give back that same object while nothing changed: run
+after every cell with the caches cold, every object touched counts (comparing whole states and
+listing the decimal traps cost ~50 us per cell on the replay benchmark; this costs a few).
 
 Only modules already imported are read (nothing is imported here); a module seen for the first
 time is taken as it is, except pandas (compared with its defaults) and numpy's generator (drawn
@@ -27,7 +31,7 @@ starts. Each read costs ~1 us per module.
 
 from __future__ import annotations
 
-import struct
+import operator
 import sys
 from typing import Any
 
@@ -43,118 +47,164 @@ NUMPY_RNG = "numpy.random"
 PYTHON_RNG = "random"
 GENERATORS = (NUMPY_RNG, PYTHON_RNG)
 
-_MT_BYTES = 624 * 4 + 4  # a Mersenne Twister's key and position
+# A Mersenne Twister's state is 624 32-bit words and a position in them. Every draw moves the
+# position, and a draw that brings it back to where it was regenerated the words first: the
+# position and the first words tell a changed state from an unchanged one (a seed sets both).
+_MT_WORDS = 624
 
+_views_made: Any
+try:  # generators' states are read through views of their memory (probed first)
+    from ctypes import c_int32, c_uint32
 
-_read_memory: Any
-try:  # generators' states are read as raw memory (probed first)
-    from ctypes import string_at as _read_memory
+    def _views_made(owner: Any, position: int, words: int) -> _Twister:
+        return _Twister(owner, c_int32.from_address(position), c_uint32.from_address(words),
+                        c_uint32.from_address(words + 4))  # fmt: skip
 except Exception:  # no ctypes: the portable reads, or none
-    _read_memory = None
+    _views_made = None
 
 
-def _python_rng_reader() -> Any:
-    """``read(r)``: the raw state of a ``random.Random`` (index and key, as CPython lays them
-    out after the object header), or None where a probe does not show that layout."""
-    if _read_memory is None or sys.implementation.name != "cpython":
+class _Twister:
+    """Live views of a Mersenne Twister's position and first two words, held with the object
+    that owns that memory (so that it stays valid). Reading ``.value`` of a ctypes view is an
+    attribute access: a ``ctypes.string_at`` call costs ~10 us after a cell (cold caches)."""
+
+    __slots__ = ("first", "owner", "position", "second")
+
+    def __init__(self, owner: Any, position: Any, first: Any, second: Any) -> None:
+        self.owner, self.position, self.first, self.second = owner, position, first, second
+
+    def token(self) -> tuple[int, int, int]:
+        return (self.position.value, self.first.value, self.second.value)
+
+
+def _python_twister(r: Any) -> _Twister:
+    # CPython's random.Random: the object header, then the position, then the words.
+    at = id(r) + object.__basicsize__
+    return _views_made(r, at, at + 4)  # type: ignore[no-any-return]
+
+
+def _numpy_twister(rs: Any) -> _Twister:
+    # numpy's MT19937 state (its bit generator's documented ctypes interface): words, position.
+    at = rs._bit_generator.ctypes.state_address
+    return _views_made(rs._bit_generator, at + 4 * _MT_WORDS, at)  # type: ignore[no-any-return]
+
+
+def _probed(make: Any, probes: list[Any], draw: Any, expected: Any) -> Any:
+    """``make`` if the views it makes of each probe generator read what ``expected`` says,
+    after 0, 1 and 700 draws; else None."""
+    if _views_made is None or sys.implementation.name != "cpython":
         return None
-    import random
-
-    offset = object.__basicsize__
-
-    def read(r: Any) -> bytes:
-        return _read_memory(id(r) + offset, _MT_BYTES)  # type: ignore[no-any-return]
-
     try:
-        for seed in (0, 12345):
-            probe = random.Random(seed)
+        for probe in probes:
+            views = make(probe)
             for draws in (0, 1, 700):
-                for _ in range(draws):
-                    probe.random()
-                _, key, _ = probe.getstate()
-                if read(probe) != struct.pack(f"i{len(key) - 1}I", key[-1], *key[:-1]):
+                draw(probe, draws)
+                if views.token() != expected(probe):
                     return None
     except Exception:
         return None
-    return read
+    return make
 
 
-def _numpy_rng_reader(mtrand: Any) -> Any:
-    """``read(rs)``: the raw Mersenne Twister state of a numpy ``RandomState`` through its bit
-    generator's ctypes interface, or None where a probe does not match ``get_state``."""
-    if _read_memory is None:
-        return None
-
-    def read(rs: Any) -> bytes:
-        return _read_memory(rs._bit_generator.ctypes.state_address, _MT_BYTES)  # type: ignore[no-any-return]
-
-    try:
-        probe = mtrand.RandomState(7)
-        for draws in (0, 1, 700):
-            probe.random_sample(draws)
-            state = probe.get_state(legacy=False)["state"]
-            expected = state["key"].astype("<u4").tobytes() + struct.pack("<i", state["pos"])
-            if read(probe) != expected:
-                return None
-    except Exception:
-        return None
-    return read
+def _python_expected(r: Any) -> tuple[int, int, int]:
+    _, key, _ = r.getstate()
+    return (key[-1], key[0], key[1])
 
 
-_python_rng: Any = _python_rng_reader()
-_numpy_rng: Any = None  # made once numpy.random is loaded
-_numpy_probed = False
-# numpy's legacy generator: (raw state, the cached normal as get_state gives it) at the last read
-_numpy_last: tuple[bytes, Any] = (b"", None)
+def _numpy_expected(rs: Any) -> tuple[int, int, int]:
+    state = rs.get_state(legacy=False)["state"]
+    return (int(state["pos"]), int(state["key"][0]), int(state["key"][1]))
+
+
+def _python_draws(r: Any, n: int) -> None:
+    for _ in range(n):
+        r.random()
+
+
+_python_views: Any = None  # (random.Random, its _Twister) of the module's generator
+_python_make: Any = None
+_numpy_views: Any = None  # (RandomState, its _Twister)
+_numpy_make: Any = None
+_probed_modules: set[str] = set()
+# numpy's legacy generator: (token, the cached normal as get_state gives it) at the last read
+_numpy_last: tuple[tuple[int, int, int], Any] = ((-1, 0, 0), None)
 
 
 def _python_generator() -> Any:
-    random = sys.modules.get("random")
+    global _python_views, _python_make
+    random: Any = sys.modules.get("random")
     inst = getattr(random, "_inst", None)
     if inst is None:
         return None
-    if _python_rng is not None:
-        return (_python_rng(inst), inst.gauss_next)
-    return inst.getstate()
+    if "random" not in _probed_modules:
+        _probed_modules.add("random")
+        _python_make = _probed(
+            _python_twister, [random.Random(0), random.Random(12345)], _python_draws,
+            _python_expected,
+        )  # fmt: skip
+    if _python_make is None:
+        return inst.getstate()
+    views = _python_views
+    if views is None or views[0] is not inst:
+        views = _python_views = (inst, _python_make(inst))
+    return (views[1].token(), inst.gauss_next)
 
 
 def _numpy_generator() -> Any:
-    global _numpy_rng, _numpy_probed, _numpy_last
-    mtrand = sys.modules.get("numpy.random.mtrand")
+    global _numpy_views, _numpy_make, _numpy_last
+    mtrand: Any = sys.modules.get("numpy.random.mtrand")
     rs = getattr(mtrand, "_rand", None)
     if rs is None:
         return None
-    if not _numpy_probed:
-        _numpy_probed = True
-        _numpy_rng = _numpy_rng_reader(mtrand)
-    if _numpy_rng is None:
+    if "numpy" not in _probed_modules:
+        _probed_modules.add("numpy")
+        _numpy_make = _probed(
+            _numpy_twister, [mtrand.RandomState(7)], lambda g, n: g.random_sample(n),
+            _numpy_expected,
+        )  # fmt: skip
+    if _numpy_make is None:
         return None  # no cheap read: the static analysis alone sees its draws
-    raw = _numpy_rng(rs)
-    last_raw, cached = _numpy_last
-    if raw == last_raw and not cached:
+    views = _numpy_views
+    if views is None or views[0] is not rs:
+        views = _numpy_views = (rs, _numpy_make(rs))
+    token = views[1].token()
+    last, cached = _numpy_last
+    if token == last and cached is None:
         return _numpy_last
     state = rs.get_state(legacy=False)
-    _numpy_last = (raw, state["gauss"] if state["has_gauss"] else None)
+    _numpy_last = (token, state["gauss"] if state["has_gauss"] else None)
     return _numpy_last
 
 
-def _numpy_drawn(state: tuple[bytes, Any]) -> bool:
+def _numpy_drawn(state: tuple[tuple[int, int, int], Any]) -> bool:
     """Whether numpy's legacy generator was drawn from since it was made or last seeded: numpy
     loads ``numpy.random`` on first use, so the first cell that sees it may have drawn from it
     (``np.random.rand()`` as the first use). Made from entropy it stands at position 623 of its
-    key, seeded at 624, with no normal cached; draws move it (unless they end on 623 or 624
+    words, seeded at 624, with no normal cached; draws move it (unless they end on 623 or 624
     again: then they are missed, and the static analysis alone sees them)."""
-    raw, cached = state
-    return cached is not None or struct.unpack_from("<i", raw, _MT_BYTES - 4)[0] not in (623, 624)
+    (position, _, _), cached = state
+    return cached is not None or position not in (_MT_WORDS - 1, _MT_WORDS)
+
+
+# (context, its token, a copy of its traps) at the last read: comparing the traps with a dict
+# is one C call, listing them costs ten times more.
+_decimal_seen: tuple[Any, Any, dict[Any, Any]] = (None, None, {})
 
 
 def _decimal_context() -> Any:
+    global _decimal_seen
     decimal = sys.modules.get("decimal")
     if decimal is None:
         return None
     c = decimal.getcontext()
-    traps = tuple(sorted(t.__name__ for t, on in c.traps.items() if on))
-    return (c.prec, c.rounding, c.Emin, c.Emax, c.capitals, c.clamp, traps)
+    plain = (c.prec, c.rounding, c.Emin, c.Emax, c.capitals, c.clamp)
+    context, token, traps = _decimal_seen
+    if c is context and plain == token[0] and c.traps == traps:
+        return token
+    traps = dict(c.traps)
+    token = (plain, tuple(sorted(t.__name__ for t, on in traps.items() if on)))
+    _decimal_seen = (c, token, traps)
+    return token
 
 
 def _numpy_print() -> Any:
@@ -173,10 +223,30 @@ def _sklearn_config() -> Any:
     return None if get_config is None else get_config()
 
 
+# (the filter list, its length, first and last entry; the filters that raise) at the last read:
+# the warnings functions insert at the front or append, so those tell a changed list.
+_warnings_seen: tuple[Any, Any] = (None, None)
+
+
 def _warning_filters() -> Any:
     # Only filters that raise change what a cell computes; libraries add "ignore" ones on import.
+    global _warnings_seen
     warnings = sys.modules.get("warnings")
-    return None if warnings is None else tuple(f for f in warnings.filters if f[0] == "error")
+    if warnings is None:
+        return None
+    filters = warnings.filters
+    ends = (filters, filters[0], filters[-1]) if filters else (filters,)
+    last, raising = _warnings_seen
+    if (
+        last is not None
+        and last[0] == len(filters)
+        and len(last) - 1 == len(ends)
+        and all(map(operator.is_, last[1:], ends))
+    ):
+        return raising
+    raising = tuple(f for f in filters if f[0] == "error")
+    _warnings_seen = ((len(filters), *ends), raising)
+    return raising
 
 
 def _sys_path() -> Any:
@@ -194,42 +264,48 @@ _READERS = (
     (PYTHON_RNG, _python_generator),
 )
 
-# (pandas options by dotted key or NO_OPTIONS, the other settings and generators by key)
-State = tuple[dict[str, Any], dict[str, Any]]
+_KEYS = tuple(key for key, _ in _READERS)
+_FUNCTIONS = tuple(reader for _, reader in _READERS)
+
+# (pandas options by dotted key or NO_OPTIONS, the other readers' values in ``_READERS`` order:
+# None where the module is not loaded)
+State = tuple[dict[str, Any], tuple[Any, ...]]
 NO_OPTIONS: dict[str, Any] = {}  # pandas not loaded (never changed: only compared)
-NOTHING_READ: State = (NO_OPTIONS, {})
-_last_read: dict[str, Any] = {}
+NOTHING_READ: State = (NO_OPTIONS, (None,) * len(_READERS))
 _last_state: State = NOTHING_READ
 
 
 def read() -> State:
-    """The state now: the same object as last time while nothing changed (the comparison is
-    then all an execution costs)."""
-    global _last_read, _last_state
-    found = {}
-    for key, reader in _READERS:
-        try:
-            value = reader()
-        except Exception:  # unreadable now: compared as unchanged rather than guessed
-            value = _last_read.get(key)
-        if value is not None:
-            found[key] = value
+    """The state now: the same object as last time while nothing changed. Each reader gives
+    back the very object it gave last time while its state is unchanged, so comparing is
+    mostly identity; after every cell, with the caches cold, each object touched counts."""
+    global _last_state
+    options, last = _last_state
     try:
-        same = found == _last_read
+        found = tuple([reader() for reader in _FUNCTIONS])
+    except Exception:  # one by one: a reader that fails keeps its last value, not a guess
+        found = tuple(_read_or_keep(reader, value) for reader, value in zip(_FUNCTIONS, last))  # noqa: B905
+    try:
+        same = found == last
     except Exception:
         same = False
-    if not same:
-        _last_read = found
-    options = pandas_options()
-    if options is not _last_state[0] or _last_read is not _last_state[1]:
-        _last_state = (options, _last_read)
+    now = pandas_options()
+    if not same or now is not options:
+        _last_state = (now, last if same else found)
     return _last_state
+
+
+def _read_or_keep(reader: Any, value: Any) -> Any:
+    try:
+        return reader()
+    except Exception:
+        return value
 
 
 def changed(before: State, after: State) -> tuple[list[str], list[str]]:
     """(settings changed, as "pandas:display.precision" or ``NUMPY_PRINT``..., generators
     changed, of ``GENERATORS``) between two reads; a module first seen in ``after`` is taken
-    as it is (pandas: compared with its defaults)."""
+    as it is (pandas: compared with its defaults, numpy's generator: ``_numpy_drawn``)."""
     options, old = before
     now_options, now = after
     if options is NO_OPTIONS and now_options is not NO_OPTIONS:
@@ -239,13 +315,15 @@ def changed(before: State, after: State) -> tuple[list[str], list[str]]:
         settings = [f"pandas:{k}" for k in sorted(_changed(options, now_options))]
     generators: list[str] = []
     if now is not old:
-        for key, value in now.items():
-            if key not in old:
+        for key, was, value in zip(_KEYS, old, now):  # noqa: B905
+            if value is None or was is value:
+                continue
+            if was is None:  # first seen
                 if key == NUMPY_RNG and _numpy_drawn(value):
                     generators.append(key)
                 continue
             try:
-                same = bool(old[key] == value)
+                same = bool(was == value)
             except Exception:
                 same = False
             if not same:
