@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins
 
 from ..kernel_manager.jupyter_revive_tracker.names import SHELL_BUILTINS, is_interpreter_name
+from ..kernel_manager.jupyter_revive_tracker.settings import NUMPY_RNG, PYTHON_RNG
 
 # Pseudo-names for hidden interpreter state that cells share without naming it. They take part in
 # planning like variables but are never restore targets.
@@ -20,7 +21,7 @@ SYS_PATH = "<sys.path>"  # where imports look
 
 RNG_STATES = frozenset({PY_RANDOM, NP_RANDOM})
 # The tracker's names for the global generators (a record's ``env.random``).
-_OBSERVED_GENERATORS = {"numpy.random": NP_RANDOM, "random": PY_RANDOM}
+_OBSERVED_GENERATORS = {NUMPY_RNG: NP_RANDOM, PYTHON_RNG: PY_RANDOM}
 # Observed state outside the namespace (the tracker's files and env records), by key.
 FILE_PREFIX = "<file:"
 ENV_PREFIX = "<env:"
