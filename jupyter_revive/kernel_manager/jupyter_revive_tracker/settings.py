@@ -276,9 +276,10 @@ _last_state: State = NOTHING_READ
 
 
 def read() -> State:
-    """The state now: the same object as last time while nothing changed. Each reader gives
-    back the very object it gave last time while its state is unchanged, so comparing is
-    mostly identity; after every cell, with the caches cold, each object touched counts."""
+    """The state now: the same object as last time while nothing changed. The dearer readers
+    (decimal, warnings, numpy's generator) give back the object they gave last time while their
+    state is unchanged, so most of the comparison is identity; after every cell, with the
+    caches cold, each object touched counts."""
     global _last_state
     options, last = _last_state
     try:
