@@ -464,3 +464,42 @@ def test_names_only_assigned_in_a_very_large_cell_are_fingerprinted_all_the_same
     ns = session("df = [1, 2]")
     padding = "\n" + "# " + "x" * changes.ASSIGNED_SCAN
     assert candidates("df = [3]" + padding, ns, is_user) == ["df"]
+
+
+def test_large_atom_containers_are_looked_up_before_the_cell_and_read_after_it() -> None:
+    """The pass before finds a large list's or dict's atoms in ``known`` by the identities it
+    holds (no pass over their types and values, on the reply's path); the pass after always
+    reads them, so that an element replaced during the cell at its old address still shows; a
+    stale entry can only report a change."""
+    ns = session(
+        "items = list(range(1000, 1300))", "table = {f'k{i}': i * 1000 for i in range(300)}"
+    )
+    known: dict[Any, Any] = {}
+    read: list[int] = []
+    values = changes._Pass._values
+
+    def counted(self: Any, atoms: tuple[Any, ...], types: tuple[type, ...]) -> Any:
+        read.append(len(atoms))
+        return values(self, atoms, types)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(changes._Pass, "_values", counted)
+        first = Changes(ns, ["items", "table"], None, known)
+        assert len(read) == 3  # items, the table's keys, its values: nothing known yet
+        assert first.finish(list(ns), is_user) == ([], ["items", "table"])
+        assert len(read) == 6 and len(known) == 3
+        read.clear()
+        again = Changes(ns, ["items", "table"], None, known)
+        assert read == []  # looked up
+        exec("items.append(1)\ntable['k0'] = -1", ns)
+        assert again.finish(list(ns), is_user) == (["items", "table"], [])
+        assert read == [301, 300, 300]  # read after, whatever is known
+    # A stale entry (elements at the same addresses, other values): a change, never "unchanged".
+    for key in known:
+        known[key] = (known[key][0], 12345)
+    assert Changes(ns, ["items"], None, known).finish(list(ns), is_user) == (["items"], [])
+    # Bounded: the oldest entries go first.
+    many = {f"c{i}": list(range(i, i + 300)) for i in range(changes.KNOWN_CONTAINERS + 6)}
+    Changes(many, list(many), None, known)
+    assert len(known) == changes.KNOWN_CONTAINERS
+    assert ("items", changes.identities(many["c69"]), 300) in known

@@ -32,6 +32,16 @@ the cell follows the pass before's plan for each buffer, so that the two compare
 pass before reuses the checksums that the previous execution's pass after took of the same
 buffers (``whole``): a buffer changed *between* executions (a widget callback, a thread) then
 counts for the next one, as the environment does (``touches``).
+
+Large containers of atoms (a list of numbers a cell appends to, a dict of settings) cost a pass
+over every element, their types and values, which a cell reading a few names does not otherwise
+pay. Their element identities are hashed from memory in one copy (``tables.identities``), and
+the pass before looks the rest up by those identities in ``known``: what a pass found for the
+same elements at the same positions (atoms never change in place). Only a pass before looks up:
+the pass after always reads the values, since during the cell an element may be replaced by an
+equal-looking atom at a freed address. An entry found stale (an element replaced by code no cell
+ran, at the very address it had) can only show a change the cell did not make: re-run, never
+skipped.
 """
 
 from __future__ import annotations
@@ -79,6 +89,7 @@ NESTING = 32
 BUDGET_S = 0.2  # per pass (before, after)
 ALIAS_SCAN = 10_000  # elements of a container looked at when charging aliases
 CALLABLES_SCAN = 64  # containers up to this size are looked into for notebook functions
+KNOWN_CONTAINERS = 64  # atom-only containers whose element fingerprints ``known`` keeps
 
 _IDENT = re.compile(r"[^\W\d]\w*")
 _ASSIGNED = re.compile(r"^[ \t]*([^\W\d]\w*)[ \t]*=(?!=)", re.MULTILINE)  # `name = ...` lines
@@ -126,9 +137,15 @@ class _Pass:
 
     ``before``: the pass before the execution, whose decisions (whole or sampled) this one
     follows; ``reuse``: checksums of buffers hashed whole by the previous execution's pass after
-    (for a pass before)."""
+    (for a pass before); ``known``: element fingerprints of large atom-only containers by their
+    identities (see the module's docstring), looked up by a pass before, filled by both."""
 
-    def __init__(self, before: _Pass | None = None, reuse: dict[Any, Any] | None = None) -> None:
+    def __init__(
+        self,
+        before: _Pass | None = None,
+        reuse: dict[Any, Any] | None = None,
+        known: dict[Any, Any] | None = None,
+    ) -> None:
         self.deadline = time.perf_counter() + BUDGET_S
         # Where the walk stopped (objects counted), if it did. The pass after stops at the same
         # object rather than on time, or a pass cut short by time would look like a change.
@@ -145,6 +162,7 @@ class _Pass:
         self.checksums: dict[Any, Any] = {}  # buffer key -> its checksum, if hashed whole
         self._decided = None if before is None else before.plans
         self._reuse = reuse or {}
+        self._known: dict[Any, Any] | None = known if before is None else before._known
 
     def _plan(self, key: Any, n: int) -> int | None:
         """How the buffer ``key`` (``n`` bytes) is read: as the pass before decided, else by
@@ -224,17 +242,20 @@ class _Pass:
             return ("tuple", self._elements(v, depth), self._fp(extra, depth - 1) if extra else 0)
         if isinstance(v, dict):
             ids = identities(v) if READ_FROM <= len(v) <= MAX_ELEMENTS else None  # keys, values
-            given = None if ids is None else 0
-            keys = self._elements(v.keys(), depth, given)
-            fp: tuple[Any, ...] = ("dict", len(v), ids, keys)
-            fp += (self._elements(v.values(), depth, given),)
+            if ids is None:
+                keys, values = self._elements(v.keys(), depth), self._elements(v.values(), depth)
+            else:
+                keys = self._elements(v.keys(), depth, 0, ("keys", ids, len(v)))
+                values = self._elements(v.values(), depth, 0, ("values", ids, len(v)))
+            fp: tuple[Any, ...] = ("dict", len(v), ids, keys, values)
             if isinstance(v, defaultdict):  # its factory is a C field
                 fp += (self._elements((v.default_factory,), depth),)
             extra = getattr(v, "__dict__", None)  # a subclass' own attributes
             return (*fp, self._fp(extra, depth - 1)) if extra else fp
         if isinstance(v, _SEQUENCES):
             ids = identities(v) if READ_FROM <= len(v) <= MAX_ELEMENTS else None
-            return (t.__name__, len(v), self._elements(v, depth, ids))
+            known_as = None if ids is None else ("items", ids, len(v))
+            return (t.__name__, len(v), self._elements(v, depth, ids, known_as))
         if isinstance(v, (set, frozenset)):
             return ("set", len(v), hash(frozenset(map(_ident, v))), self._elements(v, depth))
         if isinstance(v, (bytearray, memoryview)) or t.__module__ == "array":
@@ -329,14 +350,28 @@ class _Pass:
             values = list(values)[::step]
         return hash(tuple(map(_ident, values))), values
 
-    def _elements(self, values: Any, depth: int, ids: int | None = None) -> Any:
-        """Identities of the elements (``ids``: already hashed, from the container's memory),
-        the values of those that cannot change in place, and fingerprints of the others."""
+    def _elements(
+        self, values: Any, depth: int, ids: int | None = None, known_as: Any = None
+    ) -> Any:
+        """Identities of the elements (``ids``: already hashed, from the container's memory,
+        where ``known_as`` keys them in ``known``), the values of those that cannot change in
+        place, and fingerprints of the others."""
         if ids is None or len(values) > MAX_ELEMENTS:
             ids, values = self._ids(values)
+            known_as = None
+        known = self._known if known_as is not None else None
+        if known is not None and self._decided is None:  # a pass before
+            found = known.get(known_as)
+            if found is not None:
+                return found
         types = tuple(map(type, values))
         if ATOMS.issuperset(types):
-            return (ids, self._values(tuple(values), types))
+            fp = (ids, self._values(tuple(values), types))
+            if known is not None and fp[1] is not None:
+                if len(known) >= KNOWN_CONTAINERS:
+                    del known[next(iter(known))]  # the oldest
+                known[known_as] = fp
+            return fp
         atoms = tuple(compress(values, map(ATOMS.__contains__, types)))
         inner = []
         for x in values:
@@ -617,9 +652,14 @@ class Changes:
     """Before/after fingerprints of one execution's candidates."""
 
     def __init__(
-        self, ns: dict[str, Any], names: list[str], reuse: dict[Any, Any] | None = None
+        self,
+        ns: dict[str, Any],
+        names: list[str],
+        reuse: dict[Any, Any] | None = None,
+        known: dict[Any, Any] | None = None,
     ) -> None:
-        """``reuse``: the previous execution's ``whole`` (see the module's docstring)."""
+        """``reuse``: the previous execution's ``whole``; ``known``: the tracker's element
+        fingerprints of large containers (see the module's docstring)."""
         self.ns = ns
         # Checksums of the buffers hashed whole after the execution (``finish``).
         self.whole: dict[Any, Any] = {}
@@ -638,7 +678,7 @@ class Changes:
                         self.atoms[name] = (_ident(value), _value_key(value))
                     continue
                 if self._pass is None:
-                    self._pass = _Pass(reuse=reuse)
+                    self._pass = _Pass(reuse=reuse, known=known)
                 mark, exact = self._pass.of(value)
                 self.before[name] = (_ident(value), mark, exact)
 

@@ -81,6 +81,8 @@ class Tracker:
         # Buffers the last execution hashed whole after it ran: its successor's pass before
         # reuses their checksums (``changes``).
         self._whole: dict[Any, Any] = {}
+        # Element fingerprints of large atom-only containers, by their identities (``changes``).
+        self._known: dict[Any, Any] = {}
 
     def start(self) -> None:
         self.ip.events.register("pre_run_cell", self.pre_run_cell)
@@ -108,6 +110,7 @@ class Tracker:
             touches.stop(pending.touches)
         self._stack.clear()
         self._whole = {}  # what changes while it is off is not the next cell's doing
+        self._known = {}
         with contextlib.suppress(Exception):
             touches.uninstall()
         self._replies.clear()
@@ -176,7 +179,7 @@ class Tracker:
         nothing to fingerprint (either way no name is mutated or unchanged)."""
         try:
             names = candidates(source, ns, self._is_user)
-            return Changes(ns, names, self._whole) if names else None
+            return Changes(ns, names, self._whole, self._known) if names else None
         except Exception:
             _log.debug("fingerprinting before the cell failed", exc_info=True)
             return None
