@@ -141,7 +141,9 @@ def classify_call(call: ast.Call, *, statement: bool) -> CallEffect:
     short_name = name.rpartition(".")[2] if name else method or ""
     effect.changes_cwd = name in rules.CWD_FUNCTIONS
     effect.changes_sys_path = (
-        name is not None and name.startswith("sys.path.") and method in rules.MUTATING_METHODS
+        name is not None
+        and name.startswith(("sys.path.", "sys.modules."))
+        and method in rules.MUTATING_METHODS
     )
     effect.reads_files = bool(call.args) and (
         name in rules.FILE_READ_FUNCTIONS or short_name.startswith(rules.FILE_READ_PREFIXES)

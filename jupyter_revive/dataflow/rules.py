@@ -16,7 +16,9 @@ from ..kernel_manager.jupyter_revive_tracker.settings import NUMPY_RNG, PYTHON_R
 PY_RANDOM = "<random>"
 NP_RANDOM = "<numpy.random>"
 CWD = "<cwd>"  # the working directory relative paths resolve against
-SYS_PATH = "<sys.path>"  # where imports look
+SYS_PATH = "<sys.path>"  # where imports look: sys.path, and modules put in sys.modules
+# Targets whose assignment or deletion changes SYS_PATH (``sys.modules["cfg"] = ns``).
+IMPORT_SYSTEM = frozenset({"sys.path", "sys.modules"})
 
 
 RNG_STATES = frozenset({PY_RANDOM, NP_RANDOM})

@@ -9,7 +9,7 @@ import ast
 from collections.abc import Iterable, Sequence
 
 from . import rules
-from .calls import classify_call, const_str, is_namespace_call, root_name
+from .calls import classify_call, const_str, dotted, is_namespace_call, root_name
 from .functions import pattern_names, scan_class, scan_function, target_names
 from .records import CallSite, CellAnalysis, FunctionInfo, SideEffect
 from .source import parse_cell
@@ -200,6 +200,10 @@ class CellVisitor(ast.NodeVisitor):
             if isinstance(target, ast.Subscript):
                 self.visit(target.slice)
             self._mutate(root_name(target))
+            changed = target.value if isinstance(target, ast.Subscript) else target
+            if dotted(changed) in rules.IMPORT_SYSTEM:  # what later imports find
+                self._read(rules.SYS_PATH)
+                self._bind(rules.SYS_PATH, maybe=True)
 
     def visit_Constant(self, node: ast.Constant) -> None:
         pass  # skips NodeVisitor's slow deprecation shim for old literal node types
@@ -330,9 +334,18 @@ class CellVisitor(ast.NodeVisitor):
                 self.imports.add(name)
                 self.kinds[name] = "import"
 
+    def _decorators(self, decorators: list[ast.expr]) -> None:
+        """A decorator made by a method call registers what it decorates in its receiver
+        (``@pd.api.extensions.register_series_accessor("geo")``, ``@app.route("/")``), a
+        module too: later cells that read the receiver depend on the definition."""
+        for deco in decorators:
+            self.visit(deco)
+            if isinstance(deco, ast.Call) and isinstance(deco.func, ast.Attribute):
+                self._mutate(root_name(deco.func))
+
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         args = node.args
-        self._visit_all(node.decorator_list)
+        self._decorators(node.decorator_list)
         self._visit_all([*args.defaults, *args.kw_defaults, node.returns])
         for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
             if arg is not None:
@@ -344,7 +357,8 @@ class CellVisitor(ast.NodeVisitor):
     visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        self._visit_all([*node.decorator_list, *node.bases, *(k.value for k in node.keywords)])
+        self._decorators(node.decorator_list)
+        self._visit_all([*node.bases, *(k.value for k in node.keywords)])
         # The class body runs now, in its own namespace: its free reads are this cell's reads.
         body = CellVisitor()
         body.bound = [set(self.bound[-1])]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from jupyter_revive.dataflow import analyze_cell
 from jupyter_revive.dataflow.records import CellAnalysis
-from jupyter_revive.dataflow.rules import CWD, NP_RANDOM, PY_RANDOM
+from jupyter_revive.dataflow.rules import CWD, NP_RANDOM, PY_RANDOM, SYS_PATH
 
 
 def a(source: str) -> CellAnalysis:
@@ -522,3 +522,27 @@ def test_writing_a_file_does_not_mutate_the_receiver() -> None:
     r = a("df.to_csv('out.csv')")
     assert r.call_mutates == frozenset()
     assert r.side_effects[0].kind == "file-write"
+
+
+# -- registration and the import system ----------------------------------------------------------
+
+
+def test_a_decorator_made_by_a_method_call_registers_in_its_receiver() -> None:
+    r = a("@pd.api.extensions.register_series_accessor('geo')\nclass Geo:\n    pass")
+    assert r.mutates == {"pd"} and r.defines == {"Geo"}
+    assert a("@app.route('/')\ndef index():\n    return 'hi'").mutates == {"app"}
+    # a plain decorator, or a call of a bare name, names no receiver
+    assert a("@functools.cache\ndef f():\n    pass").mutates == frozenset()
+    assert a("@dataclass(frozen=True)\nclass C:\n    x: int = 0").mutates == frozenset()
+
+
+def test_modules_put_in_sys_modules_are_what_later_imports_find() -> None:
+    for source in (
+        "sys.modules['cfg'] = types.SimpleNamespace(x=1)",
+        "del sys.modules['cfg']",
+        "sys.modules.pop('cfg')",
+        "sys.path[0] = 'src'",
+    ):
+        assert SYS_PATH in a(source).state_changes, source
+    assert SYS_PATH in a("import cfg").state_reads
+    assert SYS_PATH not in a("mods = sys.modules['cfg']").state_changes

@@ -456,6 +456,83 @@ LARGE_LIST_THROUGH_ALIAS = [
     "v = big[123_457]",
 ]
 
+# In-memory files written by library code they are handed: the write is a C field.
+TEXT_TO_MEMORY_FILE = [
+    "import io",
+    "buf = io.StringIO()",
+    "print('hello', file=buf)",
+    "text = buf.getvalue()",
+]
+ARRAY_TO_MEMORY_FILE = [
+    "import io\nimport numpy as np",
+    "b = io.BytesIO()",
+    "np.save(b, np.arange(3))",
+    "size = len(b.getvalue())",
+]
+FRAME_TO_MEMORY_FILE = [
+    "import io\nimport pandas as pd",
+    "sio = io.StringIO()",
+    "pd.DataFrame({'a': [1, 2]}).to_csv(sio)",
+    "n = len(sio.getvalue())",
+]
+
+# Code that runs later than the cell that set it up, in a cell that never names what it changes.
+LAZY_MAP = [
+    "seen = {}",
+    "marks = map(lambda k: seen.setdefault(k, len(seen)), 'abcab')",
+    "out = list(marks)",
+    "n = len(seen)",
+]
+LAZY_FILTER = [
+    "hits = []",
+    "def keep(x):\n    hits.append(x)\n    return x % 2",
+    "it = filter(keep, range(6))",
+    "odd = list(it)",
+    "m = len(hits)",
+]
+GENERATOR_CHANGES_A_GLOBAL = [
+    "log = []",
+    "def gen():\n    for i in range(3):\n        log.append(i)\n        yield i",
+    "g = gen()",
+    "first = next(g)",
+    "k = len(log)",
+]
+DEFAULTDICT_FACTORY = [
+    "import itertools, collections",
+    "ids = itertools.count()",
+    "table = collections.defaultdict(lambda: next(ids))",
+    "a = table['x']\nb = table['y']",
+    "nxt = next(ids)",
+]
+
+# Modules the notebook writes and imports: the import system reads the file in C.
+MODULE_WRITTEN_THEN_REWRITTEN = [
+    "%%writefile helper_a.py\nX = 1",
+    "import helper_a\na = helper_a.X",
+    "%%writefile helper_a.py\nX = 2",
+]
+MODULE_RELOADED = [
+    "with open('helper_b.py', 'w') as f:\n    f.write('X = 1')",
+    "import helper_b\na = helper_b.X",
+    "with open('helper_b.py', 'w') as f:\n    f.write('X = 2')",
+    "import importlib\nhelper_b = importlib.reload(helper_b)\nb = helper_b.X",
+]
+
+# Registration in a library, and modules put where imports find them (failed loudly before).
+ACCESSOR_REGISTERED = [
+    "import pandas as pd",
+    "@pd.api.extensions.register_series_accessor('geo')\nclass Geo:\n"
+    "    def __init__(self, s):\n        self._s = s\n"
+    "    def twice(self):\n        return (self._s * 2).tolist()",
+    "s = pd.Series([1, 2])",
+    "r = s.geo.twice()",
+]
+MODULE_IN_SYS_MODULES = [
+    "import sys, types",
+    "sys.modules['cfg_mod'] = types.SimpleNamespace(x=7)",
+    "import cfg_mod\nv = cfg_mod.x",
+]
+
 FIXTURES = [
     Fixture("pandas-pipeline", PANDAS_PIPELINE, minimal=6),
     Fixture("pandas-pipeline-predictions-only", PANDAS_PIPELINE, minimal=6, names=["predictions"]),
@@ -531,6 +608,17 @@ FIXTURES = [
     Fixture(
         "deep-config-changed-through-a-container", DEEP_CONFIG_THROUGH_A_CONTAINER, 5, names=["n"]
     ),
+    Fixture("text-printed-to-an-in-memory-file", TEXT_TO_MEMORY_FILE, 4, names=["text"]),
+    Fixture("array-saved-to-an-in-memory-file", ARRAY_TO_MEMORY_FILE, 4, names=["size"]),
+    Fixture("frame-written-to-an-in-memory-file", FRAME_TO_MEMORY_FILE, 4, names=["n"]),
+    Fixture("lazy-map-changes-a-global-when-consumed", LAZY_MAP, minimal=4, names=["n"]),
+    Fixture("lazy-filter-changes-a-global-when-consumed", LAZY_FILTER, minimal=5, names=["m"]),
+    Fixture("generator-changes-a-global-when-advanced", GENERATOR_CHANGES_A_GLOBAL, 5, names=["k"]),
+    Fixture("defaultdict-factory-advances-a-counter", DEFAULTDICT_FACTORY, 5, names=["nxt"]),
+    Fixture("module-written-imported-rewritten", MODULE_WRITTEN_THEN_REWRITTEN, 2, names=["a"]),
+    Fixture("module-rewritten-and-reloaded", MODULE_RELOADED, minimal=4, names=["a", "b"]),
+    Fixture("accessor-registered-by-a-decorator", ACCESSOR_REGISTERED, 4, names=["r"]),
+    Fixture("module-put-in-sys-modules", MODULE_IN_SYS_MODULES, minimal=3, names=["v"]),
 ]
 
 

@@ -113,6 +113,19 @@ def session(*cells: str) -> dict[str, Any]:
         # a configuration nested deeper than objects are walked
         (["cfg = {'a': {'b': {'c': {'d': {'e': {'f': []}}}}}}", "ops = {'cfg': cfg}"],
          "ops['cfg']['a']['b']['c']['d']['e']['f'].append(1)", ["cfg", "ops"]),
+        # in-memory files written by code they are handed (their contents are C fields)
+        (["import io", "buf = io.StringIO()"], "print('x', file=buf)", ["buf"]),
+        (["import io\nimport numpy as np", "b = io.BytesIO()"], "np.save(b, np.arange(3))",
+         ["b"]),
+        # code set up by an earlier cell, run by this one, which never names what it changes
+        (["seen = {}", "marks = map(lambda k: seen.setdefault(k, 0), 'ab')"], "out = list(marks)",
+         ["marks", "seen"]),
+        (["hits = []", "def keep(x):\n    hits.append(x)\n    return x", "it = filter(keep, [1])"],
+         "odd = list(it)", ["hits", "it"]),
+        (["log = []", "def gen():\n    log.append(1)\n    yield 1", "g = gen()"], "v = next(g)",
+         ["g", "log"]),
+        (["import itertools, collections", "ids = itertools.count()",
+          "t = collections.defaultdict(lambda: next(ids))"], "a = t['x']", ["ids", "t"]),
     ],
 )  # fmt: skip
 def test_in_place_changes_are_observed(setup: list[str], cell: str, mutated: list[str]) -> None:
@@ -310,9 +323,15 @@ def test_a_large_object_array_is_sampled_before_it_becomes_a_list() -> None:
 
 
 def test_state_in_c_fields_of_a_base_class_is_never_called_unchanged() -> None:
+    ns = session(
+        "import ctypes\nclass Pt(ctypes.Structure):\n    _fields_ = [('x', ctypes.c_int)]",
+        "pt = Pt()",
+    )
+    mutated, unchanged = run(ns, "pt.x = 3")  # a C field
+    assert "pt" not in unchanged and mutated == []
+    # an in-memory file's buffer is C-level too, but read (a subclass' as well)
     ns = session("import io\nclass Log(io.StringIO):\n    pass", "log = Log()")
-    mutated, unchanged = run(ns, "log.write('x')")  # the buffer is C-level
-    assert "log" not in unchanged and mutated == []
+    assert run(ns, "log.write('x')") == (["log"], [])
     ns = session(
         "class Pair:\n    __slots__ = ('__hidden', 'shown')\n"
         "    def __init__(self):\n        self.__hidden = []\n        self.shown = 1",
@@ -503,3 +522,11 @@ def test_large_atom_containers_are_looked_up_before_the_cell_and_read_after_it()
     Changes(many, list(many), None, known)
     assert len(known) == changes.KNOWN_CONTAINERS
     assert ("items", changes.identities(many["c69"]), 300) in known
+
+
+def test_in_memory_files_read_without_moving_are_unchanged() -> None:
+    ns = session("import io", "buf = io.StringIO('abc')\nb = io.BytesIO(b'abc')")
+    assert run(ns, "t = buf.getvalue() + str(b.getvalue())") == ([], ["b", "buf"])
+    assert run(ns, "t = buf.read(1)")[0] == ["buf"]  # its position moved
+    ns["buf"].close()
+    assert run(ns, "closed = buf.closed") == ([], ["buf"])

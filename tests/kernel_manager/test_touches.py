@@ -117,3 +117,37 @@ def test_without_install_functions_are_wrapped_for_the_cell_only() -> None:
     finally:
         touches.stop(collecting)
     assert (builtins.open, io.open, os.remove, os.rename) == ORIGINALS
+
+
+def test_modules_imported_or_reloaded_from_the_notebooks_files_are_read(
+    installed: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import system opens a module's file in C: a module imported since the last execution
+    counts as a read of its file (the standard library's do not), and so does a reload."""
+    import importlib
+    import sys
+
+    (tmp_path / "revive_probe_mod.py").write_text("X = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "revive_probe_mod", raising=False)
+    path = touches.shown(str(tmp_path / "revive_probe_mod.py"))
+
+    collecting = touches.start()
+    module = importlib.import_module("revive_probe_mod")
+    monkeypatch.delitem(sys.modules, "tabnanny", raising=False)
+    importlib.import_module("tabnanny")  # the interpreter's own files: not data
+
+    record = collecting.record()
+    touches.stop(collecting)
+    assert record["files"]["read"] == [path]
+
+    collecting = touches.start()
+    importlib.import_module("revive_probe_mod")  # already imported: nothing read
+    assert collecting.record()["files"] == touches.UNTOUCHED["files"]
+    touches.stop(collecting)
+
+    collecting = touches.start()
+    importlib.reload(module)
+    record = collecting.record()
+    touches.stop(collecting)
+    assert record["files"]["read"] == [path]

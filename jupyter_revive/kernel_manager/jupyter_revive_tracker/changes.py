@@ -129,6 +129,9 @@ def _iterator_types() -> frozenset[type]:
 _ITERATORS = _iterator_types()
 # Open files (concrete classes: an isinstance of the io.IOBase ABC costs more, on every object)
 _FILES = (io.TextIOWrapper, io.BufferedReader, io.BufferedRandom, io.BufferedWriter, io.FileIO)
+# In-memory files: their contents are C fields, written by whatever code is handed them
+# (``print(x, file=buf)``, ``np.save(buf, a)``, ``df.to_csv(buf)``).
+_MEMORY_FILES = (io.StringIO, io.BytesIO)
 _CELL_MODULE = "__main__"
 
 
@@ -303,6 +306,8 @@ class _Pass:
             return self._generator(v, depth)
         if isinstance(v, _FILES):
             return self._stream(v)
+        if isinstance(v, _MEMORY_FILES):
+            return self._memory_file(v, t, depth)
         return self._object(v, t, depth)
 
     def _reduced(self, x: Any, depth: int) -> Any:
@@ -340,6 +345,22 @@ class _Pass:
         except Exception:  # iterated by a ``for`` loop (no tell), detached, not a real file
             pass
         return ("stream", _ident(v))
+
+    def _memory_file(self, v: Any, t: type, depth: int) -> Any:
+        """An in-memory file by its contents and position, and its own attributes: exact
+        (text past ``HASH_BYTES`` characters: its length only, inexact)."""
+        own = self._object(v, t, depth, seen=True)  # a subclass' attributes
+        if v.closed:
+            return ("memory file", None, own)
+        if isinstance(v, io.BytesIO):
+            with v.getbuffer() as data:
+                key = ("memory file", _ident(v), data.nbytes)
+                return ("memory file", v.tell(), self._checksum(data, key), own)
+        text = v.getvalue()
+        if len(text) > HASH_BYTES:
+            self.exact = False
+            return ("memory file", v.tell(), len(text), own)
+        return ("memory file", v.tell(), hash(text), own)
 
     def _ids(self, values: Any) -> tuple[int, Any]:
         """Hash of the element identities and the elements it covers: past MAX_ELEMENTS a
@@ -617,19 +638,40 @@ def candidates(source: str, ns: dict[str, Any], is_user: Callable[[str], bool]) 
     return list(found)
 
 
-def _notebook_code(value: Any) -> list[types.CodeType]:
+def _notebook_code(value: Any, depth: int = 2) -> list[types.CodeType]:
     """The code a call of ``value`` may run in the notebook: a notebook function's, a bound
-    method's, a notebook class's methods (for the class or an instance)."""
+    method's, a notebook class's methods (for the class or an instance). And the code that using
+    ``value`` runs later, out of the source's sight: a notebook generator's when it advances, the
+    functions a lazy ``map`` or ``filter`` calls when consumed, a ``defaultdict``'s factory on a
+    missing key, a ``functools.partial``'s function (``depth``: how far these nest)."""
     kind = type(value)  # not isinstance: that asks the object for __class__
     if kind is types.MethodType:
         value = value.__func__
         kind = type(value)
     if kind is types.FunctionType:
         return [value.__code__] if value.__module__ == _CELL_MODULE else []
+    if kind is types.GeneratorType:
+        frame = value.gi_frame  # None once finished
+        notebook = frame is not None and frame.f_globals.get("__name__") == _CELL_MODULE
+        return [value.gi_code] if notebook else []
+    inner = _deferred_calls(value, kind) if depth > 0 else ()
+    if inner:
+        return [code for x in inner for code in _notebook_code(x, depth - 1)]
     cls = value if issubclass(kind, type) else kind
     if getattr(cls, "__module__", None) != _CELL_MODULE:
         return []
     return [f.__code__ for f in vars(cls).values() if type(f) is types.FunctionType]
+
+
+def _deferred_calls(value: Any, kind: type) -> tuple[Any, ...]:
+    """What ``value`` calls or advances when used later (``_notebook_code``)."""
+    if kind is map or kind is filter:
+        return value.__reduce__()[1]  # type: ignore[no-any-return]  # (function, *iterables)
+    if kind is functools.partial:
+        return (value.func,)
+    if issubclass(kind, defaultdict):  # (by type: isinstance asks the object)
+        return (value.default_factory,)
+    return ()
 
 
 # str and bytes longer than this are not hashed for their value key (a first hash reads them

@@ -4,8 +4,12 @@ directory, and (read by ``settings``) library settings and the global random gen
 Files: the functions that open, remove, rename and make files (``open`` and ``io.open``, which
 pathlib, pandas, numpy and shutil use; IPython's own ``open``; ``os.open``, ``os.remove``/
 ``unlink``, ``os.rename``/``replace``, ``os.mkdir``/``rmdir``, ``os.truncate``, ``os.chdir``,
-``shutil.rmtree``) are wrapped while the tracker is loaded (``install``/``uninstall``); calls
-count while a cell runs (``start``/``stop``), and only on the thread running it. Paths of the
+``shutil.rmtree``, ``importlib.reload``) are wrapped while the tracker is loaded
+(``install``/``uninstall``); calls count while a cell runs (``start``/``stop``), and only on
+the thread running it. Importing a module reads its file without them (the import system opens
+it in C): the modules imported since the last execution are found at the end of
+``sys.modules``, and their files count as read (``%%writefile helper.py``, then
+``import helper``: the import depends on the cell that wrote it). Paths of the
 interpreter's installation, caches and system files are left out. Paths are made absolute at
 the call, so a relative path after a ``chdir`` is recorded as the file it was; the record keeps
 them relative to the kernel's start directory (``shown``). (Not an audit hook: with any audit
@@ -26,6 +30,7 @@ in a module imported earlier), network, other processes.
 from __future__ import annotations
 
 import functools
+import importlib
 import io
 import os
 import shutil
@@ -149,6 +154,8 @@ class Touches:
             self._add("written", args[0])
         elif name == "os.chdir":
             self.cwd = True
+        elif name == "import":
+            self._add("read", args[0])
 
     def record(self) -> Touched:
         """What the execution touched, in the record's shape (``records.Touched``); most cells
@@ -157,6 +164,8 @@ class Touches:
         global _left
         before_env, before = _left if _left is not None else (None, settings.NOTHING_READ)
         environ, state = _left = (_environ(), settings.read())
+        for path in _imported():
+            self._add("read", path)
         read, written, removed = self.read or {}, self.written or {}, self.removed or {}
         if (
             state is before
@@ -229,6 +238,44 @@ def _environ() -> dict[Any, Any]:
         _environ_seen = dict(current)
     _environ_tag = tag
     return _environ_seen
+
+
+# (how many modules, the last one's name, the module) when ``_imported`` last looked
+_modules_seen: tuple[int, Any, Any] | None = None
+MAX_IMPORTS = 500  # modules looked at per execution, newest first
+
+
+def _modules_now() -> tuple[int, Any, Any]:
+    modules = sys.modules
+    last = next(reversed(modules), None)
+    return (len(modules), last, modules.get(last))  # type: ignore[arg-type]
+
+
+def _imported() -> list[str]:
+    """Files of the modules imported since the last call, newest first (a dict keeps insertion
+    order: they are its last keys); nothing the first time. Paths outside the notebook's files
+    are dropped later (``Touches._path``)."""
+    global _modules_seen
+    seen, now = _modules_seen, _modules_now()
+    _modules_seen = now
+    if seen is None or (now[0] == seen[0] and now[2] is seen[2]):
+        return []  # (the common case: nothing imported)
+    files = []
+    modules = sys.modules
+    try:
+        for i, name in enumerate(reversed(modules)):
+            if i >= MAX_IMPORTS or (name == seen[1] and modules.get(name) is seen[2]):
+                break
+            path = getattr(modules.get(name), "__file__", None)
+            if isinstance(path, str):
+                files.append(path)
+    except RuntimeError:  # another thread imported meanwhile: what was found so far
+        pass
+    return files
+
+
+def _module_args(module: Any, *_: Any, **__: Any) -> tuple[Any, ...]:
+    return (getattr(module, "__file__", None),)
 
 
 _active: Touches | None = None
@@ -316,6 +363,7 @@ def _targets() -> list[tuple[Any, str, Callable[..., Any]]]:
         (os, "truncate", _call("os.truncate", _path_args)),
         (os, "chdir", _call("os.chdir", _path_args)),
         (shutil, "rmtree", _call("shutil.rmtree", _path_args)),
+        (importlib, "reload", _call("import", _module_args)),
     ]
     return targets
 
@@ -398,8 +446,9 @@ _FUNCTIONS = _Functions(_TARGETS)
 
 def install() -> None:
     """Wrap the file functions until ``uninstall`` (the tracker's lifetime)."""
-    global _left
+    global _left, _modules_seen
     _left = None  # what happened while no tracker was loaded is no execution's
+    _modules_seen = _modules_now()
     _FUNCTIONS.install()
 
 
@@ -409,9 +458,10 @@ def uninstall() -> None:
 
 def start() -> Touches:
     """Begin collecting for one execution (until ``stop``)."""
-    global _active, _left
+    global _active, _left, _modules_seen
     if _left is None:
         _left = (_environ(), settings.read())
+        _modules_seen = _modules_now()
     _active = Touches()
     _FUNCTIONS.start()
     return _active
