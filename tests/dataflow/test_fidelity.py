@@ -533,6 +533,34 @@ MODULE_IN_SYS_MODULES = [
     "import cfg_mod\nv = cfg_mod.x",
 ]
 
+# State of a module from the notebook's files, changed by its own functions.
+USER_MODULE = (
+    "%%writefile util_state.py\nSTATE = []\nCFG = {'lr': 0.1}\n"
+    "def add(x):\n    STATE.append(x)\ndef set_lr(v):\n    CFG['lr'] = v"
+)
+USER_MODULE_STATE = [
+    USER_MODULE,
+    "import util_state",
+    "util_state.add(1)",
+    "util_state.set_lr(0.5)",
+    "n = len(util_state.STATE)",
+    "lr = util_state.CFG['lr']",
+]
+USER_MODULE_IMPORTED_BY_NAME = [
+    USER_MODULE.replace("util_state", "util_names"),
+    "from util_names import STATE, add",
+    "add(2)",
+    "m = list(STATE)",
+]
+ARRAY_MADE_READ_ONLY = [
+    "import numpy as np",
+    "a = np.zeros(3)",
+    "def freeze(x):\n    x.flags.writeable = False",
+    "fz = freeze",
+    "fz(a)",
+    "w = bool(a.flags.writeable)",
+]
+
 FIXTURES = [
     Fixture("pandas-pipeline", PANDAS_PIPELINE, minimal=6),
     Fixture("pandas-pipeline-predictions-only", PANDAS_PIPELINE, minimal=6, names=["predictions"]),
@@ -619,6 +647,9 @@ FIXTURES = [
     Fixture("module-rewritten-and-reloaded", MODULE_RELOADED, minimal=4, names=["a", "b"]),
     Fixture("accessor-registered-by-a-decorator", ACCESSOR_REGISTERED, 4, names=["r"]),
     Fixture("module-put-in-sys-modules", MODULE_IN_SYS_MODULES, minimal=3, names=["v"]),
+    Fixture("state-of-a-module-from-the-notebooks-files", USER_MODULE_STATE, 6, names=["n", "lr"]),
+    Fixture("module-functions-imported-by-name", USER_MODULE_IMPORTED_BY_NAME, 4, names=["m"]),
+    Fixture("array-made-read-only-through-an-alias", ARRAY_MADE_READ_ONLY, 6, names=["w"]),
 ]
 
 

@@ -144,6 +144,9 @@ def test_numpy_out_and_pandas_inplace() -> None:
     assert run(ns, "df.index.name = 'i'")[0] == ["df"]
     mutated, unchanged = run(ns, "df.head()")
     assert mutated == [] and "df" in unchanged
+    # an array made read-only through a function called by another name
+    exec("def freeze(x):\n    x.flags.writeable = False\nfz = freeze", ns)
+    assert run(ns, "fz(b)")[0] == ["b"]
 
 
 def test_reads_leave_names_unchanged_and_rebinding_is_not_a_mutation() -> None:
@@ -530,3 +533,24 @@ def test_in_memory_files_read_without_moving_are_unchanged() -> None:
     assert run(ns, "t = buf.read(1)")[0] == ["buf"]  # its position moved
     ns["buf"].close()
     assert run(ns, "closed = buf.closed") == ([], ["buf"])
+
+
+def test_a_module_from_the_users_files_is_walked_by_its_globals(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ``helper.py`` beside the notebook keeps state its functions change: the module is a
+    candidate, walked by its globals (never exact); library modules stay unwalked."""
+    (tmp_path / "revive_helper_mod.py").write_text(
+        "STATE = []\nCFG = {'lr': 0.1}\ndef add(x):\n    STATE.append(x)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "revive_helper_mod", raising=False)
+    ns = session("import revive_helper_mod as h\nimport json")
+    assert run(ns, "h.add(1)") == (["h"], [])
+    assert run(ns, "n = len(h.STATE)") == ([], [])  # read: no change, never "unchanged"
+    assert run(ns, "h.CFG['lr'] = 0.5") == (["h"], [])
+    assert run(ns, "json.loads('1')") == ([], [])
+    assert changes._user_module(ns["h"]) and not changes._user_module(ns["json"])
+    # its functions, imported by name, reach what the notebook imported beside them
+    ns = session("from revive_helper_mod import STATE, add")
+    assert run(ns, "add(2)")[0] == ["STATE"]

@@ -53,6 +53,7 @@ import fractions
 import functools
 import io
 import operator
+import os
 import random
 import re
 import struct
@@ -67,6 +68,7 @@ from itertools import compress
 from typing import Any
 
 from .tables import identities
+from .touches import user_file
 
 MAX_CANDIDATES = 200
 MAX_SOURCE = 200_000  # characters of a cell scanned for names
@@ -206,7 +208,7 @@ class _Pass:
 
     def _fp(self, v: Any, depth: int) -> Any:
         t = type(v)
-        if t in ATOMS:
+        if t in ATOMS and (t is not types.ModuleType or not _user_module(v)):
             return 0
         key = _ident(v)
         memo = self.memo.get(key)
@@ -238,6 +240,10 @@ class _Pass:
         return fp
 
     def _dispatch(self, v: Any, t: type, depth: int) -> Any:
+        if t is types.ModuleType:  # one of the user's (``_fp``): by its globals, never exact
+            self.exact = False
+            own = {k: x for k, x in vars(v).items() if k[:2] != "__"}
+            return ("module", self._fp(own, depth - 1))
         if t is tuple or t is frozenset:
             return (t.__name__, self._elements(v, depth))
         if isinstance(v, tuple):  # a named tuple: its elements, and attributes if any
@@ -432,7 +438,8 @@ class _Pass:
         return (n, crc, zlib.crc32(data[n - plan :]))
 
     def _ndarray(self, v: Any, numpy: Any, depth: int) -> Any:
-        meta = (v.__array_interface__["data"][0], v.shape, v.strides, v.dtype.str)
+        # "data": (address, read-only): ``a.flags.writeable = False`` is a change too
+        meta = (v.__array_interface__["data"], v.shape, v.strides, v.dtype.str)
         if v.dtype.hasobject:
             flat = v.ravel()
             if flat.size > MAX_ELEMENTS:  # sampled before it becomes a list
@@ -619,10 +626,10 @@ def candidates(source: str, ns: dict[str, Any], is_user: Callable[[str], bool]) 
             continue
         found[name] = None
         value: Any = ns.get(name)
-        if type(value) in ATOMS:  # reaches nothing (most names a cell mentions)
-            continue
-        codes = _notebook_code(value)
         kind = type(value)
+        if kind in ATOMS and (kind is not types.ModuleType or not _user_module(value)):
+            continue  # reaches nothing (most names a cell mentions)
+        codes = _notebook_code(value)
         if (kind is list or kind is tuple or kind is dict) and len(value) <= CALLABLES_SCAN:
             # callbacks and dispatch tables (``ops["f"](x)``): what their functions reach
             for inner in value.values() if kind is dict else value:
@@ -649,7 +656,10 @@ def _notebook_code(value: Any, depth: int = 2) -> list[types.CodeType]:
         value = value.__func__
         kind = type(value)
     if kind is types.FunctionType:
-        return [value.__code__] if value.__module__ == _CELL_MODULE else []
+        module = value.__module__
+        if module == _CELL_MODULE or _user_module(sys.modules.get(module)):
+            return [value.__code__]
+        return []
     if kind is types.GeneratorType:
         frame = value.gi_frame  # None once finished
         notebook = frame is not None and frame.f_globals.get("__name__") == _CELL_MODULE
@@ -661,6 +671,26 @@ def _notebook_code(value: Any, depth: int = 2) -> list[types.CodeType]:
     if getattr(cls, "__module__", None) != _CELL_MODULE:
         return []
     return [f.__code__ for f in vars(cls).values() if type(f) is types.FunctionType]
+
+
+# id -> (module, whether it is one of the user's), for every module a pass has met
+_USER_MODULES: dict[int, tuple[Any, bool]] = {}
+
+
+def _user_module(module: Any) -> bool:
+    """A module loaded from the user's files (``touches.user_file``: a ``helper.py`` beside the
+    notebook, a project package installed for development): its globals are state that its
+    functions change (``helper.add(1)`` appending to ``helper.STATE``), so it is walked like an
+    object. The standard library's and installed packages' modules are not."""
+    if type(module) is not types.ModuleType:
+        return False
+    found = _USER_MODULES.get(_ident(module))
+    if found is not None and found[0] is module:
+        return found[1]
+    path = vars(module).get("__file__")  # (not getattr: a module's __getattr__ may run code)
+    user = isinstance(path, str) and user_file(os.path.abspath(path))
+    _USER_MODULES[_ident(module)] = (module, user)
+    return user
 
 
 def _deferred_calls(value: Any, kind: type) -> tuple[Any, ...]:
@@ -715,8 +745,9 @@ class Changes:
         for name in names:
             if name in ns:
                 value = ns[name]
-                if type(value) in ATOMS:
-                    if type(value) is not types.ModuleType:  # a module: never "unchanged"
+                kind = type(value)
+                if kind in ATOMS and (kind is not types.ModuleType or not _user_module(value)):
+                    if kind is not types.ModuleType:  # a module: never "unchanged"
                         self.atoms[name] = (_ident(value), _value_key(value))
                     continue
                 if self._pass is None:

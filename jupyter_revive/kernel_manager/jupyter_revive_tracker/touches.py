@@ -89,6 +89,12 @@ def _ignored_roots() -> tuple[str, ...]:
     return found
 
 
+def user_file(path: str) -> bool:
+    """Whether the absolute ``path`` is one of the user's files: not the system's, nor the
+    interpreter's installation or caches (``_ignored_roots``)."""
+    return not (path.startswith(_SYSTEM) or path.startswith(_ignored_roots()))
+
+
 class Touches:
     """What one execution touched; filled by the wrapped functions while it is the active one.
 
@@ -113,9 +119,7 @@ class Touches:
             path = os.path.abspath(os.fsdecode(value))
         except (TypeError, ValueError):
             return None
-        if path.startswith(_SYSTEM) or path.startswith(_ignored_roots()):
-            return None
-        return shown(path)
+        return shown(path) if user_file(path) else None
 
     def _add(self, kind: str, value: Any) -> None:
         path = self._path(value)
