@@ -242,8 +242,8 @@ class _Pass:
     def _dispatch(self, v: Any, t: type, depth: int) -> Any:
         if t is types.ModuleType:  # one of the user's (``_fp``): by its globals, never exact
             self.exact = False
-            own = {k: x for k, x in vars(v).items() if k[:2] != "__"}
-            return ("module", self._fp(own, depth - 1))
+            globals_ = {k: x for k, x in vars(v).items() if k[:2] != "__"}
+            return ("module", self._fp(globals_, depth - 1))
         if t is tuple or t is frozenset:
             return (t.__name__, self._elements(v, depth))
         if isinstance(v, tuple):  # a named tuple: its elements, and attributes if any
