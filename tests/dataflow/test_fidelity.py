@@ -561,6 +561,14 @@ ARRAY_MADE_READ_ONLY = [
     "w = bool(a.flags.writeable)",
 ]
 
+DEQUE_ROTATED_THROUGH_A_BUILTIN_METHOD = [
+    "import collections",
+    "dq = collections.deque([1, 2, 3])",
+    "rot = dq.rotate",
+    "rot(1)",
+    "head = dq[0]",
+]
+
 FIXTURES = [
     Fixture("pandas-pipeline", PANDAS_PIPELINE, minimal=6),
     Fixture("pandas-pipeline-predictions-only", PANDAS_PIPELINE, minimal=6, names=["predictions"]),
@@ -650,6 +658,12 @@ FIXTURES = [
     Fixture("state-of-a-module-from-the-notebooks-files", USER_MODULE_STATE, 6, names=["n", "lr"]),
     Fixture("module-functions-imported-by-name", USER_MODULE_IMPORTED_BY_NAME, 4, names=["m"]),
     Fixture("array-made-read-only-through-an-alias", ARRAY_MADE_READ_ONLY, 6, names=["w"]),
+    Fixture(
+        "deque-rotated-through-a-builtin-method",
+        DEQUE_ROTATED_THROUGH_A_BUILTIN_METHOD,
+        minimal=5,
+        names=["head"],
+    ),
 ]
 
 

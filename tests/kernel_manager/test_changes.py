@@ -554,3 +554,10 @@ def test_a_module_from_the_users_files_is_walked_by_its_globals(
     # its functions, imported by name, reach what the notebook imported beside them
     ns = session("from revive_helper_mod import STATE, add")
     assert run(ns, "add(2)")[0] == ["STATE"]
+
+
+def test_a_builtin_method_bound_to_an_object_charges_that_object() -> None:
+    ns = session("import collections", "dq = collections.deque([1, 2, 3])", "rot = dq.rotate")
+    assert run(ns, "rot(1)")[0] == ["dq", "rot"]
+    ns = session("from math import sqrt\nxs = [1]\nn = len(xs)")
+    assert run(ns, "r = sqrt(n)") == ([], ["n", "sqrt"])  # a module's builtin: an atom

@@ -208,7 +208,7 @@ class _Pass:
 
     def _fp(self, v: Any, depth: int) -> Any:
         t = type(v)
-        if t in ATOMS and (t is not types.ModuleType or not _user_module(v)):
+        if t in ATOMS and (t not in _HOLDERS or _atom(v, t)):
             return 0
         key = _ident(v)
         memo = self.memo.get(key)
@@ -240,10 +240,12 @@ class _Pass:
         return fp
 
     def _dispatch(self, v: Any, t: type, depth: int) -> Any:
-        if t is types.ModuleType:  # one of the user's (``_fp``): by its globals, never exact
+        if t is types.ModuleType:  # one of the user's (``_atom``): by its globals, never exact
             self.exact = False
             globals_ = {k: x for k, x in vars(v).items() if k[:2] != "__"}
             return ("module", self._fp(globals_, depth - 1))
+        if t is types.BuiltinMethodType:  # bound to an object (``_atom``): by that object
+            return ("builtin method", v.__name__, self._fp(v.__self__, depth - 1))
         if t is tuple or t is frozenset:
             return (t.__name__, self._elements(v, depth))
         if isinstance(v, tuple):  # a named tuple: its elements, and attributes if any
@@ -627,7 +629,7 @@ def candidates(source: str, ns: dict[str, Any], is_user: Callable[[str], bool]) 
         found[name] = None
         value: Any = ns.get(name)
         kind = type(value)
-        if kind in ATOMS and (kind is not types.ModuleType or not _user_module(value)):
+        if kind in ATOMS and (kind not in _HOLDERS or _atom(value, kind)):
             continue  # reaches nothing (most names a cell mentions)
         codes = _notebook_code(value)
         if (kind is list or kind is tuple or kind is dict) and len(value) <= CALLABLES_SCAN:
@@ -671,6 +673,21 @@ def _notebook_code(value: Any, depth: int = 2) -> list[types.CodeType]:
     if getattr(cls, "__module__", None) != _CELL_MODULE:
         return []
     return [f.__code__ for f in vars(cls).values() if type(f) is types.FunctionType]
+
+
+# Atoms' types that may hold state after all (``_atom``).
+_HOLDERS = frozenset({types.ModuleType, types.BuiltinMethodType})
+
+
+def _atom(value: Any, kind: type) -> bool:
+    """Whether ``value``, of a type in ATOMS, holds no state: not a module from the user's
+    files, nor a builtin method bound to an object (``rot = dq.rotate``: calling it changes
+    ``dq``, which no source line names)."""
+    if kind is types.ModuleType:
+        return not _user_module(value)
+    if kind is types.BuiltinMethodType:
+        return type(value.__self__) in ATOMS  # a builtin function's is its module (or None)
+    return True
 
 
 # id -> (module, whether it is one of the user's), for every module a pass has met
@@ -746,7 +763,7 @@ class Changes:
             if name in ns:
                 value = ns[name]
                 kind = type(value)
-                if kind in ATOMS and (kind is not types.ModuleType or not _user_module(value)):
+                if kind in ATOMS and (kind not in _HOLDERS or _atom(value, kind)):
                     if kind is not types.ModuleType:  # a module: never "unchanged"
                         self.atoms[name] = (_ident(value), _value_key(value))
                     continue
