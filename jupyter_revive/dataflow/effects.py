@@ -160,6 +160,7 @@ def resolve(history: History) -> list[Effect]:
         # Referencing a notebook function may run it: its globals are read here.
         # Using an instance of a notebook class may run its methods (`ctr.bump()`).
         classes = {instance_of[n] for n in reads | mutates if n in instance_of}
+        reads |= classes  # and its class's attributes, which every instance shares
         for info in _closures(classes, envs) if classes else ():
             mutates |= info.global_mutates
             maybe |= info.global_writes

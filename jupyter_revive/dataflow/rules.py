@@ -21,6 +21,11 @@ SYS_PATH = "<sys.path>"  # where imports look: sys.path, and modules put in sys.
 IMPORT_SYSTEM = frozenset({"sys.path", "sys.modules"})
 
 
+# Calls whose result is a live view of their receiver or argument, not a copy: a later change of
+# that object shows through it (``keys = d.keys()``, then ``d["b"] = 2``).
+VIEW_METHODS = frozenset({"keys", "values", "items"})
+VIEW_FUNCTIONS = frozenset({"iter", "reversed", "memoryview"})
+
 RNG_STATES = frozenset({PY_RANDOM, NP_RANDOM})
 # The tracker's names for the global generators (a record's ``env.random``).
 _OBSERVED_GENERATORS = {NUMPY_RNG: NP_RANDOM, PYTHON_RNG: PY_RANDOM}

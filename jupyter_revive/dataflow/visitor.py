@@ -46,6 +46,12 @@ def _alias_sources(value: ast.expr) -> list[str]:
         return [r for elt in value.elts for r in _alias_sources(elt)]
     if isinstance(value, ast.Dict):
         return [r for v in value.values for r in _alias_sources(v)]
+    if isinstance(value, ast.Call) and len(value.args) <= 1 and not value.keywords:
+        func = value.func
+        if isinstance(func, ast.Attribute) and func.attr in rules.VIEW_METHODS and not value.args:
+            return _alias_sources(func.value)  # d.keys(): sees every later change of d
+        if isinstance(func, ast.Name) and func.id in rules.VIEW_FUNCTIONS and value.args:
+            return _alias_sources(value.args[0])  # iter(xs), memoryview(buf)
     return []
 
 

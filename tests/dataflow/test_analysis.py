@@ -546,3 +546,11 @@ def test_modules_put_in_sys_modules_are_what_later_imports_find() -> None:
         assert SYS_PATH in a(source).state_changes, source
     assert SYS_PATH in a("import cfg").state_reads
     assert SYS_PATH not in a("mods = sys.modules['cfg']").state_changes
+
+
+def test_views_alias_what_they_show() -> None:
+    assert a("keys = d.keys()").aliases == (("keys", "d"),)
+    assert a("pairs = d.items()").aliases == (("pairs", "d"),)
+    assert a("it = iter(xs)").aliases == (("it", "xs"),)
+    assert a("n = len(xs)").aliases == ()
+    assert a("ks = d.keys(1)").aliases == ()  # not the dict method

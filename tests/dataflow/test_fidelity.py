@@ -569,6 +569,16 @@ DEQUE_ROTATED_THROUGH_A_BUILTIN_METHOD = [
     "head = dq[0]",
 ]
 
+DICT_VIEW = ["d = {'a': 1}", "keys = d.keys()", "d['b'] = 2", "ks = sorted(keys)"]
+CLASS_LIST_SHARED_BY_INSTANCES = [
+    "class T:\n    tags = []\n    def add(self, t):\n        self.tags.append(t)",
+    "t1 = T()",
+    "t2 = T()",
+    "ad = t1.add",
+    "ad('x')",
+    "n = len(t2.tags)",
+]
+
 FIXTURES = [
     Fixture("pandas-pipeline", PANDAS_PIPELINE, minimal=6),
     Fixture("pandas-pipeline-predictions-only", PANDAS_PIPELINE, minimal=6, names=["predictions"]),
@@ -664,6 +674,8 @@ FIXTURES = [
         minimal=5,
         names=["head"],
     ),
+    Fixture("dict-view-sees-a-later-change", DICT_VIEW, minimal=4, names=["ks"]),
+    Fixture("class-list-shared-by-instances", CLASS_LIST_SHARED_BY_INSTANCES, 6, names=["n"]),
 ]
 
 

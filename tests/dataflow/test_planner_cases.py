@@ -296,6 +296,19 @@ CASES = [
         names=["total"],
     ),
     Case(
+        # the instance shares its class's list: a change observed in the class is read with it
+        "class-attribute-changed-then-read-through-an-instance",
+        ["class T:\n    tags = []", "t = T()", "T.tags.append(1)", "print('x')", "n = len(t.tags)"],
+        [0, 1, 2, 4],
+        names=["n"],
+    ),
+    Case(
+        "dict-view-sees-later-changes",
+        ["d = {'a': 1}", "keys = d.keys()", "d['b'] = 2", "ks = sorted(keys)"],
+        [0, 1, 2, 3],
+        names=["ks"],
+    ),
+    Case(
         "helper-function-transitive-globals",
         ["k = 2", "def g(v):\n    return v * k", "def f(v):\n    return g(v) + 1", "r = f(1)"],
         [0, 1, 2, 3],

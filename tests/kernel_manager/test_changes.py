@@ -561,3 +561,11 @@ def test_a_builtin_method_bound_to_an_object_charges_that_object() -> None:
     assert run(ns, "rot(1)")[0] == ["dq", "rot"]
     ns = session("from math import sqrt\nxs = [1]\nn = len(xs)")
     assert run(ns, "r = sqrt(n)") == ([], ["n", "sqrt"])  # a module's builtin: an atom
+
+
+def test_an_instance_of_a_notebook_class_shows_its_class_attributes() -> None:
+    ns = session(
+        "class T:\n    tags = []\n    def add(self, t):\n        self.tags.append(t)",
+        "t1 = T()\nad = t1.add",
+    )
+    assert run(ns, "ad('x')")[0] == ["T", "ad", "t1"]

@@ -111,6 +111,11 @@ ATOMS: frozenset[type] = frozenset(
      types.MethodDescriptorType, types.WrapperDescriptorType}
 )  # fmt: skip
 _SEQUENCES = (list, deque)
+# What a class body defines besides data: code and descriptors (``_Pass._shared``).
+_CLASS_CODE: frozenset[type] = frozenset(
+    {types.FunctionType, property, classmethod, staticmethod, types.MemberDescriptorType,
+     types.GetSetDescriptorType}
+)  # fmt: skip
 _NESTED: frozenset[type] = frozenset({dict, list, tuple})
 
 
@@ -168,6 +173,7 @@ class _Pass:
         self._decided = None if before is None else before.plans
         self._reuse = reuse or {}
         self._known: dict[Any, Any] | None = known if before is None else before._known
+        self._classes: dict[int, tuple[Any, bool]] = {}  # ``_shared``, by class
 
     def _plan(self, key: Any, n: int) -> int | None:
         """How the buffer ``key`` (``n`` bytes) is read: as the pass before decided, else by
@@ -508,7 +514,29 @@ class _Pass:
             return ("id", _ident(v))
         if hidden and not seen:
             self.exact = False  # changes there are not seen: never "unchanged"
-        return ("object", self._fp(attrs, depth - 1), self._fp(tuple(slots), depth - 1))
+        own = ("object", self._fp(attrs, depth - 1), self._fp(tuple(slots), depth - 1))
+        if t.__module__ == _CELL_MODULE:
+            return (*own, self._shared(t, depth - 1))
+        return own
+
+    def _shared(self, t: type, depth: int) -> Any:
+        """The data attributes of a notebook class and its notebook bases (``tags = []``), which
+        every instance shares (``self.tags.append`` changes them all); not their functions and
+        descriptors. Once per class and pass, however many instances."""
+        found = self._classes.get(_ident(t))
+        if found is None:
+            data: dict[str, Any] = {}  # keyed by the class dicts' own strings: the same each pass
+            for c in t.__mro__:
+                if c.__module__ == _CELL_MODULE:
+                    for k, x in vars(c).items():
+                        if k[:2] != "__" and type(x) not in _CLASS_CODE:
+                            data.setdefault(k, x)  # the most derived class's
+            outer, self.exact = self.exact, True
+            fp = self._fp(data, depth) if data else 0
+            found = self._classes[_ident(t)] = (fp, self.exact)
+            self.exact = outer
+        self.exact = self.exact and found[1]
+        return found[0]
 
     def _backed(self, v: Any, t: type, depth: int) -> Any:
         """A pandas array that keeps its values in C fields (``NDArrayBacked``: string,
@@ -810,6 +838,9 @@ class Changes:
             # (``b.tags`` when ``b = copy.copy(a)``): names holding any of them changed.
             old = self._pass.memo
             changed = {k for k, (mark, _) in fp.memo.items() if k in old and old[k][0] != mark}
+            # a notebook class whose shared data changed (``_Pass._shared``)
+            was = self._pass._classes
+            changed |= {k for k, (mark, _) in fp._classes.items() if k in was and was[k][0] != mark}
             changed |= {self.before[n][0] for n in mutated}
             numpy = sys.modules.get("numpy")
             if numpy is not None:  # a changed view changed the arrays it shares memory with
