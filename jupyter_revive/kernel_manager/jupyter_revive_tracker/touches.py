@@ -38,6 +38,7 @@ import sys
 import threading
 from collections.abc import Callable
 from operator import is_
+from types import ModuleType
 from typing import Any
 
 from . import settings
@@ -270,7 +271,10 @@ def _imported() -> list[str]:
         for i, name in enumerate(reversed(modules)):
             if i >= MAX_IMPORTS or (name == seen[1] and modules.get(name) is seen[2]):
                 break
-            path = getattr(modules.get(name), "__file__", None)
+            module = modules.get(name)
+            # (its dict: a module's __getattr__, or whatever else sits in sys.modules, may run
+            # code when asked for an attribute it lacks)
+            path = vars(module).get("__file__") if isinstance(module, ModuleType) else None
             if isinstance(path, str):
                 files.append(path)
     except RuntimeError:  # another thread imported meanwhile: what was found so far
@@ -279,7 +283,7 @@ def _imported() -> list[str]:
 
 
 def _module_args(module: Any, *_: Any, **__: Any) -> tuple[Any, ...]:
-    return (getattr(module, "__file__", None),)
+    return (vars(module).get("__file__") if isinstance(module, ModuleType) else None,)
 
 
 _active: Touches | None = None
