@@ -579,6 +579,15 @@ CLASS_LIST_SHARED_BY_INSTANCES = [
     "n = len(t2.tags)",
 ]
 
+BASE_CLASS_LIST_SHARED = [
+    "class Base:\n    seen = []",
+    "class Sub(Base):\n    def note(self, x):\n        self.seen.append(x)",
+    "s1 = Sub()",
+    "nt = s1.note",
+    "nt(1)",
+    "n = len(Base.seen)",
+]
+
 FIXTURES = [
     Fixture("pandas-pipeline", PANDAS_PIPELINE, minimal=6),
     Fixture("pandas-pipeline-predictions-only", PANDAS_PIPELINE, minimal=6, names=["predictions"]),
@@ -676,6 +685,7 @@ FIXTURES = [
     ),
     Fixture("dict-view-sees-a-later-change", DICT_VIEW, minimal=4, names=["ks"]),
     Fixture("class-list-shared-by-instances", CLASS_LIST_SHARED_BY_INSTANCES, 6, names=["n"]),
+    Fixture("base-class-list-shared-by-a-subclass", BASE_CLASS_LIST_SHARED, 6, names=["n"]),
 ]
 
 

@@ -569,3 +569,13 @@ def test_an_instance_of_a_notebook_class_shows_its_class_attributes() -> None:
         "t1 = T()\nad = t1.add",
     )
     assert run(ns, "ad('x')")[0] == ["T", "ad", "t1"]
+
+
+def test_data_shared_through_a_base_class_charges_that_base() -> None:
+    ns = session(
+        "class Base:\n    seen = []",
+        "class Sub(Base):\n    def note(self, x):\n        self.seen.append(x)",
+        "s1 = Sub()\nnt = s1.note",
+    )
+    assert run(ns, "nt(1)")[0] == ["Base", "nt", "s1"]
+    assert run(ns, "y = s1.note") == ([], ["s1"])  # still exactly unchanged when nothing changed

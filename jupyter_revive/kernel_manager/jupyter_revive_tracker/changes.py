@@ -173,7 +173,7 @@ class _Pass:
         self._decided = None if before is None else before.plans
         self._reuse = reuse or {}
         self._known: dict[Any, Any] | None = known if before is None else before._known
-        self._classes: dict[int, tuple[Any, bool]] = {}  # ``_shared``, by class
+        self._classes: dict[int, tuple[Any, bool]] = {}  # ``_class_data``, by class
 
     def _plan(self, key: Any, n: int) -> int | None:
         """How the buffer ``key`` (``n`` bytes) is read: as the pass before decided, else by
@@ -520,20 +520,22 @@ class _Pass:
         return own
 
     def _shared(self, t: type, depth: int) -> Any:
-        """The data attributes of a notebook class and its notebook bases (``tags = []``), which
-        every instance shares (``self.tags.append`` changes them all); not their functions and
-        descriptors. Once per class and pass, however many instances."""
-        found = self._classes.get(_ident(t))
+        """The data attributes of a notebook class and of its notebook bases (``tags = []``),
+        which every instance shares (``self.tags.append`` changes them all); not their
+        functions and descriptors. Each class once per pass, however many instances, and
+        under its own identity: a change there charges the class that holds the data."""
+        return tuple(self._class_data(c, depth) for c in t.__mro__ if c.__module__ == _CELL_MODULE)
+
+    def _class_data(self, c: type, depth: int) -> Any:
+        found = self._classes.get(_ident(c))
         if found is None:
-            data: dict[str, Any] = {}  # keyed by the class dicts' own strings: the same each pass
-            for c in t.__mro__:
-                if c.__module__ == _CELL_MODULE:
-                    for k, x in vars(c).items():
-                        if k[:2] != "__" and type(x) not in _CLASS_CODE:
-                            data.setdefault(k, x)  # the most derived class's
+            # keyed by the class dict's own strings: the same objects every pass
+            data = {
+                k: x for k, x in vars(c).items() if k[:2] != "__" and type(x) not in _CLASS_CODE
+            }
             outer, self.exact = self.exact, True
             fp = self._fp(data, depth) if data else 0
-            found = self._classes[_ident(t)] = (fp, self.exact)
+            found = self._classes[_ident(c)] = (fp, self.exact)
             self.exact = outer
         self.exact = self.exact and found[1]
         return found[0]
@@ -838,7 +840,7 @@ class Changes:
             # (``b.tags`` when ``b = copy.copy(a)``): names holding any of them changed.
             old = self._pass.memo
             changed = {k for k, (mark, _) in fp.memo.items() if k in old and old[k][0] != mark}
-            # a notebook class whose shared data changed (``_Pass._shared``)
+            # a notebook class whose own data changed (``_Pass._shared``)
             was = self._pass._classes
             changed |= {k for k, (mark, _) in fp._classes.items() if k in was and was[k][0] != mark}
             changed |= {self.before[n][0] for n in mutated}
