@@ -65,6 +65,7 @@ class RunRecord:
     unchanged: frozenset[str] = frozenset()  # fingerprinted whole, and equal after the run
     files_read: frozenset[str] = frozenset()  # as recorded: relative to the notebook, ~/, absolute
     files_changed: frozenset[str] = frozenset()  # written, created, removed or renamed
+    files_listed: frozenset[str] = frozenset()  # folders listed ("." the notebook's own)
     env_vars: frozenset[str] = frozenset()  # environment variable names set or removed
     options: frozenset[str] = frozenset()  # settings changed ("pandas:display.width")
     random: frozenset[str] = frozenset()  # global generators drawn from ("numpy.random", "random")
@@ -191,6 +192,7 @@ def run_record(cell: Mapping[str, Any], context: str | None) -> RunRecord | None
         unchanged=_names(meta.get("unchanged")) or frozenset(),
         files_read=_field(files, "read"),
         files_changed=_field(files, "written") | _field(files, "removed"),
+        files_listed=_field(files, "listed"),
         env_vars=_field(env, "vars"),
         options=_field(env, "options"),
         random=_field(env, "random"),

@@ -20,8 +20,8 @@ export interface IRunRecord {
   mutated?: string[];
   /** Names fingerprinted whole before and after the run, and equal. */
   unchanged?: string[];
-  /** Absolute paths the run read, wrote (created, renamed to) and removed. */
-  files?: { read: string[]; written: string[]; removed: string[] };
+  /** Paths the run read, wrote (created, renamed to) and removed, and folders it listed. */
+  files?: { read: string[]; written: string[]; removed: string[]; listed?: string[] };
   /**
    * Environment variable names (never values), a cwd change, library settings changed, global
    * random generators drawn from (`numpy.random`, `random`; absent in older records).

@@ -69,6 +69,29 @@ def history_warnings(
             )
 
 
+def _listing(
+    effects: Sequence[Effect], pos: int, folders: Collection[str], label: str, cid: Any
+) -> PlanWarning | None:
+    """A listing of folders that runs after it changed: a replay lists them as they are now,
+    with the files those runs left (they cannot be undone)."""
+    later: dict[str, None] = {}
+    for effect in effects[pos + 1 :]:
+        ledger = effect.execution.ledger
+        changed = ledger.files_changed if ledger is not None else ()
+        if any(rules.in_folder(p, f) for p in changed for f in folders):
+            later[_label(effect.execution.cell_index)] = None
+    if not later:
+        return None
+    where = ", ".join(sorted(folders))
+    return PlanWarning(
+        "listing",
+        effects[pos].execution.cell_index,
+        f"{label} lists {where}, where later runs ({', '.join(later)}) wrote or removed files; "
+        "a replay lists what is there now",
+        cid,
+    )
+
+
 def plan_warnings(
     effects: Sequence[Effect],
     order: Sequence[int],
@@ -124,6 +147,10 @@ def plan_warnings(
                 cid,
             )
         ledger = execution.ledger
+        if ledger is not None and ledger.files_listed and once("listing", index):
+            warning = _listing(effects, pos, ledger.files_listed, label, cid)
+            if warning is not None:
+                yield warning
         if ledger is not None and ledger.status == "error" and once("error", index):
             partial = ", ".join(sorted(effect.creates)) or "nothing"
             yield PlanWarning(

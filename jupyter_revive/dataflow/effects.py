@@ -116,7 +116,8 @@ def _observed_state(ledger: RunRecord, written: set[str]) -> tuple[set[str], set
     """(reads, changes) of outside state the tracker saw: files, environment, options.
 
     A file counts as read only when the notebook itself wrote it somewhere in its history;
-    other files are inputs the notebook never produced, nothing to replay for.
+    other files are inputs the notebook never produced, nothing to replay for. Listing a
+    folder reads the files the notebook wrote in it.
     """
     changes = {rules.file_state(p) for p in ledger.files_changed}
     changes |= {rules.env_state(k) for k in ledger.env_vars}
@@ -124,6 +125,8 @@ def _observed_state(ledger: RunRecord, written: set[str]) -> tuple[set[str], set
     if ledger.cwd_changed:
         changes.add(rules.CWD)
     reads = {rules.file_state(p) for p in ledger.files_read if p in written}
+    for folder in ledger.files_listed:  # a listing sees which of the notebook's files exist
+        reads |= {rules.file_state(p) for p in written if rules.in_folder(p, folder)}
     return reads, changes
 
 

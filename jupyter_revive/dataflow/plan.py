@@ -19,6 +19,7 @@ WarningKind = Literal[
     "error",  # the cell raised when it ran
     "live",  # a name already in the kernel is rebuilt because planned cells touch it
     "history",  # malformed history entries
+    "listing",  # the cell lists a folder that later runs changed
 ]
 
 

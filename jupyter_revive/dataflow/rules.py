@@ -43,6 +43,14 @@ def file_state(path: str) -> str:
     return f"{FILE_PREFIX}{path}>"
 
 
+def in_folder(path: str, folder: str) -> bool:
+    """Whether a recorded file ``path`` lies under the recorded ``folder`` (``"."``: the
+    notebook's own, where paths are recorded relative; see the tracker's ``touches.shown``)."""
+    if folder == ".":
+        return not path.startswith(("/", "~/", "../"))
+    return path.startswith(folder.rstrip("/") + "/")
+
+
 def generator_states(keys: frozenset[str]) -> set[str]:
     """The hidden states of the global generators a record says a run drew from."""
     return {_OBSERVED_GENERATORS[k] for k in keys if k in _OBSERVED_GENERATORS}

@@ -588,6 +588,64 @@ BASE_CLASS_LIST_SHARED = [
     "n = len(Base.seen)",
 ]
 
+# Written through a handle kept open across cells: only opening it calls a wrapped function.
+HANDLE_WRITTEN_LATER = [
+    "f = open('handle.txt', 'w')",
+    "f.write('a\\n')",
+    "f.write('b\\n')\nf.flush()",
+    "f.close()",
+    "txt = open('handle.txt').read()",
+]
+HANDLE_WRITTEN_BY_A_FUNCTION = [
+    "log = open('notes.txt', 'w')",
+    "def note(m):\n    log.write(m + '\\n')\n    log.flush()",
+    "note('x')",
+    "note('y')",
+    "lines = open('notes.txt').read().split()",
+]
+BINARY_HANDLE = [
+    "bf = open('blob.bin', 'wb')",
+    "bf.write(b'xyz')",
+    "bf.close()",
+    "data = open('blob.bin', 'rb').read()",
+]
+CSV_WRITER_ON_A_HANDLE = [
+    "import csv",
+    "fh = open('rows.csv', 'w', newline='')\nw = csv.writer(fh)",
+    "w.writerow([1, 2])",
+    "fh.close()",
+    "rows = list(csv.reader(open('rows.csv')))",
+]
+FRAME_TO_A_HANDLE = [
+    "import pandas as pd",
+    "out = open('frame.csv', 'w')",
+    "pd.DataFrame({'a': [1, 2]}).to_csv(out)\nout.close()",
+    "back = pd.read_csv('frame.csv')",
+]
+# logging's FileHandler opens its file with the ``open`` it captured at import: the handle is
+# found by the fingerprint walk, through the logger's handlers.
+LOGGING_FILE_HANDLER = [
+    "import logging",
+    "lg = logging.getLogger('revive.fidelity')\nh = logging.FileHandler('run.log', mode='w')\n"
+    "lg.addHandler(h)\nlg.setLevel(logging.INFO)",
+    "lg.info('hello')",
+    "txt = open('run.log').read()",
+]
+MEMMAP_WRITTEN = [
+    "import numpy as np",
+    "mm = np.memmap('mapped.dat', dtype='float64', mode='w+', shape=(4,))",
+    "mm[:] = 3.0",
+    "mm.flush()",
+    "b = np.fromfile('mapped.dat')",
+]
+# A listing sees the files the notebook wrote: their writers run before it.
+GLOB_AFTER_WRITES = [
+    "import glob, os\nos.makedirs('parts', exist_ok=True)",
+    "open('parts/a.csv', 'w').write('1')",
+    "found = sorted(glob.glob('parts/*.csv'))",
+    "os.remove('parts/a.csv')",
+]
+
 FIXTURES = [
     Fixture("pandas-pipeline", PANDAS_PIPELINE, minimal=6),
     Fixture("pandas-pipeline-predictions-only", PANDAS_PIPELINE, minimal=6, names=["predictions"]),
@@ -686,6 +744,14 @@ FIXTURES = [
     Fixture("dict-view-sees-a-later-change", DICT_VIEW, minimal=4, names=["ks"]),
     Fixture("class-list-shared-by-instances", CLASS_LIST_SHARED_BY_INSTANCES, 6, names=["n"]),
     Fixture("base-class-list-shared-by-a-subclass", BASE_CLASS_LIST_SHARED, 6, names=["n"]),
+    Fixture("file-written-through-a-handle-later", HANDLE_WRITTEN_LATER, 5, names=["txt"]),
+    Fixture("handle-written-by-a-function", HANDLE_WRITTEN_BY_A_FUNCTION, 5, names=["lines"]),
+    Fixture("binary-handle-written-later", BINARY_HANDLE, minimal=4, names=["data"]),
+    Fixture("csv-writer-on-an-open-handle", CSV_WRITER_ON_A_HANDLE, 5, names=["rows"]),
+    Fixture("frame-written-to-an-open-handle", FRAME_TO_A_HANDLE, minimal=4, names=["back"]),
+    Fixture("logging-file-handler", LOGGING_FILE_HANDLER, minimal=4, names=["txt"]),
+    Fixture("memory-map-written", MEMMAP_WRITTEN, minimal=4, names=["b"]),
+    Fixture("glob-sees-files-removed-since", GLOB_AFTER_WRITES, minimal=3, names=["found"]),
 ]
 
 

@@ -132,3 +132,34 @@ def test_working_directory_change_is_explained_not_warned() -> None:
 def test_dynamic_cell_reason_names_what_it_may_define() -> None:
     plan = plan_notebook(notebook(["exec(src)", "y = x"]), ["y"])
     assert plan.cells[0].reason == "may define x dynamically; read by cell 2"
+
+
+def _files(**files: list[str]) -> dict[str, object]:
+    empty: dict[str, list[str]] = {"read": [], "written": [], "removed": []}
+    return {"status": "ok", "defined": [], "files": empty | files}
+
+
+def test_listing_a_folder_that_later_runs_wrote_into_is_warned() -> None:
+    cells = ["open('d/a.txt', 'w').close()", "names = os.listdir('d')", "open('d/b.txt', 'w')"]
+    ledger = {
+        0: _files(written=["d/a.txt"]),
+        1: {**_files(listed=["d"]), "defined": ["names"]},
+        2: _files(written=["d/b.txt"]),
+    }
+    plan = plan_notebook(notebook(cells, order=[0, 1, 2], ledger=ledger), ["names"])
+    # The listing sees which of the notebook's files exist: their writer runs first.
+    assert [c.index for c in plan.cells] == [0, 1]
+    (listing,) = [w for w in plan.warnings if w.kind == "listing"]
+    assert listing.cell == 1 and "cell 3" in listing.message and "lists d" in listing.message
+
+
+def test_listing_nothing_changed_later_is_not_warned() -> None:
+    cells = ["open('a.txt', 'w').close()", "names = os.listdir()", "open('../b.txt', 'w')"]
+    ledger = {
+        0: _files(written=["a.txt"]),
+        1: {**_files(listed=["."]), "defined": ["names"]},
+        2: _files(written=["../b.txt", "~/c.txt", "/tmp/d.txt"]),  # outside the folder
+    }
+    plan = plan_notebook(notebook(cells, order=[0, 1, 2], ledger=ledger), ["names"])
+    assert [c.index for c in plan.cells] == [0, 1]
+    assert "listing" not in [w.kind for w in plan.warnings]

@@ -9,7 +9,7 @@ import io
 import os
 import pickle
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -151,3 +151,107 @@ def test_modules_imported_or_reloaded_from_the_notebooks_files_are_read(
     record = collecting.record()
     touches.stop(collecting)
     assert record["files"]["read"] == [path]
+
+
+def _cell(body: Callable[[], object]) -> tuple[touches.Touched, object]:
+    """Run ``body`` as a cell's code: (its record, its result)."""
+    collecting = touches.start()
+    try:
+        result = body()
+    finally:
+        touches.stop(collecting)
+    return collecting.record(), result
+
+
+def test_writes_through_a_handle_kept_open_count_for_the_cells_that_made_them(
+    installed: None, tmp_path: Path
+) -> None:
+    """A handle opened in one cell and written in later ones (``f.write``, a ``csv.writer``):
+    each cell that changed what it holds or its file wrote the file; the tracker flushes
+    nothing."""
+    text, data = tmp_path / "log.txt", tmp_path / "log.bin"
+    opened, f = _cell(lambda: open(text, "w"))  # noqa: SIM115
+    assert opened["files"]["written"] == [touches.shown(str(text))]
+    _, b = _cell(lambda: open(data, "wb"))  # noqa: SIM115
+    assert isinstance(f, io.TextIOWrapper) and isinstance(b, io.BufferedWriter)
+
+    def written(record: touches.Touched) -> list[str]:
+        return record["files"]["written"]
+
+    assert written(_cell(lambda: f.write("a"))[0]) == [touches.shown(str(text))]
+    assert text.read_text() == ""  # held by the text layer: seen there, left there
+    assert written(_cell(lambda: b.write(b"xyz"))[0]) == [touches.shown(str(data))]
+    assert data.read_bytes() == b""  # buffered: seen by its position
+    assert written(_cell(lambda: len(text.read_text()))[0]) == []  # reading is no write
+    assert written(_cell(f.flush)[0]) == [touches.shown(str(text))]
+    assert written(_cell(b.close)[0]) == [touches.shown(str(data))]
+    assert (text.read_text(), data.read_bytes()) == ("a", b"xyz")
+    assert written(_cell(lambda: None)[0]) == []
+    f.close()
+
+
+def test_handles_met_elsewhere_are_watched_only_when_they_write_a_regular_file(
+    tmp_path: Path,
+) -> None:
+    from jupyter_revive.kernel_manager.jupyter_revive_tracker import handles
+
+    handles.clear()
+    path = tmp_path / "h.txt"
+    path.write_text("x")
+    read_end, write_end = os.pipe()
+    with open(path) as reader, open(write_end, "w") as pipe, open(path, "a") as appender:
+        handles.watch(reader)  # reads only
+        handles.watch(pipe)  # not a regular file
+        assert handles._watched == {}
+        handles.watch(appender)  # a handler's stream, reached by the fingerprint walk
+        handles.watch(appender)
+        assert len(handles._watched) == 1
+        assert handles.written() == []
+        appender.write("y")
+        assert handles.written() == [str(path)]
+        assert handles.written() == []
+    assert handles.written() == [str(path)]  # closed (a close flushes): counted, let go
+    assert handles._watched == {}
+    os.close(read_end)
+
+
+def test_text_files_show_what_they_hold_back_where_cpython_lays_it_out_as_probed() -> None:
+    from jupyter_revive.kernel_manager.jupyter_revive_tracker import handles
+
+    assert handles._pending is not None  # CPython, 64-bit: the probe found the field
+    f = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    f.write("héllo")
+    assert handles._pending(f) == len("héllo".encode())
+    f.flush()
+    assert handles._pending(f) == 0
+
+
+def test_writable_memory_maps_name_their_files(tmp_path: Path) -> None:
+    numpy = pytest.importorskip("numpy")
+    from jupyter_revive.kernel_manager.jupyter_revive_tracker import handles
+
+    path = tmp_path / "m.dat"
+    written = numpy.memmap(path, dtype="float64", mode="w+", shape=(4,))
+    read = numpy.memmap(path, dtype="float64", mode="r", shape=(4,))
+    assert handles.mapped([written, read, written[:2], numpy.zeros(2)]) == [str(path)] * 2
+
+
+def test_listings_of_the_users_folders_are_recorded(installed: None, tmp_path: Path) -> None:
+    import glob
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.csv").write_text("1")
+    folder, sub = touches.shown(str(tmp_path)), touches.shown(str(tmp_path / "sub"))
+    record, _ = _cell(lambda: sorted(os.listdir(tmp_path)))
+    assert record["files"]["listed"] == [folder]
+    record, _ = _cell(lambda: glob.glob(str(tmp_path / "*.csv")))
+    assert record["files"]["listed"] == [folder]
+    record, _ = _cell(lambda: [p.name for p in (tmp_path / "sub").iterdir()])
+    assert record["files"]["listed"] == [sub]
+    record, _ = _cell(lambda: list(os.walk(tmp_path)))
+    assert record["files"]["listed"] == sorted([folder, sub])
+    record, _ = _cell(lambda: os.listdir(os.path.dirname(os.__file__)))  # the interpreter's
+    assert record is touches.UNTOUCHED
+    if os.path.join(os.getcwd(), "") == touches._BASE:
+        record, _ = _cell(os.listdir)
+        assert record["files"]["listed"] == ["."]  # the notebook's own folder

@@ -73,6 +73,7 @@ def test_the_package_holds_every_module_other_helpers_rely_on() -> None:
         "finisher",
         "changes",
         "touches",
+        "handles",
         "settings",
         "checkpoint",
         "places",

@@ -9,7 +9,8 @@ also go into execute_reply metadata under ``revive``.
 
 Modules: ``names`` (which names are the interpreter's), ``records`` (the execution record,
 ``code_sha``), ``snapshots`` (namespace diffs), ``changes`` (objects changed in place),
-``touches`` (files, environment), ``settings`` (library settings, global random generators),
+``touches`` (files, environment), ``handles`` (files written through open handles and memory
+maps), ``settings`` (library settings, global random generators),
 ``ledger`` (the hooks), ``summaries`` (variable descriptions), ``checkpoint`` (variables written
 and loaded), ``places`` (where a kernel on another host keeps its checkpoints), ``api`` (the
 JSON answers), ``bootstrap`` (the in-memory importer).

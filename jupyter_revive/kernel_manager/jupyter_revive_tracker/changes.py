@@ -67,6 +67,7 @@ from collections.abc import Callable, Iterable
 from itertools import compress
 from typing import Any
 
+from . import handles
 from .tables import identities
 from .touches import user_file
 
@@ -354,8 +355,11 @@ class _Pass:
         if v.closed:
             return ("stream", None)
         try:
-            if v.readable() and not v.writable() and v.seekable():
-                return ("stream", v.tell())
+            if not v.writable():
+                if v.readable() and v.seekable():
+                    return ("stream", v.tell())
+            else:  # what is written through it later is written to its file (``handles``)
+                handles.watch(v)
         except Exception:  # iterated by a ``for`` loop (no tell), detached, not a real file
             pass
         return ("stream", _ident(v))

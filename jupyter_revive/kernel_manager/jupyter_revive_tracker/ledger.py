@@ -22,7 +22,7 @@ import uuid
 from collections import deque
 from typing import Any
 
-from . import touches
+from . import handles, touches
 from .changes import Changes, candidates
 from .finisher import Finisher
 from .names import is_owned_name
@@ -192,12 +192,6 @@ class Tracker:
         hidden = self._hidden
         if not hidden.keys().isdisjoint(defined):
             defined = [n for n in defined if not (n in hidden and hidden[n] is ns.get(n))]
-        touched = None
-        if pending.touches is not None:
-            try:
-                touched = pending.touches.record()
-            except Exception:
-                _log.debug("reading what the cell touched failed", exc_info=True)
         mutated: list[str] = []
         unchanged: list[str] = []
         self._whole = {}
@@ -211,6 +205,15 @@ class Tracker:
                     defined = defined + [n for n in rebound if n not in defined]
             except Exception:
                 _log.debug("fingerprinting after the cell failed", exc_info=True)
+        touched = None
+        if pending.touches is not None:
+            try:
+                # a memory map changed in place changed its file
+                for path in handles.mapped(map(ns.get, mutated)) if mutated else ():
+                    pending.touches.wrote(path)
+                touched = pending.touches.record()
+            except Exception:
+                _log.debug("reading what the cell touched failed", exc_info=True)
         info = pending.info
         self.seq += 1
         record = execution_record(

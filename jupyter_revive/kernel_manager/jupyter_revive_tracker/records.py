@@ -27,10 +27,14 @@ from typing import Any, Literal, TypedDict
 MAX_NAMES = 100
 
 
-class Files(TypedDict):
-    read: list[str]  # absolute paths, at most touches.MAX_PATHS each
+class _Files(TypedDict):
+    read: list[str]  # as ``touches.shown`` gives them, at most touches.MAX_PATHS each
     written: list[str]
     removed: list[str]
+
+
+class Files(_Files, total=False):  # (``NotRequired`` is 3.11+; kernels may run 3.10)
+    listed: list[str]  # folders listed (``os.listdir``, ``glob``), only when there are any
 
 
 class Environment(TypedDict):

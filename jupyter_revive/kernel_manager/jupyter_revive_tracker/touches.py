@@ -4,9 +4,11 @@ directory, and (read by ``settings``) library settings and the global random gen
 Files: the functions that open, remove, rename and make files (``open`` and ``io.open``, which
 pathlib, pandas, numpy and shutil use; IPython's own ``open``; ``os.open``, ``os.remove``/
 ``unlink``, ``os.rename``/``replace``, ``os.mkdir``/``rmdir``, ``os.truncate``, ``os.chdir``,
-``shutil.rmtree``, ``importlib.reload``) are wrapped while the tracker is loaded
+``shutil.rmtree``, ``importlib.reload``; ``os.listdir`` and ``os.scandir``, which ``glob``,
+``os.walk`` and ``pathlib`` list folders with) are wrapped while the tracker is loaded
 (``install``/``uninstall``); calls count while a cell runs (``start``/``stop``), and only on
-the thread running it. Importing a module reads its file without them (the import system opens
+the thread running it. A writable file ``open`` returns is watched for later writes through it
+(``handles``). Importing a module reads its file without them (the import system opens
 it in C): the modules imported since the last execution are found at the end of
 ``sys.modules``, and their files count as read (``%%writefile helper.py``, then
 ``import helper``: the import depends on the cell that wrote it). Paths of the
@@ -29,6 +31,7 @@ in a module imported earlier), network, other processes.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import io
@@ -41,8 +44,8 @@ from operator import is_
 from types import ModuleType
 from typing import Any
 
-from . import settings
-from .records import UNTOUCHED, Touched
+from . import handles, settings
+from .records import UNTOUCHED, Files, Touched
 from .snapshots import dict_tag
 
 MAX_PATHS = 50  # per list and execution
@@ -103,53 +106,66 @@ class Touches:
     path lists are made on the first call, and the environment and options are compared in
     ``record`` with what the last execution left (``_left``), not with a copy taken here."""
 
-    __slots__ = ("cwd", "read", "removed", "thread", "truncated", "written")
+    __slots__ = ("cwd", "listed", "read", "removed", "thread", "truncated", "written")
 
     def __init__(self) -> None:
         self.thread = threading.get_ident()
         self.read: dict[str, None] | None = None
         self.written: dict[str, None] | None = None
         self.removed: dict[str, None] | None = None
+        self.listed: dict[str, None] | None = None
         self.cwd = False
         self.truncated = False
 
-    def _path(self, value: Any) -> str | None:
+    @staticmethod
+    def _absolute(value: Any) -> str | None:
+        """The user's file ``value`` names, absolute; None for a file descriptor (already
+        counted when it was opened) or a file of the system's."""
         if isinstance(value, int) or value is None:
-            return None  # a file descriptor: already counted when it was opened
+            return None
         try:
             path = os.path.abspath(os.fsdecode(value))
         except (TypeError, ValueError):
             return None
-        return shown(path) if user_file(path) else None
+        return path if user_file(path) else None
 
-    def _add(self, kind: str, value: Any) -> None:
-        path = self._path(value)
+    def _add(self, kind: str, value: Any) -> str | None:
+        """Count ``value``'s file as ``kind``; its absolute path, if it is the user's."""
+        path = self._absolute(value)
         if path is None:
-            return
+            return None
         target = getattr(self, kind)
         if target is None:
             target = {}
             setattr(self, kind, target)
-        if len(target) >= MAX_PATHS and path not in target:
+        key = shown(path) if path + os.sep != _BASE else "."
+        if len(target) >= MAX_PATHS and key not in target:
             self.truncated = True
-            return
-        target[path] = None
+        else:
+            target[key] = None
+        return path
 
-    def event(self, name: str, args: tuple[Any, ...]) -> None:
+    def wrote(self, path: str) -> None:
+        """Count a write the wrapped functions did not see (``handles``)."""
+        self._add("written", path)
+
+    def event(self, name: str, args: tuple[Any, ...]) -> str | None:
+        """Count one call; for an ``open`` that may write, the file's absolute path (its
+        handle is then watched: ``handles``)."""
         if name == "open":
             path, mode, flags = (*args, None, None, None)[:3]
             if isinstance(path, (str, bytes)) and os.path.isdir(path):
-                return  # a directory (an unnamed temporary file in it, a scan): no data file
+                return None  # a directory (an unnamed temporary file in it, a scan)
             writes = (
                 any(c in mode for c in "wax+")
                 if isinstance(mode, str)
                 else isinstance(flags, int) and bool(flags & _WRITE_FLAGS)
             )
             reads = not isinstance(mode, str) or "r" in mode or "+" in mode
-            if writes:
-                self._add("written", path)
             if reads and not (isinstance(flags, int) and flags & os.O_WRONLY):
                 self._add("read", path)
+            if writes:
+                return self._add("written", path)
         elif name in ("os.remove", "os.rmdir", "shutil.rmtree"):
             self._add("removed", args[0])
         elif name == "os.rename":
@@ -161,6 +177,9 @@ class Touches:
             self.cwd = True
         elif name == "import":
             self._add("read", args[0])
+        elif name == "os.listdir":
+            self._add("listed", args[0])
+        return None
 
     def record(self) -> Touched:
         """What the execution touched, in the record's shape (``records.Touched``); most cells
@@ -171,11 +190,14 @@ class Touches:
         environ, state = _left = (_environ(), settings.read())
         for path in _imported():
             self._add("read", path)
+        for path in handles.written():
+            self.wrote(path)
         read, written, removed = self.read or {}, self.written or {}, self.removed or {}
+        listed = self.listed or {}
         if (
             state is before
             and environ is before_env
-            and not (read or written or removed or self.cwd or self.truncated)
+            and not (read or written or removed or listed or self.cwd or self.truncated)
         ):
             return UNTOUCHED
         changed, generators = ([], []) if state is before else settings.changed(before, state)
@@ -193,6 +215,7 @@ class Touches:
             read_paths
             or written_paths
             or removed_paths
+            or listed
             or env
             or self.cwd
             or changed
@@ -200,8 +223,11 @@ class Touches:
             or truncated
         ):
             return UNTOUCHED  # only temporary files, or a variable set to the value it had
+        files: Files = {"read": read_paths, "written": written_paths, "removed": removed_paths}
+        if listed:
+            files["listed"] = sorted(listed)
         return {
-            "files": {"read": read_paths, "written": written_paths, "removed": removed_paths},
+            "files": files,
             "env": {
                 "vars": env[:MAX_PATHS],
                 "cwd": self.cwd,
@@ -313,14 +339,19 @@ class _Wrapper:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         touches = _active
+        written = None
         if touches is not None and threading.get_ident() == touches.thread:
             try:
                 event = self._args_of(*args, **kwargs)
                 if event is not None:
-                    touches.event(self._event, event)
+                    written = touches.event(self._event, event)
             except Exception:  # never break the user's call
                 pass
-        return self.__revive_wrapped__(*args, **kwargs)
+        result = self.__revive_wrapped__(*args, **kwargs)
+        if written is not None and not isinstance(result, int):  # (``os.open``: a descriptor)
+            with contextlib.suppress(Exception):
+                handles.watch(result, written)
+        return result
 
     def __reduce__(self) -> str:
         return self._attr
@@ -350,6 +381,10 @@ def _path_args(path: Any, *_: Any, dir_fd: Any = None, **__: Any) -> Any:
     return (path,) if dir_fd is None else None
 
 
+def _listed_args(path: Any = ".", *_: Any, **__: Any) -> Any:
+    return None if isinstance(path, int) else (path if path is not None else ".",)
+
+
 def _two_paths(src: Any, dst: Any, *_: Any, **kw: Any) -> Any:
     return None if kw.get("src_dir_fd") or kw.get("dst_dir_fd") else (src, dst)
 
@@ -370,6 +405,8 @@ def _targets() -> list[tuple[Any, str, Callable[..., Any]]]:
         (os, "mkdir", _call("os.mkdir", _path_args)),
         (os, "truncate", _call("os.truncate", _path_args)),
         (os, "chdir", _call("os.chdir", _path_args)),
+        (os, "listdir", _call("os.listdir", _listed_args)),
+        (os, "scandir", _call("os.listdir", _listed_args)),
         (shutil, "rmtree", _call("shutil.rmtree", _path_args)),
         (importlib, "reload", _call("import", _module_args)),
     ]
@@ -462,6 +499,7 @@ def install() -> None:
 
 def uninstall() -> None:
     _FUNCTIONS.uninstall()
+    handles.clear()
 
 
 def start() -> Touches:
