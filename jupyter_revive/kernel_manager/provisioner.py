@@ -7,6 +7,14 @@ command lines and puts a private directory holding only the ``jupyter_revive_tra
 directory off ``sys.path`` and ``PYTHONPATH`` when it loads, so the user's environment looks
 untouched, and the kernel's environment does not need jupyter_revive installed.
 
+It also pins the kernel's string hashing (``PYTHONHASHSEED``) to a seed derived from the
+notebook's path, unless the environment already sets one: CPython seeds it at random per process,
+so a set of strings iterates in another order in every kernel (``list({"a", "b"})``), and a
+restore, which re-runs cells in a new kernel, could give a different value silently. The seed is
+the same for every kernel of the same notebook (restarts, server restarts). The tracker takes it
+off ``os.environ`` again when it loads, so subprocesses hash as they would have.
+``ReviveProvisioner.pin_hash_seed = False`` turns this off.
+
 We set the provisioner as the *default* one instead of replacing ``kernel_manager_class``: that
 keeps Kernel Gateway mode and other extensions' kernel managers working, and kernelspecs that
 name their own provisioner are left alone.
@@ -14,6 +22,7 @@ name their own provisioner are left alone.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Mapping
@@ -22,9 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_client.provisioning import KernelProvisionerFactory, LocalProvisioner
+from traitlets import Bool
 from traitlets.config import Application, Config
 
-from .jupyter_revive_tracker import DIR_ENV, MODULE_NAME
+from .jupyter_revive_tracker import DIR_ENV, MODULE_NAME, SEEDED_ENV
 from .staging import stage_tracker
 
 PROVISIONER_NAME = "revive-local-provisioner"
@@ -47,8 +57,33 @@ def add_tracker(cmd: list[str], env: dict[str, str], directory: Path) -> list[st
     return [*cmd, EXTENSION_ARG]
 
 
+HASH_SEED_ENV = "PYTHONHASHSEED"
+
+
+def hash_seed(key: str) -> int:
+    """A string-hashing seed for ``key`` (a notebook's path): stable, in 1..2**32-1 (0 would
+    switch hashing to a fixed function shared by every such kernel)."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % (2**32 - 1) + 1
+
+
+def pin_hash_seed(env: dict[str, str], key: str) -> None:
+    """Set ``PYTHONHASHSEED`` in ``env`` (in place) from ``key``, unless the user set it."""
+    if HASH_SEED_ENV in env:
+        return
+    env[HASH_SEED_ENV] = str(hash_seed(key))
+    env[SEEDED_ENV] = env[HASH_SEED_ENV]  # ours: the tracker takes both off again
+
+
 class ReviveProvisioner(LocalProvisioner):  # type: ignore[misc]
     """LocalProvisioner that loads the jupyter-revive tracker into ipykernel kernels."""
+
+    pin_hash_seed = Bool(
+        True,
+        config=True,
+        help="Give every kernel of a notebook the same string-hashing seed (PYTHONHASHSEED, "
+        "from the notebook's path; an environment that sets it keeps its own), so that sets of "
+        "strings iterate in the same order when a restore re-runs cells in a new kernel.",
+    )
 
     async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
         kwargs = await super().pre_launch(**kwargs)
@@ -63,6 +98,9 @@ class ReviveProvisioner(LocalProvisioner):  # type: ignore[misc]
             return kwargs
         env = dict(kwargs.get("env") or os.environ)
         kwargs["cmd"] = add_tracker(cmd, env, directory)
+        if self.pin_hash_seed:
+            # the notebook's path when the server started it for one, else where it runs
+            pin_hash_seed(env, env.get("JPY_SESSION_NAME") or str(kwargs.get("cwd") or os.getcwd()))
         kwargs["env"] = env
         return kwargs
 

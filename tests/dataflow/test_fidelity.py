@@ -638,6 +638,11 @@ MEMMAP_WRITTEN = [
     "mm.flush()",
     "b = np.fromfile('mapped.dat')",
 ]
+# Iterated in hash order: the provisioner gives every kernel of a notebook the same seed.
+SET_OF_STRINGS = [
+    "words = {'alpha', 'beta', 'gamma', 'delta', 'epsilon'}",
+    "order = list(words)\nfirst = next(iter({'x': 1, 'y': 2}.keys() | {'z'}))",
+]
 # A listing sees the files the notebook wrote: their writers run before it.
 GLOB_AFTER_WRITES = [
     "import glob, os\nos.makedirs('parts', exist_ok=True)",
@@ -752,6 +757,7 @@ FIXTURES = [
     Fixture("logging-file-handler", LOGGING_FILE_HANDLER, minimal=4, names=["txt"]),
     Fixture("memory-map-written", MEMMAP_WRITTEN, minimal=4, names=["b"]),
     Fixture("glob-sees-files-removed-since", GLOB_AFTER_WRITES, minimal=3, names=["found"]),
+    Fixture("set-of-strings-iterated", SET_OF_STRINGS, minimal=2, names=["order", "first"]),
 ]
 
 

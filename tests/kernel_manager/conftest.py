@@ -122,9 +122,11 @@ class Kernel:
         await self.km.shutdown_kernel(now=True)
 
 
-async def start_kernel(kernel_name: str, cwd: str | None = None) -> Kernel:
+async def start_kernel(
+    kernel_name: str, cwd: str | None = None, env: dict[str, str] | None = None
+) -> Kernel:
     km = AsyncKernelManager(kernel_name=kernel_name)
-    await km.start_kernel(**({"cwd": cwd} if cwd else {}))
+    await km.start_kernel(**({"cwd": cwd} if cwd else {}), **({"env": env} if env else {}))
     return await Kernel(km).start()
 
 

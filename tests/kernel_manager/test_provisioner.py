@@ -12,7 +12,11 @@ import pytest
 from jupyter_client.provisioning import KernelProvisionerFactory
 from traitlets.config import Config
 
-from jupyter_revive.kernel_manager.provisioner import PROVISIONER_NAME, use_revive_provisioner
+from jupyter_revive.kernel_manager.provisioner import (
+    PROVISIONER_NAME,
+    hash_seed,
+    use_revive_provisioner,
+)
 from jupyter_revive.kernel_manager.staging import PACKAGE_DIR, stage_tracker, tracker_sources
 
 from .conftest import TRACKER, Kernel, start_kernel
@@ -49,6 +53,45 @@ async def test_user_namespace_and_environment_look_untouched(
     try:
         assert await k.eval("'PYTHONPATH' in __import__('os').environ") is False
         assert await k.eval(HAS_TRACKER) is True
+    finally:
+        await k.stop()
+
+
+HASHES = "[hash(w) for w in ('revive', 'set', 'order')]"
+ENVIRON = "sorted(k for k in __import__('os').environ if 'HASHSEED' in k or 'HASH_SEED' in k)"
+
+
+async def test_kernels_of_one_notebook_hash_strings_alike(
+    kernelspecs: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A set of strings iterates in the same order in every kernel of a notebook (a restore
+    re-runs cells in a new one); the seed stays out of the kernel's environment."""
+    monkeypatch.delenv("PYTHONHASHSEED", raising=False)
+    results = []
+    for path in ("/work/a.ipynb", "/work/a.ipynb", "/work/b.ipynb"):
+        k = await start_kernel(kernelspecs["revive"], env={**os.environ, "JPY_SESSION_NAME": path})
+        try:
+            results.append(await k.eval(HASHES))
+            assert await k.eval(ENVIRON) == []
+        finally:
+            await k.stop()
+    assert results[0] == results[1] != results[2]
+    assert hash_seed("/work/a.ipynb") != hash_seed("/work/b.ipynb")
+    assert all(1 <= hash_seed(p) < 2**32 for p in ("", "/work/a.ipynb", "x" * 1000))
+
+
+async def test_a_seed_the_user_set_is_kept(
+    kernelspecs: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHONHASHSEED", "123")
+    k = await start_kernel(kernelspecs["revive"])
+    try:
+        assert await k.eval(ENVIRON) == ["PYTHONHASHSEED"]
+        assert await k.eval("__import__('os').environ['PYTHONHASHSEED']") == "123"
+        assert await k.eval("hash('revive')") == await k.eval(
+            "int(__import__('subprocess').check_output([__import__('sys').executable, '-c', "
+            "'print(hash(\"revive\"))']))"
+        )
     finally:
         await k.stop()
 

@@ -53,6 +53,8 @@ __all__ = [
 MODULE_NAME = "jupyter_revive_tracker"
 # The provisioner names the directory it put on PYTHONPATH so that we can take it off again.
 DIR_ENV = "JUPYTER_REVIVE_TRACKER_DIR"
+# Set (to the seed) when the provisioner set PYTHONHASHSEED: both are taken off again.
+SEEDED_ENV = "JUPYTER_REVIVE_HASH_SEED"
 
 _log = logging.getLogger(__name__)
 
@@ -74,6 +76,14 @@ def _unhide_launch_dir() -> None:
         os.environ["PYTHONPATH"] = value[len(directory) + len(os.pathsep) :]
 
 
+def _unhide_hash_seed() -> None:
+    """Take the provisioner's ``PYTHONHASHSEED`` off ``os.environ`` (this process' hashing was
+    seeded at start; subprocesses hash as they would have), unless changed since."""
+    seed = os.environ.pop(SEEDED_ENV, None)
+    if seed is not None and os.environ.get("PYTHONHASHSEED") == seed:
+        del os.environ["PYTHONHASHSEED"]
+
+
 def _other_copy() -> Any:
     """The package registered as ``jupyter_revive_tracker`` if it is not this copy, else None."""
     registered = sys.modules.get(MODULE_NAME)
@@ -86,6 +96,10 @@ def load_ipython_extension(ip: Any) -> None:
         _unhide_launch_dir()
     except Exception:
         _log.debug("could not restore sys.path/PYTHONPATH", exc_info=True)
+    try:
+        _unhide_hash_seed()
+    except Exception:
+        _log.debug("could not restore PYTHONHASHSEED", exc_info=True)
     if api._tracker is not None:
         return
     other = _other_copy()
