@@ -643,6 +643,15 @@ SET_OF_STRINGS = [
     "words = {'alpha', 'beta', 'gamma', 'delta', 'epsilon'}",
     "order = list(words)\nfirst = next(iter({'x': 1, 'y': 2}.keys() | {'z'}))",
 ]
+# matplotlib settings changed through code the source does not show as a change (the first
+# cell puts back the defaults: the recording kernel is shared with other notebooks).
+PYPLOT = (
+    "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\nplt.rcdefaults()"
+)
+FACE = "fig, ax = plt.subplots()\nface = tuple(ax.get_facecolor())\nplt.close(fig)"
+STYLE_USED = [PYPLOT, "plt.style.use('ggplot')", FACE]
+RC_SET_THROUGH_AN_ALIAS = [PYPLOT, "setrc = matplotlib.rc", "setrc('axes', facecolor='0.5')", FACE]
+RC_CONTEXT_PUT_BACK = [PYPLOT, "with plt.rc_context({'axes.facecolor': '0.2'}):\n    pass", FACE]
 # A listing sees the files the notebook wrote: their writers run before it.
 GLOB_AFTER_WRITES = [
     "import glob, os\nos.makedirs('parts', exist_ok=True)",
@@ -758,6 +767,9 @@ FIXTURES = [
     Fixture("memory-map-written", MEMMAP_WRITTEN, minimal=4, names=["b"]),
     Fixture("glob-sees-files-removed-since", GLOB_AFTER_WRITES, minimal=3, names=["found"]),
     Fixture("set-of-strings-iterated", SET_OF_STRINGS, minimal=2, names=["order", "first"]),
+    Fixture("plot-style-used", STYLE_USED, minimal=3, names=["face"]),
+    Fixture("rc-set-through-an-alias", RC_SET_THROUGH_AN_ALIAS, minimal=4, names=["face"]),
+    Fixture("rc-context-puts-settings-back", RC_CONTEXT_PUT_BACK, minimal=2, names=["face"]),
 ]
 
 

@@ -357,6 +357,23 @@ async def test_settings_a_helper_changes_are_recorded_whatever_the_source_shows(
     assert quiet is not None and "env" not in quiet
 
 
+async def test_matplotlib_settings_changed_through_any_code_are_recorded(kernel: Kernel) -> None:
+    first = await kernel.record(
+        "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt"
+    )
+    assert first is not None
+    assert "matplotlib:rcParams" not in first.get("env", {}).get("options", [])
+    styled = await kernel.record("use = plt.style.use\nuse('ggplot')")
+    assert styled is not None and styled["env"]["options"] == ["matplotlib:rcParams"]
+    # Set and put back (rc_context), or read through rcParams' own lookup: no change.
+    put_back = await kernel.record(
+        "with plt.rc_context({'lines.linewidth': 9}):\n    w = plt.rcParams['lines.linewidth']"
+    )
+    assert put_back is not None and "env" not in put_back
+    plotted = await kernel.record("fig, ax = plt.subplots()\nax.plot([1, 2])\nplt.close(fig)")
+    assert plotted is not None and "env" not in plotted
+
+
 async def test_draws_from_the_global_generators_are_recorded_through_any_code(
     kernel: Kernel,
 ) -> None:

@@ -6,7 +6,8 @@ print options and floating-point error handling, scikit-learn's configuration
 (``set_config(transform_output="pandas")`` changes what every later ``transform`` returns), the
 ``decimal`` context (precision, rounding,
 exponent limits, traps; not its flags, which every inexact operation raises), the ``warnings``
-filters that turn warnings into errors, and ``sys.path``. A cell that changes one
+filters that turn warnings into errors, matplotlib's ``rcParams`` (``plt.style.use``,
+``sns.set_theme()``: the figures made after them differ), and ``sys.path``. A cell that changes one
 (``getcontext().prec = 5``, a helper calling ``np.set_printoptions``) changes what later cells
 compute, whatever its source shows.
 
@@ -35,6 +36,8 @@ import operator
 import sys
 from typing import Any
 
+from .snapshots import dict_tag
+
 # Keys of the settings (record ``env.options`` entries) and of the generators (``env.random``:
 # the planner's hidden states ``<numpy.random>`` and ``<random>``).
 NUMPY_PRINT = "numpy:printoptions"
@@ -43,6 +46,7 @@ SKLEARN = "sklearn:config"
 DECIMAL = "decimal:context"
 WARNINGS = "warnings:filters"
 SYS_PATH = "sys:path"
+MATPLOTLIB_RC = "matplotlib:rcParams"
 NUMPY_RNG = "numpy.random"
 PYTHON_RNG = "random"
 GENERATORS = (NUMPY_RNG, PYTHON_RNG)
@@ -249,6 +253,31 @@ def _warning_filters() -> Any:
     return raising
 
 
+# (a view of rcParams' version tag, the tag, a copy of its entries) at the last read
+_rc_seen: tuple[Any, Any, dict[str, Any] | None] = (None, None, None)
+
+
+def _matplotlib_rc() -> Any:
+    """matplotlib's ``rcParams`` as stored (``dict`` reads: its own ``__getitem__`` may resolve
+    the backend, which imports pyplot); the same copy while its version tag stays (a
+    ``dict_tag``) or its entries compare equal (``rc_context`` sets and puts back)."""
+    global _rc_seen
+    rc = getattr(sys.modules.get("matplotlib"), "rcParams", None)
+    if not isinstance(rc, dict):
+        return None
+    view, tag, last = _rc_seen
+    if view is not None and view.dict is rc and view.value == tag:
+        return last
+    if dict_tag is not None and (view is None or view.dict is not rc):
+        view = dict_tag(rc)
+    tag = view.value if view is not None else None
+    copy = dict.copy(rc)
+    if last is not None and dict.__eq__(copy, last) is True:
+        copy = last
+    _rc_seen = (view, tag, copy)
+    return copy
+
+
 def _sys_path() -> Any:
     return tuple(sys.path)
 
@@ -259,6 +288,7 @@ _READERS = (
     (SKLEARN, _sklearn_config),
     (DECIMAL, _decimal_context),
     (WARNINGS, _warning_filters),
+    (MATPLOTLIB_RC, _matplotlib_rc),
     (SYS_PATH, _sys_path),
     (NUMPY_RNG, _numpy_generator),
     (PYTHON_RNG, _python_generator),
