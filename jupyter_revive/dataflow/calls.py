@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import posixpath
 from dataclasses import dataclass, field
 
 from . import rules
@@ -22,6 +23,10 @@ class CallEffect:
     changes_cwd: bool = False
     changes_sys_path: bool = False
     reads_files: bool = False
+    # Files named by a literal relative path (as the tracker records them, see ``literal_path``):
+    # what C code reads and writes (parquet through pyarrow, HDF5) no wrapped function sees.
+    files_written: list[str] = field(default_factory=list)
+    files_read: list[str] = field(default_factory=list)
 
 
 def dotted(node: ast.expr) -> str | None:
@@ -52,6 +57,28 @@ def const_str(node: ast.expr | None) -> str | None:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
     return None
+
+
+def literal_path(node: ast.expr | None) -> str | None:
+    """A string constant that reads as a relative file path, normalized the way the tracker
+    records paths under the notebook's folder (``data/x.parquet``); None for anything else
+    (absolute or home paths, which the tracker may record otherwise, URLs, globs, text)."""
+    text = const_str(node)
+    if not text or len(text) > 1024 or text.startswith(("/", "~")) or "://" in text:
+        return None
+    if any(c in text for c in '\n{}<>|*?"'):
+        return None
+    path = posixpath.normpath(text.replace("\\", "/"))
+    return None if path == "." or path.startswith("../") or path == ".." else path
+
+
+def _path_args(call: ast.Call, positions: int) -> list[str]:
+    """Literal paths among the first ``positions`` arguments and the path keywords."""
+    nodes = [*call.args[:positions], *(kw.value for kw in call.keywords if kw.arg in _PATH_KWARGS)]
+    return [p for p in map(literal_path, nodes) if p is not None]
+
+
+_PATH_KWARGS = frozenset({"path", "path_or_buf", "fname", "filename", "file"})
 
 
 def is_namespace_call(node: ast.expr) -> bool:
@@ -148,6 +175,11 @@ def classify_call(call: ast.Call, *, statement: bool) -> CallEffect:
     effect.reads_files = bool(call.args) and (
         name in rules.FILE_READ_FUNCTIONS or short_name.startswith(rules.FILE_READ_PREFIXES)
     )
+    writes = [e for e in effect.side_effects if e.kind == "file-write"]
+    if writes:  # the file a write names: the path (or both paths, copy and rename)
+        effect.files_written = _path_args(call, 2 if name in rules.FILE_WRITE_FUNCTIONS else 1)
+    elif effect.reads_files:
+        effect.files_read = _path_args(call, 1)
 
     if name in {"exec", "execfile"}:
         effect.dynamic = "exec() of code the analysis cannot read"

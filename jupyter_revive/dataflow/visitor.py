@@ -527,6 +527,10 @@ class CellVisitor(ast.NodeVisitor):
             self._bind(rules.SYS_PATH, maybe=True)
         if effect.reads_files:
             self._read(rules.CWD)
+        for path in effect.files_read:
+            self._read(rules.file_state(path))
+        for path in effect.files_written:
+            self._mutate(rules.file_state(path))
         if effect.unseeded:
             self.unseeded.append(effect.unseeded)
         self.side_effects += effect.side_effects

@@ -554,3 +554,27 @@ def test_views_alias_what_they_show() -> None:
     assert a("it = iter(xs)").aliases == (("it", "xs"),)
     assert a("n = len(xs)").aliases == ()
     assert a("ks = d.keys(1)").aliases == ()  # not the dict method
+
+
+def test_files_named_by_literal_relative_paths_are_state_the_cell_reads_or_changes() -> None:
+    # C code (parquet through pyarrow, HDF5) opens files no wrapped function sees: a literal
+    # path is the same file the tracker records (relative to the notebook's folder).
+    written = a("df.to_parquet('out/./p.parquet')\nnp.save(file='a.npy', arr=x)")
+    assert written.state_changes == {"<file:out/p.parquet>", "<file:a.npy>"}
+    assert "df" not in written.mutates  # writes a file, not the receiver
+    copied = a("shutil.copy('a.csv', 'b.csv')")
+    assert copied.state_changes == {"<file:a.csv>", "<file:b.csv>"}
+    read = a("back = pd.read_parquet('out/p.parquet')\nw = np.load('a.npy')")
+    assert read.state_reads == {"<file:out/p.parquet>", "<file:a.npy>", CWD}
+    # Not paths: text, URLs, globs, absolute or home paths (recorded otherwise), computed ones.
+    for source in (
+        "d = json.loads('{\"a\": 1}')",
+        "t = pd.read_csv('https://example.org/t.csv')",
+        "g = glob.glob('*.csv')",
+        "t = pd.read_csv('/data/t.csv')",
+        "t = pd.read_csv('~/t.csv')",
+        "t = pd.read_csv(path)",
+        "t = pd.read_csv('../t.csv')",
+    ):
+        analysis = a(source)
+        assert analysis.state_reads | analysis.state_changes <= {CWD}, source

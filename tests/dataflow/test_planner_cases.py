@@ -28,6 +28,18 @@ class Case:
 
 CASES = [
     Case(
+        # written and read by C code (pyarrow), then removed: no tracker record of the files
+        "file-written-by-c-code",
+        [
+            "df.to_parquet('p.parquet')",
+            "back = pd.read_parquet('p.parquet')",
+            "os.remove('p.parquet')",
+        ],
+        [0, 1],
+        names=["back"],
+        ledger={0: {"defined": []}, 1: {"defined": ["back"]}, 2: {"defined": []}},
+    ),
+    Case(
         "pipeline-skips-display",
         [
             "import pandas as pd",
