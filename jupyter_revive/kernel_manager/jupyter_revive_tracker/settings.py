@@ -125,53 +125,71 @@ def _python_draws(r: Any, n: int) -> None:
         r.random()
 
 
-_python_views: Any = None  # (random.Random, its _Twister) of the module's generator
-_python_make: Any = None
-_numpy_views: Any = None  # (RandomState, its _Twister)
-_numpy_make: Any = None
-_probed_modules: set[str] = set()
+class _Viewer:
+    """Views of one kind of generator: made by the maker ``probe()`` gives once it checked the
+    layout on probes (None: it did not), then kept for the generator they were made for."""
+
+    __slots__ = ("_made", "_make", "_probe")
+
+    def __init__(self, probe: Any) -> None:
+        self._probe = probe
+        self._make: Any = _viewer_unprobed
+        self._made: tuple[Any, _Twister] | None = None  # (generator, its views)
+
+    def of(self, generator: Any) -> _Twister | None:
+        if self._make is _viewer_unprobed:
+            try:
+                self._make = self._probe()
+            except Exception:  # no probe generators: no views, ever
+                self._make = None
+        if self._make is None:
+            return None
+        made = self._made
+        if made is None or made[0] is not generator:
+            made = self._made = (generator, self._make(generator))
+        return made[1]
+
+
+_viewer_unprobed = object()
+_python_viewer = _Viewer(
+    lambda: _probed(
+        _python_twister,
+        [sys.modules["random"].Random(0), sys.modules["random"].Random(12345)],
+        _python_draws,
+        _python_expected,
+    )
+)
+_numpy_viewer = _Viewer(
+    lambda: _probed(
+        _numpy_twister,
+        [sys.modules["numpy.random.mtrand"].RandomState(7)],
+        lambda g, n: g.random_sample(n),
+        _numpy_expected,
+    )
+)
 # numpy's legacy generator: (token, the cached normal as get_state gives it) at the last read
 _numpy_last: tuple[tuple[int, int, int], Any] = ((-1, 0, 0), None)
 
 
 def _python_generator() -> Any:
-    global _python_views, _python_make
-    random: Any = sys.modules.get("random")
-    inst = getattr(random, "_inst", None)
+    inst = getattr(sys.modules.get("random"), "_inst", None)
     if inst is None:
         return None
-    if "random" not in _probed_modules:
-        _probed_modules.add("random")
-        _python_make = _probed(
-            _python_twister, [random.Random(0), random.Random(12345)], _python_draws,
-            _python_expected,
-        )  # fmt: skip
-    if _python_make is None:
+    views = _python_viewer.of(inst)
+    if views is None:
         return inst.getstate()
-    views = _python_views
-    if views is None or views[0] is not inst:
-        views = _python_views = (inst, _python_make(inst))
-    return (views[1].token(), inst.gauss_next)
+    return (views.token(), inst.gauss_next)
 
 
 def _numpy_generator() -> Any:
-    global _numpy_views, _numpy_make, _numpy_last
-    mtrand: Any = sys.modules.get("numpy.random.mtrand")
-    rs = getattr(mtrand, "_rand", None)
+    global _numpy_last
+    rs = getattr(sys.modules.get("numpy.random.mtrand"), "_rand", None)
     if rs is None:
         return None
-    if "numpy" not in _probed_modules:
-        _probed_modules.add("numpy")
-        _numpy_make = _probed(
-            _numpy_twister, [mtrand.RandomState(7)], lambda g, n: g.random_sample(n),
-            _numpy_expected,
-        )  # fmt: skip
-    if _numpy_make is None:
+    views = _numpy_viewer.of(rs)
+    if views is None:
         return None  # no cheap read: the static analysis alone sees its draws
-    views = _numpy_views
-    if views is None or views[0] is not rs:
-        views = _numpy_views = (rs, _numpy_make(rs))
-    token = views[1].token()
+    token = views.token()
     last, cached = _numpy_last
     if token == last and cached is None:
         return _numpy_last
