@@ -124,6 +124,29 @@ VARIANTS = {
         "_t._replies = _NoReply()\n"
         "del _t\n"
     ),
+    # each reply carries the same constant record instead of its own (what its size costs)
+    "constant-reply": (
+        f"_t = {TRACKER}\n"
+        "class _Constant(dict):\n"
+        "    record = None\n"
+        "    def pop(self, key, default=None):\n"
+        "        found = dict.pop(self, key, None)\n"
+        "        if found is not None and _Constant.record is None:\n"
+        "            _Constant.record = __import__('json').loads(__import__('json').dumps(found))\n"
+        "        return _Constant.record if found is not None else None\n"
+        "_t._replies = _Constant()\n"
+        "del _t\n"
+    ),
+    # each reply carries its record as one JSON string (what encoding its fields costs)
+    "string-reply": (
+        f"_t = {TRACKER}\n"
+        "class _Text(dict):\n"
+        "    def pop(self, key, default=None):\n"
+        "        found = dict.pop(self, key, None)\n"
+        "        return None if found is None else __import__('json').dumps(found)\n"
+        "_t._replies = _Text()\n"
+        "del _t\n"
+    ),
     # the hooks taken off (the wrappers and the wait kept)
     "no-hooks": (
         f"_t = {TRACKER}\n"
