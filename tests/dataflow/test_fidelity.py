@@ -652,6 +652,13 @@ FACE = "fig, ax = plt.subplots()\nface = tuple(ax.get_facecolor())\nplt.close(fi
 STYLE_USED = [PYPLOT, "plt.style.use('ggplot')", FACE]
 RC_SET_THROUGH_AN_ALIAS = [PYPLOT, "setrc = matplotlib.rc", "setrc('axes', facecolor='0.5')", FACE]
 RC_CONTEXT_PUT_BACK = [PYPLOT, "with plt.rc_context({'axes.facecolor': '0.2'}):\n    pass", FACE]
+# Advanced through a slot wrapper bound to it (``it.__next__``), a call no source line shows.
+ITERATOR_ADVANCED_THROUGH_A_WRAPPER = [
+    "it = iter([10, 20, 30])",
+    "nx = it.__next__",
+    "nx()",
+    "v = next(it)",
+]
 # A listing sees the files the notebook wrote: their writers run before it.
 GLOB_AFTER_WRITES = [
     "import glob, os\nos.makedirs('parts', exist_ok=True)",
@@ -767,6 +774,12 @@ FIXTURES = [
     Fixture("memory-map-written", MEMMAP_WRITTEN, minimal=4, names=["b"]),
     Fixture("glob-sees-files-removed-since", GLOB_AFTER_WRITES, minimal=3, names=["found"]),
     Fixture("set-of-strings-iterated", SET_OF_STRINGS, minimal=2, names=["order", "first"]),
+    Fixture(
+        "iterator-advanced-through-a-slot-wrapper",
+        ITERATOR_ADVANCED_THROUGH_A_WRAPPER,
+        minimal=4,
+        names=["v"],
+    ),
     Fixture("plot-style-used", STYLE_USED, minimal=3, names=["face"]),
     Fixture("rc-set-through-an-alias", RC_SET_THROUGH_AN_ALIAS, minimal=4, names=["face"]),
     Fixture("rc-context-puts-settings-back", RC_CONTEXT_PUT_BACK, minimal=2, names=["face"]),

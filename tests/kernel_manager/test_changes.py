@@ -563,6 +563,18 @@ def test_a_builtin_method_bound_to_an_object_charges_that_object() -> None:
     assert run(ns, "r = sqrt(n)") == ([], ["n", "sqrt"])  # a module's builtin: an atom
 
 
+def test_a_slot_wrapper_bound_to_an_object_charges_that_object() -> None:
+    # ``it.__next__`` is a method-wrapper, not a builtin method: bound all the same
+    ns = session("it = iter([1, 2, 3])", "nx = it.__next__")
+    assert run(ns, "nx()")[0] == ["it", "nx"]
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="itertools objects reduce before 3.12")
+def test_itertools_objects_show_their_position() -> None:
+    ns = session("import itertools", "cyc = itertools.cycle('ab')\nsl = itertools.islice('ab', 2)")
+    assert run(ns, "a = next(cyc)\nb = next(sl)")[0] == ["cyc", "sl"]
+
+
 def test_an_instance_of_a_notebook_class_shows_its_class_attributes() -> None:
     ns = session(
         "class T:\n    tags = []\n    def add(self, t):\n        self.tags.append(t)",

@@ -128,9 +128,19 @@ def _iterator_types() -> frozenset[type]:
     found: set[type] = {type(iter(x)) for x in walked}
     found |= {enumerate, zip, map, filter, reversed, type(reversed([])), type(iter(int, 0))}
     if sys.version_info < (3, 12):
-        import itertools
+        import itertools as it
 
-        found |= {itertools.count, itertools.repeat}
+        samples = (
+            it.count(), it.repeat(1), it.cycle("ab"), it.islice("ab", 1), it.chain("a", "b"),
+            it.accumulate([1]), it.takewhile(bool, [1]), it.dropwhile(str.isspace, "a"),
+            it.compress("a", [1]), it.starmap(pow, [(2, 1)]), it.product("a"),
+            it.permutations("a"), it.combinations("a", 1), it.zip_longest("a"), it.groupby("a"),
+        )  # fmt: skip
+        for sample in samples:
+            with contextlib.suppress(Exception):  # an advanced one too: its position shows
+                next(sample)
+                sample.__reduce__()
+                found.add(type(sample))
     return frozenset(found)
 
 
@@ -251,7 +261,8 @@ class _Pass:
             self.exact = False
             globals_ = {k: x for k, x in vars(v).items() if k[:2] != "__"}
             return ("module", self._fp(globals_, depth - 1))
-        if t is types.BuiltinMethodType:  # bound to an object (``_atom``): by that object
+        if t is types.BuiltinMethodType or t is types.MethodWrapperType:
+            # bound to an object (``_atom``; ``it.__next__``: a slot's wrapper): by that object
             return ("builtin method", v.__name__, self._fp(v.__self__, depth - 1))
         if t is tuple or t is frozenset:
             return (t.__name__, self._elements(v, depth))
