@@ -69,7 +69,9 @@ _BASE, _HOME = ("" if p == os.sep else p for p in (_BASE, _HOME))  # "/": nothin
 
 
 def shown(path: str) -> str:
-    """An absolute ``path`` as records keep it (see ``_BASE``)."""
+    """An absolute ``path`` as records keep it (see ``_BASE``; the folder itself is ".")."""
+    if _BASE and path + os.sep == _BASE:
+        return "."
     if _BASE and path.startswith(_BASE):
         return path[len(_BASE) :]
     if _HOME and path.startswith(_HOME):
@@ -138,7 +140,7 @@ class Touches:
         if target is None:
             target = {}
             setattr(self, kind, target)
-        key = shown(path) if path + os.sep != _BASE else "."
+        key = shown(path)
         if len(target) >= MAX_PATHS and key not in target:
             self.truncated = True
         else:
