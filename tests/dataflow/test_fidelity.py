@@ -659,6 +659,14 @@ ITERATOR_ADVANCED_THROUGH_A_WRAPPER = [
     "nx()",
     "v = next(it)",
 ]
+# A list two levels into a config, grown through a bound method a partial holds.
+NESTED_LIST_GROWN_THROUGH_A_PARTIAL = [
+    "import functools",
+    "cfg = {'model': {'layers': [1]}}",
+    "add = functools.partial(cfg['model']['layers'].append, 2)",
+    "add()",
+    "n = len(cfg['model']['layers'])",
+]
 # A listing sees the files the notebook wrote: their writers run before it.
 GLOB_AFTER_WRITES = [
     "import glob, os\nos.makedirs('parts', exist_ok=True)",
@@ -779,6 +787,12 @@ FIXTURES = [
         ITERATOR_ADVANCED_THROUGH_A_WRAPPER,
         minimal=4,
         names=["v"],
+    ),
+    Fixture(
+        "nested-list-grown-through-a-partial",
+        NESTED_LIST_GROWN_THROUGH_A_PARTIAL,
+        minimal=5,
+        names=["n"],
     ),
     Fixture("plot-style-used", STYLE_USED, minimal=3, names=["face"]),
     Fixture("rc-set-through-an-alias", RC_SET_THROUGH_AN_ALIAS, minimal=4, names=["face"]),

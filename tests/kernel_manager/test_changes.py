@@ -575,6 +575,16 @@ def test_itertools_objects_show_their_position() -> None:
     assert run(ns, "a = next(cyc)\nb = next(sl)")[0] == ["cyc", "sl"]
 
 
+def test_a_bound_method_held_in_a_container_charges_its_object_and_who_holds_it() -> None:
+    # The partial holds ``layers.append``: a builtin method is an atom only when bound to one.
+    ns = session(
+        "import functools",
+        "cfg = {'model': {'layers': [1]}}",
+        "add = functools.partial(cfg['model']['layers'].append, 2)",
+    )
+    assert run(ns, "add()")[0] == ["add", "cfg"]  # cfg holds the list two levels down
+
+
 def test_an_instance_of_a_notebook_class_shows_its_class_attributes() -> None:
     ns = session(
         "class T:\n    tags = []\n    def add(self, t):\n        self.tags.append(t)",

@@ -91,6 +91,7 @@ DEPTH = 4
 NESTING = 32
 BUDGET_S = 0.2  # per pass (before, after)
 ALIAS_SCAN = 10_000  # elements of a container looked at when charging aliases
+HOLD_DEPTH = 3  # levels of nested containers looked into for a changed object
 CALLABLES_SCAN = 64  # containers up to this size are looked into for notebook functions
 KNOWN_CONTAINERS = 64  # atom-only containers whose element fingerprints ``known`` keeps
 
@@ -415,17 +416,19 @@ class _Pass:
             if found is not None:
                 return found
         types = tuple(map(type, values))
-        if ATOMS.issuperset(types):
+        if ATOMS.issuperset(types) and _HOLDERS.isdisjoint(types):
             fp = (ids, self._values(tuple(values), types))
             if known is not None and fp[1] is not None:
                 if len(known) >= KNOWN_CONTAINERS:
                     del known[next(iter(known))]  # the oldest
                 known[known_as] = fp
             return fp
-        atoms = tuple(compress(values, map(ATOMS.__contains__, types)))
+        # (a builtin method bound to an object, a user's module: by what they hold, ``_atom``)
+        flags = [t in ATOMS and (t not in _HOLDERS or _atom(x, t)) for x, t in zip(values, types)]  # noqa: B905
+        atoms = tuple(compress(values, flags))
         inner = []
-        for x in values:
-            if type(x) not in ATOMS:
+        for x, atom in zip(values, flags):  # noqa: B905
+            if not atom:
                 inner.append(self._fp(x, depth - 1))
                 if self.cut is not None:
                     self.exact = False
@@ -921,20 +924,45 @@ def _bases(value: Any, numpy: Any) -> set[int]:
     return out
 
 
+def _members(value: Any) -> Any:
+    """What a container holds: a dict's values, a sequence's or set's elements, an instance's
+    attributes; None for anything else."""
+    if isinstance(value, dict):
+        return value.values()
+    if isinstance(value, (list, tuple, set, frozenset, deque)):
+        return value
+    attrs = getattr(value, "__dict__", None)
+    return attrs.values() if isinstance(attrs, dict) else None
+
+
 def _holds(value: Any, ids: set[int]) -> bool:
-    """``value`` (a container) holds one of the objects ``ids`` (``_ident``s) directly, or (an
+    """``value`` (a container) holds one of the objects ``ids`` (``_ident``s), directly or
+    through containers nested ``HOLD_DEPTH`` levels deep (``cfg["model"]["layers"]`` changed
+    through a bound method charges ``cfg``), looking at ``ALIAS_SCAN`` elements at most; or (an
     array) views the memory of one."""
     numpy = sys.modules.get("numpy")
     if numpy is not None and isinstance(value, numpy.ndarray):
         return not ids.isdisjoint(_bases(value, numpy))
-    if isinstance(value, dict):
-        inner: Any = value.values()
-    elif isinstance(value, (list, tuple, set, frozenset, deque)):
-        inner = value
-    else:
-        attrs = getattr(value, "__dict__", None)
-        inner = attrs.values() if isinstance(attrs, dict) else ()
-    return len(inner) <= ALIAS_SCAN and not ids.isdisjoint(map(_ident, inner))
+    todo = [(value, HOLD_DEPTH)]
+    budget = ALIAS_SCAN
+    seen: set[int] = set()
+    while todo:
+        container, depth = todo.pop()
+        inner = _members(container)
+        if inner is None:
+            continue
+        budget -= len(inner)
+        if budget < 0:
+            return False
+        if not ids.isdisjoint(map(_ident, inner)):
+            return True
+        if depth > 1:
+            for x in inner:
+                kind = type(x)
+                if kind not in ATOMS and kind not in _OPAQUE and id(x) not in seen:
+                    seen.add(id(x))
+                    todo.append((x, depth - 1))
+    return False
 
 
 def _address_of_ident() -> Callable[[int], int] | None:
