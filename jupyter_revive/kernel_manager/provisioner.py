@@ -66,7 +66,7 @@ def hash_seed(key: str) -> int:
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % (2**32 - 1) + 1
 
 
-def pin_hash_seed(env: dict[str, str], key: str) -> None:
+def set_hash_seed(env: dict[str, str], key: str) -> None:
     """Set ``PYTHONHASHSEED`` in ``env`` (in place) from ``key``, unless the user set it."""
     if HASH_SEED_ENV in env:
         return
@@ -100,7 +100,7 @@ class ReviveProvisioner(LocalProvisioner):  # type: ignore[misc]
         kwargs["cmd"] = add_tracker(cmd, env, directory)
         if self.pin_hash_seed:
             # the notebook's path when the server started it for one, else where it runs
-            pin_hash_seed(env, env.get("JPY_SESSION_NAME") or str(kwargs.get("cwd") or os.getcwd()))
+            set_hash_seed(env, env.get("JPY_SESSION_NAME") or str(kwargs.get("cwd") or os.getcwd()))
         kwargs["env"] = env
         return kwargs
 
