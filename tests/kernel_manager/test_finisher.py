@@ -111,3 +111,16 @@ def test_giving_the_wait_back_finishes_the_record_and_keeps_a_later_setting() ->
     k._execute_sleep = 0.25  # someone configured it since: theirs stays
     finisher.give_back()
     assert k._execute_sleep == 0.25
+
+
+def test_once_the_wait_is_given_back_the_reply_hook_sleeps_no_more(slept: list[float]) -> None:
+    """The kernel sleeps its own wait again; a reply hook that stays (someone wrapped it after the
+    tracker) must not add a second one."""
+    finisher, k = Finisher(), kernel()
+    finisher.take_wait(k)
+    finisher.give_back()
+    assert k._execute_sleep == WAIT
+    done: list[int] = []
+    finisher.defer(lambda: done.append(1))  # finished at once: no wait is held
+    finisher.before_reply()
+    assert done == [1] and slept == []

@@ -61,9 +61,12 @@ class Finisher:
             self._run(job)
 
     def before_reply(self) -> None:
-        """In the kernel's wait: finish the record, then sleep what is left of the wait."""
+        """In the kernel's wait: finish the record, then sleep what is left of the wait (none
+        once it was given back: the reply hook outlives ``give_back`` when someone wrapped it)."""
         start = time.perf_counter()
         self.settle()
+        if self._kernel is None:
+            return
         left = self._wait - (time.perf_counter() - start)
         if left > 0:
             time.sleep(left)
