@@ -674,6 +674,24 @@ GLOB_AFTER_WRITES = [
     "found = sorted(glob.glob('parts/*.csv'))",
     "os.remove('parts/a.csv')",
 ]
+# A database that C code writes at a path the notebook computes: the OS reports the file
+# (``fsevents``), so the cell that reads it depends on the one that filled it.
+SQLITE_AT_A_COMPUTED_PATH = [
+    "import os, sqlite3\nfolder = 'out'\ntarget = os.path.join(folder, 'totals' + '.sqlite')",
+    "os.makedirs(folder, exist_ok=True)\ncon = sqlite3.connect(target)\n"
+    "con.execute('create table t (x)')\ncon.executemany('insert into t values (?)', [(1,), (2,)])\n"
+    "con.commit()\ncon.close()",
+    "con = sqlite3.connect(target)\ntotal = con.execute('select sum(x) from t').fetchone()[0]\n"
+    "con.close()",
+    "os.remove(target)",
+]
+# A program the cell runs writes the file; a later cell reads it and another one removes it.
+PROGRAM_WRITES_A_FILE = [
+    "import subprocess, sys",
+    'subprocess.run([sys.executable, \'-c\', \'open("made.txt", "w").write("7")\'], check=True)',
+    "made = int(open('made.txt').read())",
+    "import os\nos.remove('made.txt')",
+]
 
 FIXTURES = [
     Fixture("pandas-pipeline", PANDAS_PIPELINE, minimal=6),
@@ -797,6 +815,8 @@ FIXTURES = [
     Fixture("plot-style-used", STYLE_USED, minimal=3, names=["face"]),
     Fixture("rc-set-through-an-alias", RC_SET_THROUGH_AN_ALIAS, minimal=4, names=["face"]),
     Fixture("rc-context-puts-settings-back", RC_CONTEXT_PUT_BACK, minimal=2, names=["face"]),
+    Fixture("sqlite-at-a-computed-path", SQLITE_AT_A_COMPUTED_PATH, minimal=3, names=["total"]),
+    Fixture("program-writes-a-file", PROGRAM_WRITES_A_FILE, minimal=3, names=["made"]),
 ]
 
 

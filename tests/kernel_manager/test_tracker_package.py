@@ -74,6 +74,7 @@ def test_the_package_holds_every_module_other_helpers_rely_on() -> None:
         "changes",
         "touches",
         "handles",
+        "fsevents",
         "settings",
         "checkpoint",
         "places",

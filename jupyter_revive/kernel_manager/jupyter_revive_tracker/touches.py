@@ -24,9 +24,10 @@ variable *names* only, never their values; and so are the settings and generator
 (``settings``). A working-directory change is a call of ``os.chdir`` (which ``%cd``
 uses too).
 
-What this cannot see: files opened by C code without Python's ``open`` (HDF5, parquet through
-pyarrow, databases), functions bound before the tracker was loaded (``from os import remove``
-in a module imported earlier), network, other processes.
+Files that C code and other programs open (``sqlite3``, HDF5, parquet through pyarrow, ``!make``)
+are reported by the OS for the notebook's folders (``fsevents``, Linux). What this cannot see:
+such files elsewhere, functions bound before the tracker was loaded (``from os import remove``
+in a module imported earlier), network.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from operator import is_
 from types import ModuleType
 from typing import Any
 
-from . import handles, settings
+from . import fsevents, handles, settings
 from .records import UNTOUCHED, Files, Touched
 from .snapshots import dict_tag
 
@@ -183,6 +184,19 @@ class Touches:
             self._add("listed", args[0])
         return None
 
+    def _os_events(self) -> None:
+        """Add what the OS saw happen in the notebook's folders (``fsevents``)."""
+        with contextlib.suppress(Exception):  # changed by this cell, or silently: seen from now on
+            fsevents.watch(os.getcwd())
+        try:
+            found, lost = fsevents.events()
+        except Exception:
+            return
+        for kind, path in found:
+            self._add(kind, path)
+        if lost:
+            self.truncated = True
+
     def record(self) -> Touched:
         """What the execution touched, in the record's shape (``records.Touched``); most cells
         touch nothing and share ``records.UNTOUCHED``. The environment and settings as they
@@ -194,6 +208,7 @@ class Touches:
             self._add("read", path)
         for path in handles.written():
             self.wrote(path)
+        self._os_events()
         read, written, removed = self.read or {}, self.written or {}, self.removed or {}
         listed = self.listed or {}
         if (
@@ -497,11 +512,16 @@ def install() -> None:
     _left = None  # what happened while no tracker was loaded is no execution's
     _modules_seen = _modules_now()
     _FUNCTIONS.install()
+    try:
+        fsevents.start(os.getcwd())
+    except Exception:  # C-level file access then goes unseen, as without inotify
+        fsevents.stop()
 
 
 def uninstall() -> None:
     _FUNCTIONS.uninstall()
     handles.clear()
+    fsevents.stop()
 
 
 def start() -> Touches:
