@@ -130,6 +130,17 @@ def _observed_state(ledger: RunRecord, written: set[str]) -> tuple[set[str], set
     return reads, changes
 
 
+def _observed_writes(ledger: RunRecord, seen: list[SideEffect]) -> list[SideEffect]:
+    """Files the tracker saw the run change where its source shows no file write (C code, a
+    program it ran, a handle opened earlier): a replay changes them again (an append, a row
+    inserted into a database)."""
+    if not ledger.files_changed or any(e.kind == "file-write" for e in seen):
+        return []
+    paths = sorted(ledger.files_changed)
+    more = f" (+{len(paths) - 3})" if len(paths) > 3 else ""
+    return [SideEffect("file-write", "changes " + ", ".join(paths[:3]) + more)]
+
+
 def resolve(history: History) -> list[Effect]:
     written = {
         path for e in history.executions if e.ledger is not None for path in e.ledger.files_changed
@@ -217,6 +228,7 @@ def resolve(history: History) -> list[Effect]:
             reads |= seen_reads
             mutates |= seen_changes
             settings |= {n for n in seen_changes if n.startswith(SETTINGS)}
+            side_effects += _observed_writes(ledger, side_effects)
 
         reads |= analysis.state_reads
         mutates |= analysis.state_changes

@@ -163,3 +163,31 @@ def test_listing_nothing_changed_later_is_not_warned() -> None:
     plan = plan_notebook(notebook(cells, order=[0, 1, 2], ledger=ledger), ["names"])
     assert [c.index for c in plan.cells] == [0, 1]
     assert "listing" not in [w.kind for w in plan.warnings]
+
+
+def test_files_a_run_was_seen_changing_without_a_write_in_its_source_are_warned() -> None:
+    """C code or a program the cell ran wrote them (the OS reported it): a replay writes again,
+    an append or a database insert twice."""
+    cells = [
+        "con = sqlite3.connect(path)\ninsert(con, rows)",
+        "total = con.execute(q).fetchone()[0]",
+        "out = !./make_all.sh",
+        "with open('log.txt', 'w') as f:\n    f.write('x')",
+    ]
+    ledger = {
+        0: {**_files(written=["db.sqlite"]), "defined": ["con"]},
+        1: {**_files(read=["db.sqlite"]), "defined": ["total"]},
+        2: {
+            **_files(written=["a.csv", "b.csv", "c.csv", "d.csv", "e.csv"], removed=["tmp.txt"]),
+            "defined": ["out"],
+        },
+        3: {**_files(written=["log.txt"]), "defined": ["f"]},  # the source shows this write
+    }
+    nb = notebook(cells, order=[0, 1, 2, 3], ledger=ledger)
+    plan = plan_notebook(nb)
+    side = {w.cell: w.message for w in plan.warnings if w.kind == "side-effect"}
+    assert "changes db.sqlite (file-write)" in side[0]
+    assert "changes a.csv, b.csv, c.csv (+3) (file-write)" in side[2]
+    assert "(shell)" in side[2]  # what the source shows stays
+    assert "changes" not in side[3] and "open(..., 'w') (file-write)" in side[3]
+    assert 1 not in side
