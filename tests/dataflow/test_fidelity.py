@@ -674,6 +674,14 @@ GLOB_AFTER_WRITES = [
     "found = sorted(glob.glob('parts/*.csv'))",
     "os.remove('parts/a.csv')",
 ]
+# The C library's locale, set through another name for ``setlocale`` (a call the source shows as
+# no change), to whichever of two locales it is not in.
+LOCALE_SET_THROUGH_AN_ALIAS = [
+    "import locale\nset_ctype = locale.setlocale",
+    "target = 'C' if locale.setlocale(locale.LC_CTYPE) != 'C' else 'C.UTF-8'",
+    "set_ctype(locale.LC_CTYPE, target)",
+    "current = locale.setlocale(locale.LC_ALL)",
+]
 # A database that C code writes at a path the notebook computes: the OS reports the file
 # (``fsevents``), so the cell that reads it depends on the one that filled it.
 SQLITE_AT_A_COMPUTED_PATH = [
@@ -815,6 +823,9 @@ FIXTURES = [
     Fixture("plot-style-used", STYLE_USED, minimal=3, names=["face"]),
     Fixture("rc-set-through-an-alias", RC_SET_THROUGH_AN_ALIAS, minimal=4, names=["face"]),
     Fixture("rc-context-puts-settings-back", RC_CONTEXT_PUT_BACK, minimal=2, names=["face"]),
+    Fixture(
+        "locale-set-through-an-alias", LOCALE_SET_THROUGH_AN_ALIAS, minimal=4, names=["current"]
+    ),
     Fixture("sqlite-at-a-computed-path", SQLITE_AT_A_COMPUTED_PATH, minimal=3, names=["total"]),
     Fixture("program-writes-a-file", PROGRAM_WRITES_A_FILE, minimal=3, names=["made"]),
 ]

@@ -374,6 +374,21 @@ async def test_matplotlib_settings_changed_through_any_code_are_recorded(kernel:
     assert plotted is not None and "env" not in plotted
 
 
+async def test_a_locale_set_through_any_code_is_recorded(kernel: Kernel) -> None:
+    first = await kernel.record(
+        "import locale\nset_ctype = locale.setlocale\n"
+        "target = 'C' if locale.setlocale(locale.LC_CTYPE) != 'C' else 'C.UTF-8'"
+    )
+    assert first is not None and "env" not in first
+    changed = await kernel.record("set_ctype(locale.LC_CTYPE, target)")
+    assert changed is not None and changed["env"]["options"] == ["locale:LC_ALL"]
+    # Asked, or set to what it was: no change.
+    asked = await kernel.record(
+        "now = locale.setlocale(locale.LC_ALL)\nlocale.setlocale(locale.LC_CTYPE, target)"
+    )
+    assert asked is not None and "env" not in asked
+
+
 async def test_draws_from_the_global_generators_are_recorded_through_any_code(
     kernel: Kernel,
 ) -> None:

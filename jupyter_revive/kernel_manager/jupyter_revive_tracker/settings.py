@@ -7,9 +7,10 @@ print options and floating-point error handling, scikit-learn's configuration
 ``decimal`` context (precision, rounding,
 exponent limits, traps; not its flags, which every inexact operation raises), the ``warnings``
 filters that turn warnings into errors, matplotlib's ``rcParams`` (``plt.style.use``,
-``sns.set_theme()``: the figures made after them differ), and ``sys.path``. A cell that changes one
-(``getcontext().prec = 5``, a helper calling ``np.set_printoptions``) changes what later cells
-compute, whatever its source shows.
+``sns.set_theme()``: the figures made after them differ), the C library's locale
+(``locale.setlocale``: ``locale.format_string``, ``strxfrm`` and ``time.strftime`` follow it), and
+``sys.path``. A cell that changes one (``getcontext().prec = 5``, a helper calling
+``np.set_printoptions``) changes what later cells compute, whatever its source shows.
 
 Global generators: numpy's legacy one (``np.random.seed``/``rand``, and libraries drawing from it
 when given no ``random_state``) and the ``random`` module's. A cell that changed one drew from it
@@ -47,6 +48,7 @@ DECIMAL = "decimal:context"
 WARNINGS = "warnings:filters"
 SYS_PATH = "sys:path"
 MATPLOTLIB_RC = "matplotlib:rcParams"
+LOCALE = "locale:LC_ALL"
 NUMPY_RNG = "numpy.random"
 PYTHON_RNG = "random"
 GENERATORS = (NUMPY_RNG, PYTHON_RNG)
@@ -296,6 +298,12 @@ def _matplotlib_rc() -> Any:
     return copy
 
 
+def _locale() -> Any:
+    """Every category's locale, as ``setlocale`` names them (one string; a query, no change)."""
+    locale = sys.modules.get("locale")
+    return None if locale is None else locale.setlocale(locale.LC_ALL)
+
+
 def _sys_path() -> Any:
     return tuple(sys.path)
 
@@ -307,6 +315,7 @@ _READERS = (
     (DECIMAL, _decimal_context),
     (WARNINGS, _warning_filters),
     (MATPLOTLIB_RC, _matplotlib_rc),
+    (LOCALE, _locale),
     (SYS_PATH, _sys_path),
     (NUMPY_RNG, _numpy_generator),
     (PYTHON_RNG, _python_generator),
