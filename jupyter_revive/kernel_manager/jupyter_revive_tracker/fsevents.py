@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import struct
 import sys
 import time
@@ -62,6 +63,7 @@ _HEADER = struct.Struct("iIII")  # struct inotify_event: wd, mask, cookie, len (
 _scandir = os.scandir
 _libc: Any = None
 _fd: int | None = None
+_poll: Any = None  # asks whether events are queued: a read that finds none raises, dearer
 _folders: dict[int, str] = {}  # watch descriptor -> folder (absolute)
 _watched: set[str] = set()  # the same folders
 
@@ -91,7 +93,7 @@ def _skipped(name: str) -> bool:
 
 def start(folder: str) -> bool:
     """Watch ``folder`` and the folders below it; False where the OS cannot tell."""
-    global _libc, _fd
+    global _libc, _fd, _poll
     stop()
     if _libc is None:
         _libc = _load_libc()
@@ -101,6 +103,11 @@ def start(folder: str) -> bool:
     if fd < 0:  # (a user's instances are limited: 128 by default)
         return False
     _fd = fd
+    try:
+        _poll = select.poll()
+        _poll.register(fd, select.POLLIN)
+    except (AttributeError, OSError, ValueError):  # (no poll: each read finds out)
+        _poll = None
     watch(folder)
     return True
 
@@ -124,8 +131,8 @@ def watch(folder: str) -> None:
 
 
 def stop() -> None:
-    global _fd
-    fd, _fd = _fd, None
+    global _fd, _poll
+    fd, _fd, _poll = _fd, None, None
     _folders.clear()
     _watched.clear()
     if fd is not None:
@@ -162,8 +169,8 @@ def events() -> tuple[list[tuple[str, str]], bool]:
     """(kind, absolute path) of what happened to files in the watched folders since the last
     call, kind one of "read", "written", "removed"; and True when events were lost (the OS's
     queue overflowed, or more than ``MAX_EVENTS``)."""
-    if _fd is None:
-        return [], False
+    if _fd is None or (_poll is not None and not _poll.poll(0)):
+        return [], False  # (the common case: nothing happened)
     found: list[tuple[str, str]] = []
     lost = False
     parsed = 0

@@ -299,9 +299,10 @@ def _matplotlib_rc() -> Any:
 
 
 def _locale() -> Any:
-    """Every category's locale, as ``setlocale`` names them (one string; a query, no change)."""
-    locale = sys.modules.get("locale")
-    return None if locale is None else locale.setlocale(locale.LC_ALL)
+    """Every category's locale, as ``setlocale`` names them (one string; a query, no change:
+    the C function itself, ``locale.setlocale`` only checks its arguments before calling it)."""
+    c_locale = sys.modules.get("_locale")
+    return None if c_locale is None else c_locale.setlocale(c_locale.LC_ALL, None)
 
 
 def _sys_path() -> Any:
