@@ -102,7 +102,8 @@ class Kernel:
         """A kernel started through the revive provisioner, as the server starts them."""
         specs = KernelSpecManager(kernel_dirs=[kernel_dir])
         km = KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs)
-        km.start_kernel()
+        # Not the test run's folder: the OS reports what any process does there (``fsevents``).
+        km.start_kernel(cwd=kernel_dir)
         kc = km.client()
         kc.start_channels()
         kc.wait_for_ready(timeout=60)
