@@ -6,7 +6,6 @@ import ast
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -132,9 +131,12 @@ async def start_kernel(
 
 
 @pytest.fixture
-async def kernel(kernelspecs: dict[str, str], tmp_path: Path) -> AsyncIterator[Kernel]:
-    """A kernel started through the revive provisioner, in a folder of its own: the OS reports
-    what any process does in the kernel's folders (``fsevents``), the test run's own files too."""
-    k = await start_kernel(kernelspecs["revive"], cwd=str(tmp_path))
+async def kernel(
+    kernelspecs: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Kernel]:
+    """A kernel started through the revive provisioner, in a folder of its own (not the test's
+    ``tmp_path``, whose files stay outside it): the OS reports what any process does in the
+    kernel's folders (``fsevents``), the test run's own files too."""
+    k = await start_kernel(kernelspecs["revive"], cwd=str(tmp_path_factory.mktemp("kernel")))
     yield k
     await k.stop()
