@@ -141,3 +141,22 @@ def test_a_removed_folder_is_let_go(folder: Path) -> None:
     sub.rmdir()
     assert seen() == set()
     assert str(sub) not in fsevents._watched and str(sub) not in fsevents._folders.values()
+
+
+def test_a_folder_made_and_removed_between_records_loses_nothing(folder: Path) -> None:
+    scratch = folder / "scratch"
+    scratch.mkdir()
+    (scratch / "part.tmp").write_text("x")
+    (scratch / "part.tmp").unlink()
+    scratch.rmdir()
+    found, lost = fsevents.events()
+    assert found == [] and not lost  # (its files' events were sent to no watch)
+
+
+def test_past_the_folders_a_kernel_watches_a_new_folder_is_said_lost(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fsevents, "MAX_FOLDERS", len(fsevents._folders))
+    (folder / "one_more").mkdir()
+    found, lost = fsevents.events()
+    assert found == [] and lost

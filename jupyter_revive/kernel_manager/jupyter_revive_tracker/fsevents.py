@@ -220,12 +220,15 @@ def _event(folder: str | None, name: str, mask: int, found: list[tuple[str, str]
 
 def _new_folder(folder: str, found: list[tuple[str, str]]) -> bool:
     """Watch a folder made since the last record; what it holds was made since too (files
-    written into it before the watch started sent no event). True if folders were left out."""
+    written into it before the watch started sent no event). True if folders were left out
+    (past ``MAX_FOLDERS``; one removed again meanwhile, a scratch folder, held nothing)."""
     todo = [folder]
     while todo:
         here = todo.pop()
         if _watch(here) is None:
-            return True
+            if len(_folders) >= MAX_FOLDERS:
+                return True
+            continue
         for is_dir, path in _below(here, files=True):
             if is_dir:
                 todo.append(path)
