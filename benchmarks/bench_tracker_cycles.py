@@ -43,6 +43,9 @@ for _ev, _hook in (('pre_run_cell', _t.pre_run_cell), ('post_run_cell', _t.post_
     _ip.events.unregister(_ev, _hook)
     _ip.events.register(_ev, functools.partial(operator.call, _hook))
 _t._record = functools.partial(operator.call, _t._record)  # finished in the wait before the reply
+# Not left as user names: the holders of a changed object are looked for in every user container,
+# three levels deep, and the tracker and the shell would be walked after every mutating cell.
+del _t, _ip, _ev, _hook
 """
 WARMUP = 20
 TRACKED, PLAIN = "revive-local-provisioner", "local-provisioner"
