@@ -959,8 +959,8 @@ def _holds(value: Any, ids: set[int]) -> bool:
         if depth > 1:
             for x in inner:
                 kind = type(x)
-                if kind not in ATOMS and kind not in _OPAQUE and id(x) not in seen:
-                    seen.add(id(x))
+                if kind not in ATOMS and kind not in _OPAQUE and _ident(x) not in seen:
+                    seen.add(_ident(x))
                     todo.append((x, depth - 1))
     return False
 
