@@ -701,6 +701,19 @@ PROGRAM_WRITES_A_FILE = [
     "import os\nos.remove('made.txt')",
 ]
 
+# A program writes in a folder the cell changed to and back from, which no watch was ever on; the
+# file is read where the source names no path (no working directory read either).
+PROGRAM_WRITES_IN_A_FOLDER_CHANGED_TO = [
+    "import os, subprocess, sys\nfrom pathlib import Path\nhome = os.getcwd()\n"
+    "work = os.path.join(os.path.dirname(home), 'elsewhere-' + os.path.basename(home))\n"
+    "os.makedirs(work, exist_ok=True)",
+    "os.chdir(work)\n"
+    'subprocess.run([sys.executable, \'-c\', \'open("made.txt", "w").write("7")\'], check=True)\n'
+    "os.chdir(home)",
+    "made = int(Path(work, 'made.txt').read_text())",
+    "os.remove(os.path.join(work, 'made.txt'))",
+]
+
 FIXTURES = [
     Fixture("pandas-pipeline", PANDAS_PIPELINE, minimal=6),
     Fixture("pandas-pipeline-predictions-only", PANDAS_PIPELINE, minimal=6, names=["predictions"]),
@@ -828,6 +841,12 @@ FIXTURES = [
     ),
     Fixture("sqlite-at-a-computed-path", SQLITE_AT_A_COMPUTED_PATH, minimal=3, names=["total"]),
     Fixture("program-writes-a-file", PROGRAM_WRITES_A_FILE, minimal=3, names=["made"]),
+    Fixture(
+        "program-writes-in-a-folder-changed-to",
+        PROGRAM_WRITES_IN_A_FOLDER_CHANGED_TO,
+        minimal=3,
+        names=["made"],
+    ),
 ]
 
 

@@ -6,7 +6,9 @@ computed path, a program writing a file)."""
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -160,3 +162,42 @@ def test_past_the_folders_a_kernel_watches_a_new_folder_is_said_lost(
     (folder / "one_more").mkdir()
     found, lost = fsevents.events()
     assert found == [] and lost
+
+
+def test_a_folder_changed_to_gives_the_files_written_there_since_by_their_times(
+    folder: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # A cell changed to ``other`` at ``since`` and had a program write there: no watch yet.
+    other = tmp_path_factory.mktemp("changed_to")
+    old = other / "old.csv"
+    old.write_text("old")
+    os.utime(old, (time.time() - 60, time.time() - 60))
+    kept = tmp_path_factory.mktemp("kept") / "moved.csv"
+    kept.write_text("m")
+    os.utime(kept, (time.time() - 60, time.time() - 60))
+    os.utime(other, (time.time() - 60, time.time() - 60))
+    time.sleep(0.1)  # past the clocks' slack
+    since = time.time()
+    (other / "sub").mkdir()
+    (other / "sub" / "new.txt").write_text("n")
+    (other / "made.txt").write_text("7")
+    kept.rename(other / "moved.csv")  # its data's time is old, its own is not
+    (other / ".hidden").write_text("h")
+    found, cut = fsevents.written_since(str(other), since)
+    assert sorted(found) == sorted(
+        str(p) for p in (other / "made.txt", other / "sub" / "new.txt", other / "moved.csv")
+    )
+    assert not cut
+    # The notebook's folder is watched: its events say what was written there, not its times.
+    (folder / "w.txt").write_text("w")
+    assert fsevents.written_since(str(folder), since) == ([], False)
+
+
+def test_a_folder_changed_to_is_looked_at_within_bounds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(5):
+        (tmp_path / f"f{i}.txt").write_text("x")
+    monkeypatch.setattr(fsevents, "MAX_FILES", 2)
+    found, cut = fsevents.written_since(str(tmp_path), time.time() - 10)
+    assert cut and len(found) == 2

@@ -9,12 +9,13 @@ import io
 import os
 import pickle
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from jupyter_revive.kernel_manager.jupyter_revive_tracker import touches
+from jupyter_revive.kernel_manager.jupyter_revive_tracker import fsevents, touches
 
 ORIGINALS = (builtins.open, io.open, os.remove, os.rename)
 
@@ -255,3 +256,29 @@ def test_listings_of_the_users_folders_are_recorded(installed: None, tmp_path: P
     if os.path.join(os.getcwd(), "") == touches._BASE:
         record, _ = _cell(os.listdir)
         assert record["files"]["listed"] == ["."]  # the notebook's own folder
+
+
+def test_a_program_writing_in_a_folder_the_cell_changed_to_wrote_its_files(
+    installed: None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """C code and programs write unseen by the wrappers; in a folder the cell changed to, before
+    its watch began (or gone back from), the files' times say what they wrote."""
+    import subprocess
+    import sys
+
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (elsewhere / "old.txt").write_text("old")
+    time.sleep(2 * fsevents.CLOCK_SLACK)  # (it was there before the cell)
+    home = os.getcwd()
+
+    def body() -> None:
+        os.chdir(elsewhere)
+        try:
+            code = 'open("made.txt", "w").write("7")'
+            subprocess.run([sys.executable, "-c", code], check=True)
+        finally:
+            os.chdir(home)
+
+    record, _ = _cell(body)
+    assert record["files"]["written"] == [touches.shown(str(elsewhere / "made.txt"))]
+    assert record["env"]["cwd"] is True

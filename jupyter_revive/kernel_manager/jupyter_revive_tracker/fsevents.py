@@ -19,8 +19,13 @@ and the server's temporary files) are left out: the server writes those.
 
 The OS does not say which process acted: whatever another program did in these folders since the
 last record counts too (an editor saving a file, a second kernel writing there). A restore then
-re-runs a cell more, never one less. Not seen: writes through a memory map, files outside these
-folders, and anything on platforms without inotify.
+re-runs a cell more, never one less.
+
+A folder a cell changes to is watched from its record on; what C code or a program wrote there
+during that cell, before the watch, is found by the files' change times instead
+(``written_since``). Not seen: writes through a memory map, files outside these folders, files
+read or removed in a folder changed to within the same cell, and on platforms without inotify
+anything but those change times.
 """
 
 from __future__ import annotations
@@ -41,6 +46,10 @@ TREE_FOLDERS = 32  # per tree watched (the start folder, a working directory cha
 TREE_DEPTH = 2  # levels below its top
 SCAN_S = 0.05  # spent listing one tree
 MAX_EVENTS = 4096  # parsed per record; past them the rest is drained and the record truncated
+MAX_FILES = 4096  # looked at in a folder a cell changed to (``written_since``)
+# File times come from the kernel's coarse clock (a tick behind the one ``time.time`` reads), so
+# a file written just after a cell began can look older by that much.
+CLOCK_SLACK = 0.05
 _READ = 65536
 
 _ACCESS, _MODIFY, _CLOSE_NOWRITE = 0x1, 0x2, 0x10
@@ -128,6 +137,39 @@ def watch(folder: str) -> None:
         left -= 1
         if depth < TREE_DEPTH:
             todo += [(path, depth + 1) for _, path in _below(here, files=False)]
+
+
+def written_since(folder: str, since: float) -> tuple[list[str], bool]:
+    """Files under ``folder`` (within the tree bounds), in the folders not watched yet, whose
+    data or name changed at or after ``since`` (``time.time()``): what a cell that changed to
+    ``folder`` at ``since`` had C code or a program write there before the folder's watch
+    began. True when the listing was cut short (``MAX_FILES``, the time it may take)."""
+    deadline = time.perf_counter() + SCAN_S
+    found: list[str] = []
+    todo = [(folder, 0)]
+    folders = TREE_FOLDERS
+    files = MAX_FILES
+    while todo:
+        if folders <= 0 or time.perf_counter() > deadline:
+            return found, True
+        here, depth = todo.pop(0)
+        if here in _watched:
+            continue  # its events say what happened there
+        folders -= 1
+        for is_dir, path in _below(here, files=True):
+            if is_dir:
+                if depth < TREE_DEPTH:
+                    todo.append((path, depth + 1))
+                continue
+            if files <= 0:
+                return found, True
+            files -= 1
+            with contextlib.suppress(OSError):
+                st = os.stat(path, follow_symlinks=False)
+                # (ctime: a file moved in keeps its data's time, not its own)
+                if max(st.st_mtime, st.st_ctime) >= since - CLOCK_SLACK:
+                    found.append(path)
+    return found, False
 
 
 def stop() -> None:

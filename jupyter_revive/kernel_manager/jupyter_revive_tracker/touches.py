@@ -25,9 +25,10 @@ variable *names* only, never their values; and so are the settings and generator
 uses too).
 
 Files that C code and other programs open (``sqlite3``, HDF5, parquet through pyarrow, ``!make``)
-are reported by the OS for the notebook's folders (``fsevents``, Linux). What this cannot see:
-such files elsewhere, functions bound before the tracker was loaded (``from os import remove``
-in a module imported earlier), network.
+are reported by the OS for the notebook's folders (``fsevents``, Linux); what they wrote in a
+folder a cell changed to, before its watch began, is found by the files' change times. What this
+cannot see: such files elsewhere, functions bound before the tracker was loaded (``from os import
+remove`` in a module imported earlier), network.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ import os
 import shutil
 import sys
 import threading
+import time
 from collections.abc import Callable
 from operator import is_
 from types import ModuleType
@@ -109,7 +111,9 @@ class Touches:
     path lists are made on the first call, and the environment and options are compared in
     ``record`` with what the last execution left (``_left``), not with a copy taken here."""
 
-    __slots__ = ("cwd", "listed", "read", "removed", "thread", "truncated", "written")
+    __slots__ = (
+        "cwd", "listed", "read", "removed", "thread", "truncated", "visited", "written",
+    )  # fmt: skip
 
     def __init__(self) -> None:
         self.thread = threading.get_ident()
@@ -118,6 +122,8 @@ class Touches:
         self.removed: dict[str, None] | None = None
         self.listed: dict[str, None] | None = None
         self.cwd = False
+        # folders changed to (absolute) -> when, first: ``fsevents.written_since``
+        self.visited: dict[str, float] | None = None
         self.truncated = False
 
     @staticmethod
@@ -178,6 +184,11 @@ class Touches:
             self._add("written", args[0])
         elif name == "os.chdir":
             self.cwd = True
+            folder = self._absolute(args[0])
+            if folder is not None:
+                if self.visited is None:
+                    self.visited = {}
+                self.visited.setdefault(folder, time.time())
         elif name == "import":
             self._add("read", args[0])
         elif name == "os.listdir":
@@ -185,7 +196,16 @@ class Touches:
         return None
 
     def _os_events(self) -> None:
-        """Add what the OS saw happen in the notebook's folders (``fsevents``)."""
+        """Add what the OS saw happen in the notebook's folders (``fsevents``), and what C code
+        or programs wrote in folders this cell changed to, before they were watched."""
+        for folder, since in (self.visited or {}).items():
+            try:
+                paths, cut = fsevents.written_since(folder, since)
+            except Exception:
+                continue
+            for path in paths:
+                self._add("written", path)
+            self.truncated = self.truncated or cut
         with contextlib.suppress(Exception):  # changed by this cell, or silently: seen from now on
             fsevents.watch(os.getcwd())
         try:
