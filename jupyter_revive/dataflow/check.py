@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from . import rules
 from .effects import resolve
 from .graph import display_name
 from .history import read_history
@@ -46,7 +47,7 @@ def _shown(names: set[str]) -> str:
     for name in sorted(names):
         kind, text = display_name(name)
         parts.append(f"file {text}" if kind == "file" else text)
-    return ", ".join(parts[:4]) + (f" (+{len(parts) - 4})" if len(parts) > 4 else "")
+    return rules.shortened(parts, 4)
 
 
 def _below(made: int | None, used: int | None) -> bool:

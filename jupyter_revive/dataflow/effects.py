@@ -136,9 +136,7 @@ def _observed_writes(ledger: RunRecord, seen: list[SideEffect]) -> list[SideEffe
     inserted into a database)."""
     if not ledger.files_changed or any(e.kind == "file-write" for e in seen):
         return []
-    paths = sorted(ledger.files_changed)
-    more = f" (+{len(paths) - 3})" if len(paths) > 3 else ""
-    return [SideEffect("file-write", "changes " + ", ".join(paths[:3]) + more)]
+    return [SideEffect("file-write", "changes " + rules.shortened(sorted(ledger.files_changed)))]
 
 
 def resolve(history: History) -> list[Effect]:

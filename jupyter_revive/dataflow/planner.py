@@ -239,8 +239,7 @@ def _reason(effects: Sequence[Effect], pos: int, why: _Why) -> str:
         parts.append("changes sys.path")
     outside = sorted(filter(None, map(rules.describe_state, why.touches | why.creates)))
     if outside:
-        more = f" (+{len(outside) - 3})" if len(outside) > 3 else ""
-        parts.append(", ".join(outside[:3]) + more)
+        parts.append(rules.shortened(outside))
     own = effects[pos].execution.cell_index
     labels = {
         "its next run" if effects[c].execution.cell_index == own else _cell_label(effects, c): c

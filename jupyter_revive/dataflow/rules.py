@@ -64,6 +64,12 @@ def option_state(key: str) -> str:
     return f"{OPTION_PREFIX}{key}>"
 
 
+def shortened(items: list[str], at_most: int = 3) -> str:
+    """The first ``at_most`` of ``items`` joined by commas, and how many more (messages)."""
+    more = f" (+{len(items) - at_most})" if len(items) > at_most else ""
+    return ", ".join(items[:at_most]) + more
+
+
 def describe_state(name: str) -> str | None:
     """How a plan's reason names an observed outside state ("changes file data.csv"), or None."""
     verbs = ((FILE_PREFIX, "changes file "), (ENV_PREFIX, "sets $"), (OPTION_PREFIX, "sets "))
