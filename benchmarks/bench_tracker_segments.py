@@ -154,6 +154,39 @@ VARIANTS = {
         "get_ipython().events.unregister('post_run_cell', _t.post_run_cell)\n"
         "del _t\n"
     ),
+    # hooks off, and a stand-in CPU load (``--load-us``) at the start of the wait: what work
+    # there costs the reply, whatever the work is
+    "load-in-wait": (
+        f"_t = {TRACKER}\n"
+        "get_ipython().events.unregister('pre_run_cell', _t.pre_run_cell)\n"
+        "get_ipython().events.unregister('post_run_cell', _t.post_run_cell)\n"
+        "def _load(_t=_t, _time=__import__('time'), _os=__import__('os')):\n"
+        "    end = _time.perf_counter() + float(_os.environ['REVIVE_BENCH_LOAD_US']) * 1e-6\n"
+        "    while _time.perf_counter() < end:\n"
+        "        pass\n"
+        "_t._finisher.settle = _load\n"
+        "del _t, _load\n"
+    ),
+    # hooks off, and the same load right after the reply is sent (it reaches the client through
+    # ipykernel's shell-channel thread, which needs the interpreter lock)
+    "load-after-reply": (
+        f"_t = {TRACKER}\n"
+        "get_ipython().events.unregister('pre_run_cell', _t.pre_run_cell)\n"
+        "get_ipython().events.unregister('post_run_cell', _t.post_run_cell)\n"
+        "def _patch(k=get_ipython().kernel, _time=__import__('time'), _os=__import__('os')):\n"
+        "    send = k.session.send\n"
+        "    load = float(_os.environ['REVIVE_BENCH_LOAD_US']) * 1e-6\n"
+        "    def sent(stream, msg_or_type, *args, **kwargs):\n"
+        "        result = send(stream, msg_or_type, *args, **kwargs)\n"
+        "        if msg_or_type == 'execute_reply':\n"
+        "            end = _time.perf_counter() + load\n"
+        "            while _time.perf_counter() < end:\n"
+        "                pass\n"
+        "        return result\n"
+        "    k.session.send = sent\n"
+        "_patch()\n"
+        "del _t, _patch\n"
+    ),
 }
 KERNELS = ("plain", "tracked", "variant")
 
@@ -239,5 +272,7 @@ if __name__ == "__main__":
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured cells first")
     parser.add_argument("--rounds", type=int, default=4, help="replays on fresh kernels")
     parser.add_argument("--variant", choices=sorted(VARIANTS), default="no-reply")
+    parser.add_argument("--load-us", type=float, default=250, help="the load variants' load")
     args = parser.parse_args()
+    os.environ["REVIVE_BENCH_LOAD_US"] = str(args.load_us)  # (the kernels inherit it)
     asyncio.run(main(args.cells, args.warmup, args.rounds, args.variant))
