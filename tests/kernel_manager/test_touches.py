@@ -259,26 +259,35 @@ def test_listings_of_the_users_folders_are_recorded(installed: None, tmp_path: P
 
 
 def test_a_program_writing_in_a_folder_the_cell_changed_to_wrote_its_files(
-    installed: None, tmp_path_factory: pytest.TempPathFactory
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """C code and programs write unseen by the wrappers; in a folder the cell changed to, before
     its watch began (or gone back from), the files' times say what they wrote."""
     import subprocess
     import sys
 
+    home = tmp_path_factory.mktemp("home")  # the kernel's folder: nothing else writes there
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     (elsewhere / "old.txt").write_text("old")
     time.sleep(2 * fsevents.CLOCK_SLACK)  # (it was there before the cell)
-    home = os.getcwd()
+    code = f'open({str(elsewhere / "made.txt")!r}, "w").write("7")'
 
     def body() -> None:
         os.chdir(elsewhere)
         try:
-            code = 'open("made.txt", "w").write("7")'
             subprocess.run([sys.executable, "-c", code], check=True)
         finally:
             os.chdir(home)
 
-    record, _ = _cell(body)
-    assert record["files"]["written"] == [touches.shown(str(elsewhere / "made.txt"))]
-    assert record["env"]["cwd"] is True
+    monkeypatch.chdir(home)
+    touches.install()
+    try:
+        record, _ = _cell(body)
+        assert record["files"]["written"] == [touches.shown(str(elsewhere / "made.txt"))]
+        assert record["env"]["cwd"] is True
+        if fsevents._fd is not None:  # (Linux) watched from then on: what happens there shows
+            assert str(elsewhere) in fsevents._watched
+            record, _ = _cell(lambda: subprocess.run([sys.executable, "-c", code], check=True))
+            assert record["files"]["written"] == [touches.shown(str(elsewhere / "made.txt"))]
+    finally:
+        touches.uninstall()

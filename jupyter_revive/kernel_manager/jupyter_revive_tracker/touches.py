@@ -197,10 +197,12 @@ class Touches:
 
     def _os_events(self) -> None:
         """Add what the OS saw happen in the notebook's folders (``fsevents``), and what C code
-        or programs wrote in folders this cell changed to, before they were watched."""
+        or programs wrote in folders this cell changed to, before they were watched (those are
+        watched from now on, as the working directory is: the notebook works there)."""
         for folder, since in (self.visited or {}).items():
             try:
                 paths, cut = fsevents.written_since(folder, since)
+                fsevents.watch(folder)
             except Exception:
                 continue
             for path in paths:
