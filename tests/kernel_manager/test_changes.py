@@ -585,6 +585,20 @@ def test_a_bound_method_held_in_a_container_charges_its_object_and_who_holds_it(
     assert run(ns, "add()")[0] == ["add", "cfg"]  # cfg holds the list two levels down
 
 
+def test_a_wide_container_is_looked_into_level_by_level() -> None:
+    # Thousands of small objects: the one holding the changed list is the first, and the walk
+    # reaches every object's attributes (level 2) before any of their contents (level 3).
+    ns = session(
+        "class Result:\n    def __init__(self, i):\n        self.scores = [i]\n"
+        "        self.meta = {'i': i, 'tags': [i]}",
+        "results = [Result(i) for i in range(3000)]\nfirst = results[0].scores",
+    )
+    assert run(ns, "first.append(1)")[0] == ["first", "results"]
+    # and a holder three levels down, behind 2,000 elements
+    exec("rows = [[r] for r in results[:1000]]", ns)
+    assert run(ns, "first.append(2)")[0] == ["first", "results", "rows"]
+
+
 def test_an_instance_of_a_notebook_class_shows_its_class_attributes() -> None:
     ns = session(
         "class T:\n    tags = []\n    def add(self, t):\n        self.tags.append(t)",

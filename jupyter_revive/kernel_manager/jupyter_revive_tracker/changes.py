@@ -64,7 +64,7 @@ import weakref
 import zlib
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
-from itertools import compress
+from itertools import compress, filterfalse
 from typing import Any
 
 from . import handles
@@ -939,29 +939,46 @@ def _holds(value: Any, ids: set[int]) -> bool:
     """``value`` (a container) holds one of the objects ``ids`` (``_ident``s), directly or
     through containers nested ``HOLD_DEPTH`` levels deep (``cfg["model"]["layers"]`` changed
     through a bound method charges ``cfg``), looking at ``ALIAS_SCAN`` elements at most; or (an
-    array) views the memory of one."""
+    array) views the memory of one.
+
+    Level by level, each level's elements checked and filtered in C (``map``, ``compress``, set
+    operations): a list of a few thousand small objects costs one Python step per object, not
+    one per element."""
     numpy = sys.modules.get("numpy")
     if numpy is not None and isinstance(value, numpy.ndarray):
         return not ids.isdisjoint(_bases(value, numpy))
-    todo = [(value, HOLD_DEPTH)]
+    level = [value]
     budget = ALIAS_SCAN
     seen: set[int] = set()
-    while todo:
-        container, depth = todo.pop()
-        inner = _members(container)
-        if inner is None:
-            continue
-        budget -= len(inner)
-        if budget < 0:
-            return False
-        if not ids.isdisjoint(map(_ident, inner)):
+    for depth in range(HOLD_DEPTH, 0, -1):
+        found: list[Any] = []
+        for container in level:
+            kind = type(container)
+            inner = (
+                container
+                if kind is list or kind is tuple
+                else container.values()
+                if kind is dict
+                else _members(container)
+            )
+            if inner is None:
+                continue
+            budget -= len(inner)
+            if budget < 0:  # what was found so far still counts
+                return not ids.isdisjoint(map(_ident, found))
+            found.extend(inner)
+        if not ids.isdisjoint(map(_ident, found)):
             return True
-        if depth > 1:
-            for x in inner:
-                kind = type(x)
-                if kind not in ATOMS and kind not in _OPAQUE and _ident(x) not in seen:
-                    seen.add(_ident(x))
-                    todo.append((x, depth - 1))
+        if depth == 1:
+            break
+        opaque = map(_OPAQUE.__contains__, map(type, found))
+        kept = list(compress(found, map(operator.not_, opaque)))
+        by_ident = dict(zip(map(_ident, kept), kept))  # noqa: B905
+        fresh = list(filterfalse(seen.__contains__, by_ident))  # (in order: a cut is the same)
+        if not fresh:
+            break
+        seen.update(fresh)
+        level = list(map(by_ident.__getitem__, fresh))
     return False
 
 
