@@ -111,6 +111,72 @@ def test_a_function_replaced_after_install_is_wrapped_for_the_cell_only(
     assert record["files"]["removed"] == [touches.shown(str(path))]
 
 
+def test_the_check_in_the_wait_finds_what_the_last_cell_replaced(
+    installed: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wrapper = os.remove
+    path = tmp_path / "gone.txt"
+    path.write_text("x")
+
+    def mine(path: str) -> None:
+        wrapper(path)
+
+    first = touches.start()
+    monkeypatch.setattr(os, "remove", mine)  # the cell replaces it
+    touches.stop(first)
+    touches.check()  # its record, in the wait before its reply
+    assert os.remove is mine
+    second = touches.start()
+    assert isinstance(os.remove, touches._Wrapper) and os.remove.__revive_wrapped__ is mine
+    os.remove(path)
+    record = second.record()
+    touches.stop(second)
+    assert os.remove is mine
+    assert record["files"]["removed"] == [touches.shown(str(path))]
+
+
+def test_a_replacement_between_the_check_and_the_cell_is_wrapped_from_the_next_check(
+    installed: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What moving the check off the cell's path trades: code outside any cell (a widget's
+    # callback) that replaces a function after the check goes unwrapped for one cell.
+    wrapper = os.remove
+
+    def mine(path: str) -> None:
+        wrapper(path)
+
+    touches.check()
+    monkeypatch.setattr(os, "remove", mine)
+    unseen = touches.start()
+    assert os.remove is mine
+    touches.stop(unseen)
+    touches.check()
+    seen = touches.start()
+    assert os.remove is not mine and os.remove.__revive_wrapped__ is mine  # type: ignore[attr-defined]
+    touches.stop(seen)
+    assert os.remove is mine
+
+
+def test_a_place_checked_as_foreign_is_read_again_at_the_start(
+    installed: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wrapper = os.remove
+
+    def mine(path: str) -> None:
+        wrapper(path)
+
+    def theirs(path: str) -> None:
+        wrapper(path)
+
+    monkeypatch.setattr(os, "remove", mine)
+    touches.check()
+    monkeypatch.setattr(os, "remove", theirs)  # replaced again before the cell
+    collecting = touches.start()
+    assert os.remove.__revive_wrapped__ is theirs  # type: ignore[attr-defined]
+    touches.stop(collecting)
+    assert os.remove is theirs  # not the one the check saw
+
+
 def test_without_install_functions_are_wrapped_for_the_cell_only() -> None:
     collecting = touches.start()
     try:

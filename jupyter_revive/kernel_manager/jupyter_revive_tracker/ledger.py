@@ -235,6 +235,10 @@ class Tracker:
         self.ledger.append(record)
         if pending.msg_id is not None:
             self._replies[pending.msg_id] = record
+        try:
+            touches.check()  # for the next cell, here in the wait rather than on its path
+        except Exception:
+            _log.debug("checking the file functions failed", exc_info=True)
 
     # -- ipykernel reply metadata ---------------------------------------------------------------
 

@@ -461,11 +461,17 @@ class _Functions:
     the one found there.
 
     ``install`` puts the wrappers in for as long as the tracker is loaded, so a cell costs
-    them nothing but one check (``start``: C-level ``map``s, each function still the one we
-    installed, by identity). A function someone replaced since (a test's monkeypatch, a
-    library's own wrapper) is wrapped for the cell only and theirs is put back after it
-    (``stop``), so between cells it stays theirs. Without ``install``, every function is
-    wrapped for the cell only."""
+    them nothing but one check (C-level ``map``s, each function still the one we installed, by
+    identity). A function someone replaced since (a test's monkeypatch, a library's own wrapper)
+    is wrapped for the cell only and theirs is put back after it (``stop``), so between cells it
+    stays theirs. Without ``install``, every function is wrapped for the cell only.
+
+    The check runs in the wait before the last execution's reply (``check``, ~9 us there with
+    the caches cold), not on the next cell's path: ``start`` then swaps only the places found
+    holding someone else's function (usually none). A replacement made after that check by code
+    outside any cell (a widget's callback, a thread) is wrapped from the cell after next on;
+    until then, its calls in the notebook's folders are still seen by ``fsevents``. The first
+    cell after ``install`` is checked at its start."""
 
     def __init__(self, targets: list[tuple[Any, str, Callable[..., Any]]]) -> None:
         self.modules = tuple(owner for owner, _, _ in targets)
@@ -477,6 +483,9 @@ class _Functions:
         self.installed: tuple[Any, ...] = (_UNSEEN,) * len(self.attrs)
         self._wrapper: dict[int, _Wrapper] = {}  # id(original) -> our wrapper (originals held)
         self._swapped: list[tuple[dict[str, Any], str, Any, Any]] = []  # for this cell only
+        # Set by ``check``, taken by the next ``start``: the places that held someone else's
+        # function then. None: not checked since the last cell (``start`` checks them all).
+        self._foreign: tuple[int, ...] | None = None
 
     def _wrap(self, index: int, fn: Any) -> _Wrapper:
         wrapper = self._wrapper.get(id(fn))
@@ -491,6 +500,7 @@ class _Functions:
 
     def install(self) -> None:
         self.stop()
+        self._foreign = None
         installed = []
         for index, (namespace, attr) in enumerate(zip(self.namespaces, self.attrs)):  # noqa: B905
             current = namespace.get(attr)
@@ -503,17 +513,37 @@ class _Functions:
         """The originals back where our wrappers still are (whoever holds one keeps a wrapper
         that only calls through)."""
         self.stop()
+        self._foreign = None
         for namespace, attr, current in zip(self.namespaces, self.attrs, self.installed):  # noqa: B905
             if namespace.get(attr) is current and isinstance(current, _Wrapper):
                 namespace[attr] = current.__revive_wrapped__
         self.installed = (_UNSEEN,) * len(self.attrs)
         self._wrapper.clear()
 
+    def _unchanged(self) -> bool:
+        """Every place still holds what ``install`` left there."""
+        return all(map(is_, map(dict.get, self.namespaces, self.attrs), self.installed))
+
+    def check(self) -> None:
+        """Between cells: note the places the next ``start`` has to swap."""
+        self._foreign = None
+        if self._unchanged():
+            self._foreign = ()
+        else:
+            places = zip(self.namespaces, self.attrs)  # noqa: B905
+            self._foreign = tuple(
+                i for i, (ns, attr) in enumerate(places) if not self._ours(ns.get(attr))
+            )
+
     def start(self) -> None:
-        if all(map(is_, map(dict.get, self.namespaces, self.attrs), self.installed)):
-            return
-        for index, (namespace, attr) in enumerate(zip(self.namespaces, self.attrs)):  # noqa: B905
-            current = namespace.get(attr)
+        foreign, self._foreign = self._foreign, None
+        if foreign is None:
+            if self._unchanged():
+                return
+            foreign = tuple(range(len(self.attrs)))
+        for index in foreign:
+            namespace, attr = self.namespaces[index], self.attrs[index]
+            current = namespace.get(attr)  # now: it may have changed again since the check
             if not self._ours(current):
                 wrapper = namespace[attr] = self._wrap(index, current)
                 self._swapped.append((namespace, attr, wrapper, current))
@@ -555,6 +585,12 @@ def start() -> Touches:
     _active = Touches()
     _FUNCTIONS.start()
     return _active
+
+
+def check() -> None:
+    """Between cells (in the wait before a reply): check the wrapped functions for the next
+    cell, so that its ``start`` need not."""
+    _FUNCTIONS.check()
 
 
 def stop(touches: Touches | None) -> None:
