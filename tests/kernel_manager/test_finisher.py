@@ -56,10 +56,11 @@ def test_a_record_is_finished_in_the_wait_and_the_rest_is_slept(slept: list[floa
 
     finisher.defer(record)
     assert done == []  # held until the reply (or a reader) needs it
-    finisher.before_reply()
+    finisher.wait_out(finisher.before_reply())
     assert done == [1]
     assert len(slept) == 1 and 0 < slept[0] <= WAIT * 3 / 4  # the record's time was waited
-    finisher.before_reply()  # no record (a silent execution): about the whole wait
+    # no record (a silent execution): about the whole wait
+    finisher.wait_out(finisher.before_reply())
     assert len(slept) == 2 and WAIT * 3 / 4 < slept[1] <= WAIT
 
 
@@ -67,7 +68,7 @@ def test_a_record_longer_than_the_wait_adds_no_sleep(slept: list[float]) -> None
     finisher = Finisher()
     finisher.take_wait(kernel())
     finisher.defer(lambda: busy(WAIT * 1.5))
-    finisher.before_reply()
+    finisher.wait_out(finisher.before_reply())
     assert slept == []
 
 
@@ -94,7 +95,7 @@ def test_a_failing_record_is_logged_and_the_reply_still_waits(
 
     finisher.defer(fails)
     with caplog.at_level("DEBUG"):
-        finisher.before_reply()
+        finisher.wait_out(finisher.before_reply())
     assert len(slept) == 1 and slept[0] > 0
     assert "finishing a record failed" in caplog.text
 
@@ -122,5 +123,5 @@ def test_once_the_wait_is_given_back_the_reply_hook_sleeps_no_more(slept: list[f
     assert k._execute_sleep == WAIT
     done: list[int] = []
     finisher.defer(lambda: done.append(1))  # finished at once: no wait is held
-    finisher.before_reply()
+    finisher.wait_out(finisher.before_reply())
     assert done == [1] and slept == []

@@ -139,7 +139,8 @@ def test_a_replacement_between_the_check_and_the_cell_is_wrapped_from_the_next_c
     installed: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # What moving the check off the cell's path trades: code outside any cell (a widget's
-    # callback) that replaces a function after the check goes unwrapped for one cell.
+    # callback) that replaces a function after the check goes unwrapped for one cell. (Most
+    # replacements call what they replaced, our wrapper: their calls are seen all the same.)
     wrapper = os.remove
 
     def mine(path: str) -> None:

@@ -7,6 +7,8 @@ import json
 import uuid
 from pathlib import Path
 
+import pytest
+
 from .conftest import TRACKER, Kernel, start_kernel
 
 
@@ -477,12 +479,14 @@ async def test_a_key_that_is_not_a_name_does_not_stop_recording(kernel: Kernel) 
 
 
 async def test_file_functions_replaced_between_cells_stay_their_owners(
-    kernel: Kernel, tmp_path: Path
+    kernel: Kernel, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    # Someone (a test's monkeypatch, a library) replaces os.remove between cells: the cell
-    # runs theirs, the tracker still sees the call, and theirs is back after the cell.
+    # Someone (a test's monkeypatch, a library, a silent execution) replaces os.remove between
+    # cells: the cell runs theirs, the tracker still sees the call, and theirs is back after
+    # the cell. (The file is outside the folders the OS reports on: only the wrapper sees it.)
+    outside = tmp_path_factory.mktemp("outside") / "z.txt"
     await kernel.run(f"import os\nos.chdir({str(tmp_path)!r})", silent=True)
-    await kernel.record("open('z.txt', 'w').close()")
+    await kernel.record(f"open({str(outside)!r}, 'w').close()")
     await kernel.run(
         "_calls = []\n_original = os.remove\n"
         "def mine(path, *args, **kwargs):\n"
@@ -491,9 +495,9 @@ async def test_file_functions_replaced_between_cells_stay_their_owners(
         "os.remove = mine",
         silent=True,
     )
-    record = await kernel.record("os.remove('z.txt')")
-    assert record is not None and record["files"]["removed"] == [str(tmp_path / "z.txt")]
-    assert await kernel.eval("(_calls, os.remove is mine)") == (["z.txt"], True)
+    record = await kernel.record(f"os.remove({str(outside)!r})")
+    assert record is not None and record["files"]["removed"] == [str(outside)]
+    assert await kernel.eval("(_calls, os.remove is mine)") == ([str(outside)], True)
     await kernel.run("os.remove = _original", silent=True)
     record = await kernel.record(
         "open('w.txt', 'w').close()\nos.remove('w.txt')\nopen('v.txt', 'w').close()"

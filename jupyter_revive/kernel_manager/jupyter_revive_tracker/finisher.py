@@ -60,14 +60,21 @@ class Finisher:
         if job is not None:
             self._run(job)
 
-    def before_reply(self) -> None:
-        """In the kernel's wait: finish the record, then sleep what is left of the wait (none
-        once it was given back: the reply hook outlives ``give_back`` when someone wrapped it)."""
-        start = time.perf_counter()
+    def before_reply(self) -> float:
+        """In the kernel's wait: finish the record; when the wait began (``perf_counter``), for
+        ``wait_out``."""
+        began = time.perf_counter()
         self.settle()
+        return began
+
+    def wait_out(self, began: float) -> None:
+        """Sleep what is left of the wait begun at ``began`` (none once it was given back: the
+        reply hook outlives ``give_back`` when someone wrapped it). The reply hook puts the
+        record in first: code run after the sleep meets caches the other threads used, and is
+        on the reply's path."""
         if self._kernel is None:
             return
-        left = self._wait - (time.perf_counter() - start)
+        left = self._wait - (time.perf_counter() - began)
         if left > 0:
             time.sleep(left)
 

@@ -264,10 +264,14 @@ class Tracker:
 
         def finish_metadata(parent: Any, metadata: Any, *args: Any, **kwargs: Any) -> Any:
             metadata = finish(parent, metadata, *args, **kwargs)
+            # An interrupt stops the wait only: the reply carries what was finished. (try, not
+            # contextlib.suppress: its __exit__ would run on the reply's path after the sleep.)
+            began = None
             try:
-                # An interrupt stops the wait only: the reply carries what was finished.
-                with contextlib.suppress(KeyboardInterrupt):
-                    tracker._finisher.before_reply()
+                try:  # noqa: SIM105
+                    began = tracker._finisher.before_reply()
+                except KeyboardInterrupt:
+                    pass
                 record = tracker._replies.pop(parent["header"]["msg_id"], None)
                 if tracker._replies:  # a request that never got its reply: don't leak
                     tracker._replies.clear()
@@ -275,6 +279,11 @@ class Tracker:
                     metadata["revive"] = record
             except Exception:
                 _log.debug("finish_metadata hook failed", exc_info=True)
+            if began is not None:
+                try:  # noqa: SIM105
+                    tracker._finisher.wait_out(began)
+                except KeyboardInterrupt:
+                    pass
             return metadata
 
         init_metadata._revive_wrapped = True  # type: ignore[attr-defined]

@@ -470,8 +470,9 @@ class _Functions:
     the caches cold), not on the next cell's path: ``start`` then swaps only the places found
     holding someone else's function (usually none). A replacement made after that check by code
     outside any cell (a widget's callback, a thread) is wrapped from the cell after next on;
-    until then, its calls in the notebook's folders are still seen by ``fsevents``. The first
-    cell after ``install`` is checked at its start."""
+    until then its calls are seen if it calls what it replaced (our wrapper: most do), and in
+    the notebook's folders by ``fsevents``. The first cell after ``install`` is checked at its
+    start."""
 
     def __init__(self, targets: list[tuple[Any, str, Callable[..., Any]]]) -> None:
         self.modules = tuple(owner for owner, _, _ in targets)
