@@ -178,6 +178,22 @@ def test_a_place_checked_as_foreign_is_read_again_at_the_start(
     assert os.remove is theirs  # not the one the check saw
 
 
+def test_the_collection_made_in_the_wait_is_the_next_cells_on_its_own_thread(
+    installed: None,
+) -> None:
+    touches.check()
+    started: list[touches.Touches] = []
+    cell = threading.Thread(target=lambda: started.append(touches.start()))
+    cell.start()
+    cell.join()
+    (collecting,) = started
+    assert collecting.thread == cell.ident  # a subshell runs cells on a thread of its own
+    touches.stop(collecting)
+    fresh = touches.start()  # no check since: made at the start, used once
+    touches.stop(fresh)
+    assert fresh is not collecting and fresh.read is None and fresh.thread == threading.get_ident()
+
+
 def test_without_install_functions_are_wrapped_for_the_cell_only() -> None:
     collecting = touches.start()
     try:

@@ -557,12 +557,14 @@ class _Functions:
 
 
 _FUNCTIONS = _Functions(_TARGETS)
+_next: Touches | None = None  # made by ``check`` for the next ``start``
 
 
 def install() -> None:
     """Wrap the file functions until ``uninstall`` (the tracker's lifetime)."""
-    global _left, _modules_seen
+    global _left, _modules_seen, _next
     _left = None  # what happened while no tracker was loaded is no execution's
+    _next = None
     _modules_seen = _modules_now()
     _FUNCTIONS.install()
     try:
@@ -579,19 +581,27 @@ def uninstall() -> None:
 
 def start() -> Touches:
     """Begin collecting for one execution (until ``stop``)."""
-    global _active, _left, _modules_seen
+    global _active, _left, _modules_seen, _next
     if _left is None:
         _left = (_environ(), settings.read())
         _modules_seen = _modules_now()
-    _active = Touches()
+    touches, _next = _next, None
+    if touches is None:
+        touches = Touches()
+    else:
+        touches.thread = threading.get_ident()  # made in the wait: the cell may run elsewhere
+    _active = touches
     _FUNCTIONS.start()
-    return _active
+    return touches
 
 
 def check() -> None:
-    """Between cells (in the wait before a reply): check the wrapped functions for the next
-    cell, so that its ``start`` need not."""
+    """Between cells (in the wait before a reply): check the wrapped functions and make the
+    collection for the next cell, so that its ``start`` need not."""
+    global _next
+    _next = None
     _FUNCTIONS.check()
+    _next = Touches()
 
 
 def stop(touches: Touches | None) -> None:
