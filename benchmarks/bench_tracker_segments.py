@@ -147,12 +147,29 @@ VARIANTS = {
         "_t._replies = _Text()\n"
         "del _t\n"
     ),
+    # each reply carries only its record's position (what the record's fields cost)
+    "tiny-reply": (
+        f"_t = {TRACKER}\n"
+        "class _Tiny(dict):\n"
+        "    def pop(self, key, default=None):\n"
+        "        found = dict.pop(self, key, None)\n"
+        "        return None if found is None else {'seq': found['seq']}\n"
+        "_t._replies = _Tiny()\n"
+        "del _t\n"
+    ),
     # the hooks taken off (the wrappers and the wait kept)
     "no-hooks": (
         f"_t = {TRACKER}\n"
         "get_ipython().events.unregister('pre_run_cell', _t.pre_run_cell)\n"
         "get_ipython().events.unregister('post_run_cell', _t.post_run_cell)\n"
         "del _t\n"
+    ),
+    # the tracker unloaded (hooks, file wrappers and events, the wait given back): what a kernel
+    # launched by the revive provisioner costs without tracking. (The reply hook stays, inside
+    # the stamps' wrapper of it, and only passes the metadata on.)
+    "unloaded": (
+        "__import__('sys').modules['jupyter_revive_tracker']"
+        ".unload_ipython_extension(get_ipython())\n"
     ),
     # hooks off, and a stand-in CPU load (``--load-us``) at the start of the wait: what work
     # there costs the reply, whatever the work is
