@@ -192,7 +192,9 @@ def classify_call(call: ast.Call, *, statement: bool) -> CallEffect:
             else:
                 effect.dynamic_defines.append(attr)
         elif (root := root_name(target)) is not None:
-            effect.receiver_mutated = root
+            effect.args_mutated.append(root)  # a store, as `target.attr = value` is
+    elif name == "delattr" and call.args and (root := root_name(call.args[0])) is not None:
+        effect.args_mutated.append(root)
     elif isinstance(func, ast.Attribute) and is_namespace_call(func.value):
         if func.attr in {"update", "setdefault", "__setitem__", "pop", "clear", "__delitem__"}:
             effect.dynamic = f"globals().{func.attr}()"

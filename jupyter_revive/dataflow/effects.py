@@ -264,6 +264,11 @@ def resolve(history: History) -> list[Effect]:
                 aliases.join(name, source)
         mutates = before | aliases.expand(mutates)
 
+        # A library changed in place (`pd.DataFrame.mean = f`, in a notebook function too) is
+        # hidden state every later cell may read, as an option is: `df.mean()` names neither.
+        mutates |= {rules.patch_state(n) for n in mutates & modules}
+        settings |= {n for n in mutates if n.startswith(rules.PATCH_PREFIX)}
+
         touches = (mutates | maybe | maybe_deleted) - creates - removes
         effects.append(
             Effect(

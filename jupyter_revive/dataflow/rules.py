@@ -33,6 +33,9 @@ _OBSERVED_GENERATORS = {NUMPY_RNG: NP_RANDOM, PYTHON_RNG: PY_RANDOM}
 FILE_PREFIX = "<file:"
 ENV_PREFIX = "<env:"
 OPTION_PREFIX = "<option:"
+# A library changed in place through an imported name (``pd.DataFrame.mean = f``): state of the
+# process that every later cell may compute with, through any object of that library.
+PATCH_PREFIX = "<patch:"
 
 
 def is_pseudo(name: str) -> bool:
@@ -64,6 +67,10 @@ def option_state(key: str) -> str:
     return f"{OPTION_PREFIX}{key}>"
 
 
+def patch_state(name: str) -> str:
+    return f"{PATCH_PREFIX}{name}>"
+
+
 def shortened(items: list[str], at_most: int = 3) -> str:
     """The first ``at_most`` of ``items`` joined by commas, and how many more (messages)."""
     more = f" (+{len(items) - at_most})" if len(items) > at_most else ""
@@ -72,7 +79,12 @@ def shortened(items: list[str], at_most: int = 3) -> str:
 
 def describe_state(name: str) -> str | None:
     """How a plan's reason names an observed outside state ("changes file data.csv"), or None."""
-    verbs = ((FILE_PREFIX, "changes file "), (ENV_PREFIX, "sets $"), (OPTION_PREFIX, "sets "))
+    verbs = (
+        (FILE_PREFIX, "changes file "),
+        (ENV_PREFIX, "sets $"),
+        (OPTION_PREFIX, "sets "),
+        (PATCH_PREFIX, "patches "),
+    )
     for prefix, verb in verbs:
         if name.startswith(prefix):
             key = name[len(prefix) : -1]

@@ -125,6 +125,10 @@ class CellVisitor(ast.NodeVisitor):
         if name is None:
             return
         if self._is_bound(name):
+            if not by_call and self.kinds.get(name) in ("module", "import"):
+                # imported here and changed: the library itself, which outlives the name
+                # (earlier imports: ``effects``)
+                self.mutates.add(rules.patch_state(name))
             # Changing an object this cell created is part of defining it; changing one it
             # only took a new name for (`b = a`, `for row in rows`) changes the original.
             for outer in self.local_alias.get(name, ()):

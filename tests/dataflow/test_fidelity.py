@@ -76,6 +76,15 @@ MUTATION = [
     "del d['first']\nd['b'] = 2",
 ]
 
+# A library class patched in one cell changes what a later cell computes with an instance of it,
+# though that cell names neither the class nor its module.
+LIBRARY_CLASS_PATCHED = [
+    "import pandas as pd\ndf = pd.DataFrame({'a': [1.0, 2.0, 3.0]})",
+    "pd.DataFrame.mean = lambda self, *args, **kwargs: 42.0",
+    "pd.DataFrame.total = lambda self: float(self.to_numpy().sum()) * 10",
+    "m = df.mean()\nt = df.total()",
+]
+
 OUT_OF_ORDER = ["a = b * 2", "b = 10", "b = b + 1", "c = a + b"]
 
 RERUN = ["n = 0", "n += 1", "log = []", "log.append(n)"]
@@ -839,6 +848,7 @@ FIXTURES = [
     Fixture(
         "locale-set-through-an-alias", LOCALE_SET_THROUGH_AN_ALIAS, minimal=4, names=["current"]
     ),
+    Fixture("library-class-patched", LIBRARY_CLASS_PATCHED, minimal=4, names=["m", "t"]),
     Fixture("sqlite-at-a-computed-path", SQLITE_AT_A_COMPUTED_PATH, minimal=3, names=["total"]),
     Fixture("program-writes-a-file", PROGRAM_WRITES_A_FILE, minimal=3, names=["made"]),
     Fixture(

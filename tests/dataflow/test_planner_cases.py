@@ -50,6 +50,52 @@ CASES = [
         ],
         [0, 1, 3],
     ),
+    Case(
+        # a library patched in place changes what later cells compute with its objects, though
+        # they name neither the class nor its module
+        "library-patched-in-an-earlier-cell",
+        [
+            "import pandas as pd\ndf = pd.DataFrame({'a': [1.0]})",
+            "pd.DataFrame.mean = lambda self: 42.0",
+            "setattr(pd.DataFrame, 'total', lambda self: 1.0)",
+            "m = df.mean()",
+        ],
+        [0, 1, 2, 3],
+        names=["m"],
+    ),
+    Case(
+        "library-patched-where-it-is-imported",
+        [
+            "from pandas import DataFrame\nDataFrame.mean = lambda self: 42.0",
+            "import pandas as pd\ndf = pd.DataFrame({'a': [1.0]})",
+            "m = df.mean()",
+        ],
+        [0, 1, 2],
+        names=["m"],
+    ),
+    Case(
+        "library-patched-by-a-notebook-function",
+        [
+            "import pandas as pd\ndf = pd.DataFrame({'a': [1.0]})",
+            "def patch():\n    pd.DataFrame.mean = lambda self: 42.0",
+            "patch()",
+            "m = df.mean()",
+        ],
+        [0, 1, 2, 3],
+        names=["m"],
+    ),
+    Case(
+        # calling a library's functions patches nothing: later cells do not depend on them
+        "library-calls-are-not-patches",
+        [
+            "import matplotlib.pyplot as plt\nimport math",
+            "plt.plot([1, 2])",
+            "plt.title('t')",
+            "root = math.sqrt(2)",
+        ],
+        [0, 3],
+        names=["root"],
+    ),
     Case("overwritten-definition-dropped", ["x = 1", "x = 2", "y = x"], [1, 2]),
     Case("aug-assign-run-twice-replays-twice", ["n = 0", "n += 1"], [0, 1, 1], order=[0, 1, 1]),
     Case(
