@@ -127,6 +127,8 @@ def display_name(name: str) -> tuple[EdgeKind, str]:
         return "env", "$" + name[len(rules.ENV_PREFIX) : -1]
     if name.startswith(rules.OPTION_PREFIX):
         return "env", name[len(rules.OPTION_PREFIX) : -1]
+    if name.startswith(rules.PATCH_PREFIX):
+        return "state", name[len(rules.PATCH_PREFIX) : -1] + " (patched)"
     if rules.is_pseudo(name):
         return "state", name.strip("<>")
     return "name", name

@@ -50,6 +50,16 @@ def test_edges_carry_the_names_and_files_that_flow_between_executions() -> None:
     assert 'e2 -> e3 [label="clean.parquet", style=dashed]' in dot
 
 
+def test_a_patched_library_flows_to_the_cells_after_it_as_hidden_state() -> None:
+    cells = [
+        "import pandas as pd\ndf = pd.DataFrame({'a': [1.0]})",
+        "pd.DataFrame.mean = lambda self: 42.0",
+        "m = df.mean()",
+    ]
+    graph = build_graph(notebook(cells, [0, 1, 2]))
+    assert ("e1", "e2", "state", ("pd (patched)",)) in edges(graph)
+
+
 def test_after_a_restart_nodes_say_what_a_restore_does() -> None:
     nb = notebook(PIPELINE, [0, 1, 2, 3, 4])
     restore = plan_restore(nb, ["model"])
