@@ -20,6 +20,7 @@ class CallEffect:
     side_effects: list[SideEffect] = field(default_factory=list)
     dynamic: str | None = None
     dynamic_defines: list[str] = field(default_factory=list)  # setattr(main module, "x", ...)
+    patched: str | None = None  # setattr(pd.DataFrame, ...): ``patched_root`` of its target
     changes_cwd: bool = False
     changes_sys_path: bool = False
     reads_files: bool = False
@@ -38,6 +39,23 @@ def dotted(node: ast.expr) -> str | None:
         return None
     parts.append(node.id)
     return ".".join(reversed(parts))
+
+
+def patched_root(path: str | None) -> str | None:
+    """The name that starts ``path``, the dotted attribute a store or delete changes
+    (``pd.DataFrame.mean`` gives ``pd``); None for a plain name or no path, and for a library's
+    options (``pd.options.display.precision``: the tracker observes those as settings). Whether
+    that name is a library's is for ``effects`` to say."""
+    parts = path.split(".") if path else []
+    if len(parts) < 2 or (len(parts) > 2 and parts[1] in rules.OPTION_ATTRIBUTES):
+        return None
+    return parts[0]
+
+
+def _patched_through(owner: ast.expr, attr: str | None) -> str | None:
+    """``patched_root`` of ``setattr(owner, attr, ...)`` and ``delattr``."""
+    path = dotted(owner)
+    return patched_root(f"{path}.{attr or '_'}") if path else None
 
 
 def root_name(node: ast.expr) -> str | None:
@@ -193,8 +211,11 @@ def classify_call(call: ast.Call, *, statement: bool) -> CallEffect:
                 effect.dynamic_defines.append(attr)
         elif (root := root_name(target)) is not None:
             effect.args_mutated.append(root)  # a store, as `target.attr = value` is
+            effect.patched = _patched_through(target, attr)
     elif name == "delattr" and call.args and (root := root_name(call.args[0])) is not None:
         effect.args_mutated.append(root)
+        attr = const_str(call.args[1]) if len(call.args) > 1 else None
+        effect.patched = _patched_through(call.args[0], attr)
     elif isinstance(func, ast.Attribute) and is_namespace_call(func.value):
         if func.attr in {"update", "setdefault", "__setitem__", "pop", "clear", "__delitem__"}:
             effect.dynamic = f"globals().{func.attr}()"

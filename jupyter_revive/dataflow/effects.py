@@ -266,8 +266,11 @@ def resolve(history: History) -> list[Effect]:
 
         # A library changed in place (`pd.DataFrame.mean = f`, in a notebook function too) is
         # hidden state every later cell may read, as an option is: `df.mean()` names neither.
-        mutates |= {rules.patch_state(n) for n in mutates & modules}
-        settings |= {n for n in mutates if n.startswith(rules.PATCH_PREFIX)}
+        # The visitors report every attribute chain set; only those from libraries' names count.
+        libraries = {rules.patch_state(n) for n in modules | (analysis.imports & creates)}
+        patched = {n for n in mutates if n.startswith(rules.PATCH_PREFIX)}
+        mutates -= patched - libraries
+        settings |= patched & libraries
 
         touches = (mutates | maybe | maybe_deleted) - creates - removes
         effects.append(

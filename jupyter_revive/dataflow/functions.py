@@ -10,7 +10,7 @@ import ast
 from collections.abc import Iterable, Sequence
 
 from . import rules
-from .calls import classify_call, const_str, is_namespace_call, root_name
+from .calls import classify_call, const_str, dotted, is_namespace_call, patched_root, root_name
 from .records import FunctionInfo, SideEffect
 
 _Function = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
@@ -196,7 +196,15 @@ class _BodyScanner(ast.NodeVisitor):
                 else:
                     self.writes.add(key)
             else:
+                if isinstance(target, ast.Attribute):
+                    self._patch(patched_root(dotted(target)))
                 self._mutate(root_name(target))
+
+    def _patch(self, root: str | None) -> None:
+        """As the cell visitor's: a global's attribute chain changed (``effects`` keeps it if
+        the global is a library's name)."""
+        if root is not None and not self._local(root):
+            self.mutates.add(rules.patch_state(root))
 
     def visit_Assign(self, node: ast.Assign) -> None:
         for target in node.targets:
@@ -228,6 +236,7 @@ class _BodyScanner(ast.NodeVisitor):
     def visit_Call(self, node: ast.Call) -> None:
         effect = classify_call(node, statement=node is self._statement_call)
         self._mutate(effect.receiver_mutated)
+        self._patch(effect.patched)
         for arg in effect.args_mutated:
             self._mutate(arg)
         self.reads |= effect.rng_used

@@ -36,6 +36,9 @@ OPTION_PREFIX = "<option:"
 # A library changed in place through an imported name (``pd.DataFrame.mean = f``): state of the
 # process that every later cell may compute with, through any object of that library.
 PATCH_PREFIX = "<patch:"
+# Attributes of a library that hold its options, not its code (``pd.options.display``): setting
+# them patches nothing (the tracker observes them as settings).
+OPTION_ATTRIBUTES = frozenset({"options"})
 
 
 def is_pseudo(name: str) -> bool:

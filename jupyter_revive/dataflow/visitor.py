@@ -9,7 +9,14 @@ import ast
 from collections.abc import Iterable, Sequence
 
 from . import rules
-from .calls import classify_call, const_str, dotted, is_namespace_call, root_name
+from .calls import (
+    classify_call,
+    const_str,
+    dotted,
+    is_namespace_call,
+    patched_root,
+    root_name,
+)
 from .functions import pattern_names, scan_class, scan_function, target_names
 from .records import CallSite, CellAnalysis, FunctionInfo, SideEffect
 from .source import parse_cell
@@ -125,10 +132,6 @@ class CellVisitor(ast.NodeVisitor):
         if name is None:
             return
         if self._is_bound(name):
-            if not by_call and self.kinds.get(name) in ("module", "import"):
-                # imported here and changed: the library itself, which outlives the name
-                # (earlier imports: ``effects``)
-                self.mutates.add(rules.patch_state(name))
             # Changing an object this cell created is part of defining it; changing one it
             # only took a new name for (`b = a`, `for row in rows`) changes the original.
             for outer in self.local_alias.get(name, ()):
@@ -146,6 +149,13 @@ class CellVisitor(ast.NodeVisitor):
         for source in _alias_sources(value):
             out |= self.local_alias.get(source, set()) if self._is_bound(source) else {source}
         return out
+
+    def _patch(self, root: str | None) -> None:
+        """An attribute set or deleted along a chain from ``root`` (``pd.DataFrame.mean = f``):
+        if ``root`` is a library's name (imported here, or before: ``effects`` decides), the
+        library changed, for every later cell."""
+        if root is not None and (not self._is_bound(root) or root in self.imports):
+            self.mutates.add(rules.patch_state(root))
 
     def _bind(self, name: str, *, maybe: bool = False) -> None:
         self.local_alias.pop(name, None)
@@ -209,6 +219,8 @@ class CellVisitor(ast.NodeVisitor):
             self.visit(target.value)
             if isinstance(target, ast.Subscript):
                 self.visit(target.slice)
+            else:
+                self._patch(patched_root(dotted(target)))
             self._mutate(root_name(target))
             changed = target.value if isinstance(target, ast.Subscript) else target
             if dotted(changed) in rules.IMPORT_SYSTEM:  # what later imports find
@@ -518,6 +530,7 @@ class CellVisitor(ast.NodeVisitor):
         effect = classify_call(node, statement=node is self._statement_call)
         self.generic_visit(node)
         self._mutate(effect.receiver_mutated, by_call=True)
+        self._patch(effect.patched)
         for arg in effect.args_mutated:
             self._mutate(arg)
         for pseudo in effect.rng_used:

@@ -85,6 +85,31 @@ CASES = [
         names=["m"],
     ),
     Case(
+        "library-attribute-deleted",
+        [
+            "import pandas as pd",
+            "pd.DataFrame.total = lambda self: 1.0",
+            "delattr(pd.DataFrame, 'total')",
+            "x = 1",
+        ],
+        [0, 1, 2, 3],
+        names=["x"],
+    ),
+    Case(
+        # a library's options, environment and search path are other hidden states (observed
+        # by the tracker): setting them patches no library
+        "library-options-and-containers-are-not-patches",
+        [
+            "import pandas as pd\nimport os\nimport sys",
+            "pd.options.display.precision = 2",
+            "os.environ['A'] = '1'",
+            "sys.path.append('..')",
+            "x = 1",
+        ],
+        [4],
+        names=["x"],
+    ),
+    Case(
         # calling a library's functions patches nothing: later cells do not depend on them
         "library-calls-are-not-patches",
         [
