@@ -30,6 +30,17 @@ def installed() -> Iterator[None]:
     assert (builtins.open, io.open, os.remove, os.rename) == ORIGINALS
 
 
+def replacement() -> Callable[[str], None]:
+    """Someone's ``os.remove`` (a test's monkeypatch, a library's wrapper): calls what it
+    replaced, as most do."""
+    replaced = os.remove
+
+    def theirs(path: str) -> None:
+        replaced(path)
+
+    return theirs
+
+
 def test_wrappers_stay_in_place_between_cells_and_go_when_uninstalled(installed: None) -> None:
     wrapped = (builtins.open, io.open, os.remove, os.rename)
     assert all(isinstance(fn, touches._Wrapper) for fn in wrapped)
@@ -114,13 +125,9 @@ def test_a_function_replaced_after_install_is_wrapped_for_the_cell_only(
 def test_the_check_in_the_wait_finds_what_the_last_cell_replaced(
     installed: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    wrapper = os.remove
     path = tmp_path / "gone.txt"
     path.write_text("x")
-
-    def mine(path: str) -> None:
-        wrapper(path)
-
+    mine = replacement()
     first = touches.start()
     monkeypatch.setattr(os, "remove", mine)  # the cell replaces it
     touches.stop(first)
@@ -141,11 +148,7 @@ def test_a_replacement_between_the_check_and_the_cell_is_wrapped_from_the_next_c
     # What moving the check off the cell's path trades: code outside any cell (a widget's
     # callback) that replaces a function after the check goes unwrapped for one cell. (Most
     # replacements call what they replaced, our wrapper: their calls are seen all the same.)
-    wrapper = os.remove
-
-    def mine(path: str) -> None:
-        wrapper(path)
-
+    mine = replacement()
     touches.check()
     monkeypatch.setattr(os, "remove", mine)
     unseen = touches.start()
@@ -161,14 +164,7 @@ def test_a_replacement_between_the_check_and_the_cell_is_wrapped_from_the_next_c
 def test_a_place_checked_as_foreign_is_read_again_at_the_start(
     installed: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    wrapper = os.remove
-
-    def mine(path: str) -> None:
-        wrapper(path)
-
-    def theirs(path: str) -> None:
-        wrapper(path)
-
+    mine, theirs = replacement(), replacement()
     monkeypatch.setattr(os, "remove", mine)
     touches.check()
     monkeypatch.setattr(os, "remove", theirs)  # replaced again before the cell
