@@ -41,6 +41,12 @@ class KernelBusy(KernelQueryError):
     def timed_out(cls, kernel_id: str, timeout: float) -> KernelBusy:
         return cls(kernel_id, f"Kernel {kernel_id} is busy: no answer within {timeout:g} s.")
 
+    @classmethod
+    def unanswered(cls, kernel_id: str, why: str) -> KernelBusy:
+        """The kernel lost the request, or its connection stopped being read; asking again
+        (on a new connection) may succeed."""
+        return cls(kernel_id, f"Kernel {kernel_id} did not answer: {why}. Try again.")
+
 
 class KernelDead(KernelQueryError):
     @classmethod

@@ -7,6 +7,12 @@ running a cell, our request waits in its queue behind it; we stop waiting after 
 (``KernelBusy``), the request later runs silently and its reply is dropped. To avoid piling
 requests up behind a long cell, a kernel that has not answered our previous request is not sent
 another one until it does.
+
+A request the kernel never reads or never answers is not waited out: while the server sees the
+kernel idle, a ``kernel_info_request`` follows it on the same connection. The kernel handles a
+connection's requests in order, so that nudge answered first means ours was lost; unanswered,
+nothing on the connection is being read. Either way the connection is replaced, and a read-only
+question is asked again on the new one.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import functools
 import inspect
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from traitlets import Bool, Float, Instance
@@ -34,6 +41,16 @@ BUSY_GRACE_S = 0.25
 NUDGE_S = 0.5  # a new channel's kernel_info requests are sent again this often until answered
 RECONNECT_S = 1.5  # an unanswered new channel is replaced by a new connection this often
 SILENT_RECONNECT_S = 10.0  # a channel unanswered this long is replaced even if the kernel is busy
+ATTEMPTS = 3  # connections one question may be asked on
+
+
+class _NoReply(Exception):
+    """A request came back without a reply and without timing out. ``sent``: the kernel may
+    have run it (asking again would run it twice)."""
+
+    def __init__(self, why: str, sent: bool) -> None:
+        super().__init__(why)
+        self.sent = sent
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -164,12 +181,17 @@ class _Channel:
             self._forget(nudges & self.pending.keys())  # unanswered nudges: late replies go
 
     async def request(
-        self, msg_type: str, content: dict[str, Any], timeout: float, kernel_busy: bool
+        self,
+        msg_type: str,
+        content: dict[str, Any],
+        timeout: float,
+        busy: Callable[[], bool],
     ) -> dict[str, Any] | None:
-        """The reply, or None after ``timeout`` seconds."""
+        """The reply, or None after ``timeout`` seconds; ``_NoReply`` when it cannot come
+        (see the module's docstring). ``busy``: whether the server sees the kernel busy."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        if self.pending and not kernel_busy:
+        if self.pending and not busy():
             # The kernel is idle, so requests whose callers gave up are not queued there any
             # more: their replies were lost (sent while the kernel was starting) or are late.
             # Forget them, or one lost reply would make every later query wait and fail.
@@ -178,33 +200,72 @@ class _Channel:
             # Our last request is still queued in the kernel. While the server also sees the
             # kernel busy, another request would only queue up behind it: give the old one a
             # moment (it may be just finishing) and otherwise answer busy at once.
-            wait = min(timeout, BUSY_GRACE_S) if kernel_busy else timeout
+            wait = min(timeout, BUSY_GRACE_S) if busy() else timeout
             try:
                 await asyncio.wait_for(self.idle.wait(), wait)
             except asyncio.TimeoutError:
                 return None
         if self.closed:  # closed by another query while this one waited for its turn
+            raise _NoReply("the connection was closed before the request was sent", sent=False)
+        msg_id = self._send(msg_type, content)
+        try:
+            return await self._reply(msg_id, deadline, busy)
+        except asyncio.TimeoutError:
+            if msg_id in self.pending:
+                self.abandoned.add(msg_id)
             return None
+        except ConnectionError:
+            raise _NoReply("the connection was closed while the kernel ran it", sent=True) from None
+
+    def _send(self, msg_type: str, content: dict[str, Any]) -> str:
         msg = self.client.session.msg(msg_type, content)
-        msg_id = msg["header"]["msg_id"]
-        future: asyncio.Future[dict[str, Any]] = loop.create_future()
-        self.pending[msg_id] = future
+        msg_id = str(msg["header"]["msg_id"])
+        self.pending[msg_id] = asyncio.get_running_loop().create_future()
         self.idle.clear()
         try:
             self.client.shell_channel.send(msg)
         except ConnectionError:  # a gateway websocket that closed under us
             self.broken = True
             self.close()
-            return None
+            raise _NoReply("the connection closed as the request was sent", sent=False) from None
+        return msg_id
+
+    async def _reply(
+        self, msg_id: str, deadline: float, busy: Callable[[], bool]
+    ) -> dict[str, Any]:
+        """The reply to ``msg_id``, nudging an idle kernel (see the module's docstring);
+        ``asyncio.TimeoutError`` at ``deadline``, and the future stays pending so that a late
+        reply clears it."""
+        loop = asyncio.get_running_loop()
+        future = self.pending[msg_id]
+        nudge: str | None = None
+        nudged = 0.0  # when the nudge went out, or the kernel was last seen busy since
         try:
-            # shield: on timeout the future stays pending so that the late reply clears it.
-            return await asyncio.wait_for(asyncio.shield(future), max(0.0, deadline - loop.time()))
-        except asyncio.TimeoutError:
-            if msg_id in self.pending:
-                self.abandoned.add(msg_id)
-            return None
-        except ConnectionError:
-            return None
+            while True:
+                left = deadline - loop.time()
+                if left <= 0:
+                    raise asyncio.TimeoutError
+                await asyncio.wait([future], timeout=min(NUDGE_S, left))
+                if future.done():
+                    return future.result()  # ConnectionError: closed under us
+                if busy():  # queued behind a cell, or running (a checkpoint takes a while)
+                    nudged = loop.time()
+                elif nudge is None:
+                    nudge, nudged = self._send("kernel_info_request", {}), loop.time()
+                elif nudge not in self.pending:  # answered: ours came before it
+                    raise _NoReply("the kernel answered a later request but not this one", True)
+                elif loop.time() - nudged >= RECONNECT_S:
+                    raise _NoReply(
+                        f"the kernel, idle, read nothing on this connection for {RECONNECT_S:g} s",
+                        sent=True,
+                    )
+        finally:
+            if nudge is not None:
+                self._forget({nudge} & self.pending.keys())
+
+    def awaited(self) -> bool:
+        """Whether some caller still waits for a reply on this connection."""
+        return bool(self.pending.keys() - self.abandoned)
 
     def _forget(self, msg_ids: set[str]) -> None:
         for msg_id in msg_ids:
@@ -301,7 +362,7 @@ class ReviveKernelQuery(LoggingConfigurable):
             f"{_TRACKER_REF}.checkpoint_json({place!r}, names={names!r}, max_bytes={limit!r}, "
             f"into={parts!r})"
         )
-        return await self._ask(kernel_id, expression, self.checkpoint_timeout)
+        return await self._ask(kernel_id, expression, self.checkpoint_timeout, resend=False)
 
     async def prune(self, kernel_id: str, notebook: str, keep: list[str]) -> dict[str, Any]:
         """Have a remote kernel remove its own checkpoint folders of ``notebook`` that are not
@@ -321,7 +382,7 @@ class ReviveKernelQuery(LoggingConfigurable):
         ``{"context","loaded","refused","ms"}``. Each file is checked against its hash there."""
         signed = json.dumps(groups, separators=(",", ":"))
         expression = f"{_TRACKER_REF}.load_json({str(folder)!r}, {signed!r})"
-        return await self._ask(kernel_id, expression, self.checkpoint_timeout)
+        return await self._ask(kernel_id, expression, self.checkpoint_timeout, resend=False)
 
     async def install(self, kernel_id: str, timeout: float) -> dict[str, Any]:
         """Put the tracker into a Python kernel whose launch was not ours (a gateway kernel as
@@ -355,8 +416,14 @@ class ReviveKernelQuery(LoggingConfigurable):
     # -- internals ------------------------------------------------------------------------------
 
     async def _ask(
-        self, kernel_id: str, expression: str, timeout: float | None = None
+        self,
+        kernel_id: str,
+        expression: str,
+        timeout: float | None = None,
+        resend: bool = True,
     ) -> dict[str, Any]:
+        """``expression``'s answer; ``resend=False`` for one that must not run twice (it
+        writes or binds), see ``_request``."""
         kernel = self._kernel(kernel_id)
         loop = asyncio.get_running_loop()
         timeout = self.timeout if timeout is None else timeout
@@ -369,7 +436,7 @@ class ReviveKernelQuery(LoggingConfigurable):
         aborted_retries = 1
         while True:
             content = await self._execute(
-                kernel_id, kernel, channel, "", {"revive": expression}, deadline
+                kernel_id, kernel, channel, "", {"revive": expression}, deadline, resend
             )
             status = content.get("status")
             if status == "aborted" and aborted_retries:
@@ -470,6 +537,7 @@ class ReviveKernelQuery(LoggingConfigurable):
         code: str,
         user_expressions: dict[str, str],
         deadline: float,
+        resend: bool = True,
     ) -> dict[str, Any]:
         content = {
             "code": code,
@@ -479,7 +547,9 @@ class ReviveKernelQuery(LoggingConfigurable):
             "allow_stdin": False,
             "stop_on_error": False,
         }
-        return await self._request(kernel_id, kernel, channel, "execute_request", content, deadline)
+        return await self._request(
+            kernel_id, kernel, channel, "execute_request", content, deadline, resend
+        )
 
     async def _request(
         self,
@@ -489,21 +559,34 @@ class ReviveKernelQuery(LoggingConfigurable):
         msg_type: str,
         content: dict[str, Any],
         deadline: float,
+        resend: bool,
     ) -> dict[str, Any]:
+        """The reply's content. ``resend``: the request may run twice (it only reads), so it
+        is asked again on a new connection when the old one lost it."""
         loop = asyncio.get_running_loop()
-        busy = getattr(kernel, "execution_state", None) == "busy"
-        reply = await channel.request(msg_type, content, max(0.0, deadline - loop.time()), busy)
-        if reply is None and channel.closed and loop.time() < deadline:
-            # Another query replaced the channel while this one waited: ask on the new one.
-            channel = await self._channel(kernel_id, kernel, deadline)
-            busy = getattr(kernel, "execution_state", None) == "busy"
-            reply = await channel.request(msg_type, content, max(0.0, deadline - loop.time()), busy)
+
+        def busy() -> bool:
+            return getattr(kernel, "execution_state", None) == "busy"
+
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                reply = await channel.request(
+                    msg_type, content, max(0.0, deadline - loop.time()), busy
+                )
+                break
+            except _NoReply as e:
+                self.log.warning("jupyter-revive: kernel %s: no reply: %s", kernel_id, e)
+                self._drop(kernel_id, channel)
+                if (e.sent and not resend) or attempt == ATTEMPTS or loop.time() >= deadline:
+                    await self._check_alive(kernel_id, kernel)  # dead beats unanswered
+                    raise KernelBusy.unanswered(kernel_id, str(e)) from None
+                channel = await self._channel(kernel_id, kernel, deadline)
         if reply is None:
             await self._check_alive(kernel_id, kernel)  # dead beats busy
-            silent = asyncio.get_running_loop().time() - channel.last_heard
-            if not busy or silent > SILENT_RECONNECT_S:
-                # Unanswered while the kernel is idle (or for long): the request may sit unread
-                # in the kernel's socket (see _Channel.handshake); the next query reconnects.
+            silent = loop.time() - channel.last_heard
+            if not channel.awaited() and (not busy() or silent > SILENT_RECONNECT_S):
+                # Unanswered while the kernel is idle (or for long) and no one else waits on
+                # the connection (a checkpoint being written): the next query reconnects.
                 self._drop(kernel_id, channel)
             raise KernelBusy.timed_out(kernel_id, self.timeout)
         return dict(reply.get("content") or {})

@@ -176,6 +176,128 @@ def test_a_channel_the_kernel_never_answers_is_replaced_by_a_new_connection(
     run(check())
 
 
+async def _idle(kernel: Any) -> None:
+    for _ in range(200):  # iopub's idle after a query trails its reply
+        if kernel.execution_state == "idle":
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the kernel did not go idle")
+
+
+def _losing(channel: Any, msg_types: set[str], count: int | None = 1) -> list[str]:
+    """Make ``channel`` drop its next ``count`` (None: all) outgoing ``msg_types`` messages, as
+    a socket that loses them would; the dropped messages' types are listed in the result."""
+    shell = channel.client.shell_channel
+    send = shell.send
+    dropped: list[str] = []
+
+    def lose(msg: dict[str, Any]) -> None:
+        kind = msg["header"]["msg_type"]
+        if kind in msg_types and (count is None or len(dropped) < count):
+            dropped.append(kind)
+            return
+        send(msg)
+
+    shell.send = lose
+    return dropped
+
+
+def test_a_request_the_kernel_lost_is_asked_again_on_a_new_connection(
+    run: Any, jp_serverapp: Any, query: ReviveKernelQuery
+) -> None:
+    """A heard connection whose request goes unanswered while the kernel is idle is not waited
+    out: a kernel_info nudge answered first proves the request lost, and a read-only question
+    is asked again on a new connection."""
+
+    async def check() -> None:
+        kernel_id, user = await start(jp_serverapp)
+        kernel = jp_serverapp.kernel_manager.get_kernel(kernel_id)
+        await query.context(kernel_id)
+        channel = query._channels[kernel_id]
+        dropped = _losing(channel, {"execute_request"})
+        await _idle(kernel)
+        query.timeout = 20.0
+        t0 = time.monotonic()
+        context = await query.context(kernel_id)
+        assert dropped == ["execute_request"] and context["executions"] == []
+        assert time.monotonic() - t0 < 5  # the nudge's answer, not the 20 s timeout
+        assert query._channels[kernel_id] is not channel and channel.closed
+        user.client.stop_channels()
+
+    run(check())
+
+
+def test_a_lost_checkpoint_request_fails_at_once_and_is_not_sent_twice(
+    run: Any, jp_serverapp: Any, query: ReviveKernelQuery, tmp_path: Any
+) -> None:
+    """A request that writes (a checkpoint) must not run twice: lost, it fails with a clear
+    error as soon as the nudge proves it lost, not after checkpoint_timeout."""
+
+    async def check() -> None:
+        kernel_id, user = await start(jp_serverapp)
+        kernel = jp_serverapp.kernel_manager.get_kernel(kernel_id)
+        await user.run("x = 1", cell_id="c1")
+        await query.context(kernel_id)
+        dropped = _losing(query._channels[kernel_id], {"execute_request"})
+        await _idle(kernel)
+        t0 = time.monotonic()
+        with pytest.raises(KernelBusy, match="did not answer: the kernel answered a later"):
+            await query.checkpoint(kernel_id, str(tmp_path / "ckpt"))
+        assert dropped == ["execute_request"] and time.monotonic() - t0 < 5
+        assert not (tmp_path / "ckpt").exists()  # it never ran, and was not sent again
+        answer = await query.checkpoint(kernel_id, str(tmp_path / "ckpt"))  # asked anew: fine
+        assert [g["names"] for g in answer["groups"]] == [["x"]]
+        user.client.stop_channels()
+
+    run(check())
+
+
+def test_a_connection_that_stops_being_read_is_replaced(
+    run: Any, jp_serverapp: Any, query: ReviveKernelQuery
+) -> None:
+    """Neither the request nor the nudge after it is answered while the kernel is idle: the
+    connection is replaced after RECONNECT_S, and the question asked on the new one."""
+
+    async def check() -> None:
+        kernel_id, user = await start(jp_serverapp)
+        kernel = jp_serverapp.kernel_manager.get_kernel(kernel_id)
+        await query.context(kernel_id)
+        channel = query._channels[kernel_id]
+        dropped = _losing(channel, {"execute_request", "kernel_info_request"}, count=None)
+        await _idle(kernel)
+        query.timeout = 20.0
+        t0 = time.monotonic()
+        assert (await query.names(kernel_id))["names"] == []
+        assert dropped == ["execute_request", "kernel_info_request"]
+        assert time.monotonic() - t0 < 8 and query._channels[kernel_id] is not channel
+        user.client.stop_channels()
+
+    run(check())
+
+
+def test_a_query_timing_out_does_not_cut_a_long_request_on_the_same_connection(
+    run: Any, jp_serverapp: Any, query: ReviveKernelQuery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkpoint being written keeps the kernel busy for long; another query that times out
+    meanwhile must not replace the connection the checkpoint's reply will come on."""
+    from jupyter_revive.kernel_manager import query as query_module
+
+    async def check() -> None:
+        kernel_id, user = await start(jp_serverapp)
+        await query.context(kernel_id)
+        monkeypatch.setattr(query_module, "SILENT_RECONNECT_S", 0.1)
+        slow = f"(__import__('time').sleep(3), {TRACKER}.names_json())[1]"
+        long = asyncio.ensure_future(query._ask(kernel_id, slow, timeout=30, resend=False))
+        await asyncio.sleep(0.5)
+        query.timeout = 0.5
+        with pytest.raises(KernelBusy, match="no answer within"):
+            await query.context(kernel_id)
+        assert (await long)["names"] == []
+        user.client.stop_channels()
+
+    run(check())
+
+
 def test_non_python_kernels_have_no_tracker(
     run: Any,
     jp_serverapp: Any,
