@@ -8,11 +8,12 @@ running a cell, our request waits in its queue behind it; we stop waiting after 
 requests up behind a long cell, a kernel that has not answered our previous request is not sent
 another one until it does.
 
-A request the kernel never reads or never answers is not waited out: while the server sees the
-kernel idle, a ``kernel_info_request`` follows it on the same connection. The kernel handles a
-connection's requests in order, so that nudge answered first means ours was lost; unanswered,
-nothing on the connection is being read. Either way the connection is replaced, and a read-only
-question is asked again on the new one.
+A request the kernel never reads or never answers is not waited out: unless the server sees
+the kernel busy, a ``kernel_info_request`` follows it on the same connection after ``NUDGE_S``.
+The kernel handles a connection's requests in order, so that nudge answered first means ours
+was lost; unanswered while the kernel stays idle, nothing on the connection is being read (not
+said of a gateway kernel, whose state the server does not see live). Either way the connection
+is replaced, and a read-only question is asked again on the new one.
 """
 
 from __future__ import annotations
@@ -185,10 +186,11 @@ class _Channel:
         msg_type: str,
         content: dict[str, Any],
         timeout: float,
-        busy: Callable[[], bool],
+        busy: Callable[[], bool | None],
     ) -> dict[str, Any] | None:
         """The reply, or None after ``timeout`` seconds; ``_NoReply`` when it cannot come
-        (see the module's docstring). ``busy``: whether the server sees the kernel busy."""
+        (see the module's docstring). ``busy``: whether the server sees the kernel busy (None:
+        it cannot tell)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         if self.pending and not busy():
@@ -231,7 +233,7 @@ class _Channel:
         return msg_id
 
     async def _reply(
-        self, msg_id: str, deadline: float, busy: Callable[[], bool]
+        self, msg_id: str, deadline: float, busy: Callable[[], bool | None]
     ) -> dict[str, Any]:
         """The reply to ``msg_id``, nudging an idle kernel (see the module's docstring);
         ``asyncio.TimeoutError`` at ``deadline``, and the future stays pending so that a late
@@ -248,13 +250,14 @@ class _Channel:
                 await asyncio.wait([future], timeout=min(NUDGE_S, left))
                 if future.done():
                     return future.result()  # ConnectionError: closed under us
-                if busy():  # queued behind a cell, or running (a checkpoint takes a while)
+                state = busy()
+                if state:  # queued behind a cell, or running (a checkpoint takes a while)
                     nudged = loop.time()
                 elif nudge is None:
                     nudge, nudged = self._send("kernel_info_request", {}), loop.time()
                 elif nudge not in self.pending:  # answered: ours came before it
                     raise _NoReply("the kernel answered a later request but not this one", True)
-                elif loop.time() - nudged >= RECONNECT_S:
+                elif state is False and loop.time() - nudged >= RECONNECT_S:
                     raise _NoReply(
                         f"the kernel, idle, read nothing on this connection for {RECONNECT_S:g} s",
                         sent=True,
@@ -565,8 +568,12 @@ class ReviveKernelQuery(LoggingConfigurable):
         is asked again on a new connection when the old one lost it."""
         loop = asyncio.get_running_loop()
 
-        def busy() -> bool:
-            return getattr(kernel, "execution_state", None) == "busy"
+        gateway = is_gateway_kernel(kernel)
+
+        def busy() -> bool | None:
+            # A gateway kernel's state is the gateway's answer to the last model request, not
+            # live: the kernel may be running a cell while it says idle.
+            return None if gateway else getattr(kernel, "execution_state", None) == "busy"
 
         for attempt in range(1, ATTEMPTS + 1):
             try:
