@@ -68,6 +68,7 @@ class RunRecord:
     files_listed: frozenset[str] = frozenset()  # folders listed ("." the notebook's own)
     env_vars: frozenset[str] = frozenset()  # environment variable names set or removed
     options: frozenset[str] = frozenset()  # settings changed ("pandas:display.width")
+    classes: frozenset[str] = frozenset()  # library classes changed in place ("pandas.DataFrame")
     random: frozenset[str] = frozenset()  # global generators drawn from ("numpy.random", "random")
     cwd_changed: bool = False
     ms: float | None = None  # how long the run took
@@ -195,6 +196,7 @@ def run_record(cell: Mapping[str, Any], context: str | None) -> RunRecord | None
         files_listed=_field(files, "listed"),
         env_vars=_field(env, "vars"),
         options=_field(env, "options"),
+        classes=_field(env, "classes"),
         random=_field(env, "random"),
         cwd_changed=env.get("cwd") is True,
         ms=_duration(meta.get("ms")),

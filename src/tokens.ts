@@ -24,9 +24,16 @@ export interface IRunRecord {
   files?: { read: string[]; written: string[]; removed: string[]; listed?: string[] };
   /**
    * Environment variable names (never values), a cwd change, library settings changed, global
-   * random generators drawn from (`numpy.random`, `random`; absent in older records).
+   * random generators drawn from (`numpy.random`, `random`; absent in older records), library
+   * classes changed in place (`pandas.DataFrame`; only when there are any).
    */
-  env?: { vars: string[]; cwd: boolean; options: string[]; random?: string[] };
+  env?: {
+    vars: string[];
+    cwd: boolean;
+    options: string[];
+    random?: string[];
+    classes?: string[];
+  };
   count?: number | null;
   truncated?: boolean;
 }

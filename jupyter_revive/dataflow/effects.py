@@ -16,7 +16,7 @@ from .analysis import analyze_cell
 from .history import Execution, History
 from .records import CallSite, CellAnalysis, FunctionInfo, SideEffect
 
-SETTINGS = (rules.ENV_PREFIX, rules.OPTION_PREFIX)
+SETTINGS = (rules.ENV_PREFIX, rules.OPTION_PREFIX, rules.PATCH_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,7 @@ def _observed_state(ledger: RunRecord, written: set[str]) -> tuple[set[str], set
     changes = {rules.file_state(p) for p in ledger.files_changed}
     changes |= {rules.env_state(k) for k in ledger.env_vars}
     changes |= {rules.option_state(k) for k in ledger.options}
+    changes |= {rules.patch_state(k) for k in ledger.classes}  # `type(df).mean = f`
     if ledger.cwd_changed:
         changes.add(rules.CWD)
     reads = {rules.file_state(p) for p in ledger.files_read if p in written}
@@ -221,6 +222,7 @@ def resolve(history: History) -> list[Effect]:
             # came back equal is not, whatever the static guess (`df.head()` as a statement).
             mutates = (mutates - ledger.unchanged) | ledger.mutated
         reads |= settings
+        seen_changes: set[str] = set()
         if ledger is not None:
             seen_reads, seen_changes = _observed_state(ledger, written)
             reads |= seen_reads
@@ -266,9 +268,10 @@ def resolve(history: History) -> list[Effect]:
 
         # A library changed in place (`pd.DataFrame.mean = f`, in a notebook function too) is
         # hidden state every later cell may read, as an option is: `df.mean()` names neither.
-        # The visitors report every attribute chain set; only those from libraries' names count.
+        # The visitors report every attribute chain set; only those from libraries' names count
+        # (a class the tracker saw changed, `type(df).mean = f`, is one already).
         libraries = {rules.patch_state(n) for n in modules | (analysis.imports & creates)}
-        patched = {n for n in mutates if n.startswith(rules.PATCH_PREFIX)}
+        patched = {n for n in mutates if n.startswith(rules.PATCH_PREFIX)} - seen_changes
         mutates -= patched - libraries
         settings |= patched & libraries
 

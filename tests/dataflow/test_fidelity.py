@@ -85,6 +85,24 @@ LIBRARY_CLASS_PATCHED = [
     "m = df.mean()\nt = df.total()",
 ]
 
+# The same patches where no source names the class: through an instance, and by a function of
+# another module (as ``tqdm.pandas()`` adds ``DataFrame.progress_apply``). The tracker sees the
+# class's dict change.
+CLASS_PATCHED_THROUGH_AN_INSTANCE = [
+    "import pandas as pd\ndf = pd.DataFrame({'a': [1.0, 2.0, 3.0]})",
+    "type(df).mean = lambda self, *args, **kwargs: 42.0",
+    "m = df.mean()",
+]
+CLASS_PATCHED_BY_A_MODULE = [
+    "import pandas as pd\ndf = pd.DataFrame({'a': [1.0, 2.0, 3.0]})",
+    "from pathlib import Path\n"
+    "Path('patcher.py').write_text('import pandas\\n"
+    "def install():\\n"
+    "    pandas.core.generic.NDFrame.abs = lambda self: 42.0\\n')",
+    "import patcher\npatcher.install()",
+    "m = df.abs()",
+]
+
 OUT_OF_ORDER = ["a = b * 2", "b = 10", "b = b + 1", "c = a + b"]
 
 RERUN = ["n = 0", "n += 1", "log = []", "log.append(n)"]
@@ -849,6 +867,13 @@ FIXTURES = [
         "locale-set-through-an-alias", LOCALE_SET_THROUGH_AN_ALIAS, minimal=4, names=["current"]
     ),
     Fixture("library-class-patched", LIBRARY_CLASS_PATCHED, minimal=4, names=["m", "t"]),
+    Fixture(
+        "class-patched-through-an-instance",
+        CLASS_PATCHED_THROUGH_AN_INSTANCE,
+        minimal=3,
+        names=["m"],
+    ),
+    Fixture("class-patched-by-a-module", CLASS_PATCHED_BY_A_MODULE, minimal=4, names=["m"]),
     Fixture("sqlite-at-a-computed-path", SQLITE_AT_A_COMPUTED_PATH, minimal=3, names=["total"]),
     Fixture("program-writes-a-file", PROGRAM_WRITES_A_FILE, minimal=3, names=["made"]),
     Fixture(

@@ -85,6 +85,31 @@ CASES = [
         names=["m"],
     ),
     Case(
+        # the tracker saw a library class change where no source names it: every later cell
+        # may compute with the patch
+        "observed-class-patch-through-an-instance",
+        [
+            "import pandas as pd\ndf = pd.DataFrame({'a': [1.0]})",
+            "type(df).mean = lambda self: 42.0",
+            "x = 1",
+            "m = df.mean()",
+        ],
+        [0, 1, 3],
+        names=["m"],
+        ledger={
+            1: {
+                "defined": [],
+                "env": {
+                    "vars": [],
+                    "cwd": False,
+                    "options": [],
+                    "random": [],
+                    "classes": ["pandas.DataFrame"],
+                },
+            }
+        },
+    ),
+    Case(
         "library-attribute-deleted",
         [
             "import pandas as pd",

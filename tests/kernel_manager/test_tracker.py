@@ -326,6 +326,19 @@ async def test_pandas_option_changes_are_recorded(kernel: Kernel) -> None:
     assert again is not None and "env" not in again
 
 
+async def test_a_library_class_changed_at_run_time_is_recorded(kernel: Kernel) -> None:
+    made = await kernel.record("import pandas as pd\ndf = pd.DataFrame({'a': [1.0]})")
+    assert made is not None and "env" not in made
+    used = await kernel.record("m = df.describe()")
+    assert used is not None and "env" not in used  # using a library changes no class
+    patched = await kernel.record(
+        "def install(cls):\n    cls.mean = lambda self, *a, **k: 42.0\ninstall(type(df))"
+    )
+    assert patched is not None and patched["env"]["classes"] == ["pandas.DataFrame"]
+    after = await kernel.record("n = df.mean()")
+    assert after is not None and "env" not in after  # told once, by the cell that did it
+
+
 async def test_options_set_by_the_cell_that_imports_pandas_are_recorded(kernel: Kernel) -> None:
     # Compared with pandas' defaults (the import alone changes nothing: the test above).
     record = await kernel.record("import pandas as pd\npd.set_option('display.max_rows', 7)")

@@ -77,6 +77,7 @@ def test_the_package_holds_every_module_other_helpers_rely_on() -> None:
         "fsevents",
         "settings",
         "checkpoint",
+        "classes",
         "places",
         "ledger",
         "summaries",

@@ -24,9 +24,10 @@ from typing import Any
 
 from . import handles, touches
 from .changes import Changes, candidates
+from .classes import ClassWatch
 from .finisher import Finisher
 from .names import is_owned_name
-from .records import ExecutionRecord, execution_record
+from .records import ExecutionRecord, execution_record, with_classes
 from .tables import make_watch
 
 TRACKER_VERSION = "1"
@@ -83,8 +84,13 @@ class Tracker:
         self._whole: dict[Any, Any] = {}
         # Element fingerprints of large atom-only containers, by their identities (``changes``).
         self._known: dict[Any, Any] = {}
+        self._classes = ClassWatch()  # library classes of the namespace's values
 
     def start(self) -> None:
+        try:  # what the namespace held before (a tracker loaded into a running kernel)
+            self._classes.add(list(self.ip.user_ns.values()))
+        except Exception:
+            _log.debug("could not watch the namespace's classes", exc_info=True)
         self.ip.events.register("pre_run_cell", self.pre_run_cell)
         self.ip.events.register("post_run_cell", self.post_run_cell)
         try:
@@ -214,6 +220,14 @@ class Tracker:
                 touched = pending.touches.record()
             except Exception:
                 _log.debug("reading what the cell touched failed", exc_info=True)
+        try:  # classes changed by the cell, then those of what it bound, from now on
+            patched = self._classes.changed()
+            if defined:
+                self._classes.add(map(ns.get, defined))
+            if patched:
+                touched = with_classes(touched, patched)
+        except Exception:
+            _log.debug("reading the library classes failed", exc_info=True)
         info = pending.info
         self.seq += 1
         record = execution_record(

@@ -37,12 +37,16 @@ class Files(_Files, total=False):  # (``NotRequired`` is 3.11+; kernels may run 
     listed: list[str]  # folders listed (``os.listdir``, ``glob``), only when there are any
 
 
-class Environment(TypedDict):
+class _Environment(TypedDict):
     vars: list[str]  # names of environment variables set or removed, never their values
     cwd: bool  # the working directory changed
     # library and interpreter settings changed, as "pandas:display.precision" ("settings")
     options: list[str]
     random: list[str]  # global random generators drawn from or seeded: "numpy.random", "random"
+
+
+class Environment(_Environment, total=False):
+    classes: list[str]  # library classes changed in place, "pandas.DataFrame" ("classes")
 
 
 class Touched(TypedDict):
@@ -80,6 +84,13 @@ class ExecutionRecord(TypedDict, total=False):
     count: int | None  # execution_count
     context: str  # the kernel process's context id
     truncated: bool  # a name list was cut at MAX_NAMES
+
+
+def with_classes(touched: Touched | None, classes: list[str]) -> Touched:
+    """``touched`` (a copy: ``UNTOUCHED`` is shared) saying that ``classes`` were changed."""
+    base = touched or UNTOUCHED
+    env: Environment = {**base["env"], "classes": classes[:MAX_NAMES]}
+    return {**base, "env": env, "truncated": base["truncated"] or len(classes) > MAX_NAMES}
 
 
 def _sha256() -> Any:
