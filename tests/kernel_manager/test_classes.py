@@ -102,3 +102,14 @@ def test_the_watch_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     watch = ClassWatch()
     watch.add([pd.DataFrame({"a": [1]})])
     assert len(watch._watched) == 2
+
+
+def test_types_looked_at_do_not_pile_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Classes made on the fly (a namedtuple per cell) are remembered only up to a bound."""
+    import collections
+
+    monkeypatch.setattr(classes, "MAX_KINDS", 10)
+    watch = ClassWatch()
+    for i in range(25):
+        watch.add([collections.namedtuple(f"Row{i}", "a")(1)])
+    assert len(watch._kinds) <= 10

@@ -29,6 +29,7 @@ from typing import Any
 from .snapshots import dict_tag
 
 MAX_CLASSES = 256  # watched at once; later ones are not
+MAX_KINDS = 4096  # types remembered as looked at (a cache: past it, it starts again)
 _HEAP_TYPE, _IMMUTABLE_TYPE = 1 << 9, 1 << 8  # Py_TPFLAGS_*: static and immutable types refuse
 _OWN_MODULES = frozenset({"builtins", "__main__"})
 
@@ -82,6 +83,8 @@ class ClassWatch:
             kind = type(value)
             if kind in kinds and not issubclass(kind, type):
                 continue
+            if len(kinds) >= MAX_KINDS:  # classes made on the fly must not pile up here
+                kinds.clear()
             kinds.add(kind)
             for cls in _library_classes(value):
                 if cls in watched or len(watched) >= MAX_CLASSES:
