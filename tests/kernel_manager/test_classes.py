@@ -114,3 +114,18 @@ def test_types_looked_at_do_not_pile_up(monkeypatch: pytest.MonkeyPatch) -> None
         make: Any = collections.namedtuple  # a computed name each time
         watch.add([make(f"Row{i}", "a")(1)])
     assert len(watch._kinds) <= 10
+
+
+def test_the_classes_of_values_a_checkpoint_load_bound_are_watched(
+    restored: list[tuple[type, str, Any]],
+) -> None:
+    from types import SimpleNamespace
+
+    from jupyter_revive.kernel_manager.jupyter_revive_tracker.ledger import Tracker
+
+    df = pd.DataFrame({"a": [1.0]})
+    tracker = Tracker(SimpleNamespace(user_ns={"df": df}))  # only the namespace is read
+    tracker.note_loaded(["df", "gone"])
+    assert tracker.loaded == {"df": 0, "gone": 0}
+    patch(restored, type(df), "mean", lambda self, *a, **k: 42.0)
+    assert tracker._classes.changed() == ["pandas.DataFrame"]

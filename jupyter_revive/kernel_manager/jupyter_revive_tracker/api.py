@@ -110,5 +110,5 @@ def load_json(folder: str, signed: str) -> str:
     tracker = _require()
     answer: dict[str, Any] = {"context": tracker.context}
     answer.update(checkpoint.load(tracker.ip.user_ns, folder, json.loads(signed)))
-    tracker.loaded.update(dict.fromkeys(answer.get("loaded", ()), tracker.seq))
+    tracker.note_loaded(answer.get("loaded", ()))
     return json.dumps(answer, separators=(",", ":"))

@@ -121,6 +121,16 @@ class Tracker:
             touches.uninstall()
         self._replies.clear()
 
+    def note_loaded(self, names: Any) -> None:
+        """A checkpoint load bound ``names`` outside any execution (see ``loaded``); the
+        classes of their values are watched from now on, as an execution's bindings are."""
+        self.loaded.update(dict.fromkeys(names, self.seq))
+        try:
+            ns = self.ip.user_ns
+            self._classes.add([ns[n] for n in names if n in ns])
+        except Exception:
+            _log.debug("could not watch the loaded values' classes", exc_info=True)
+
     def settle(self) -> None:
         """Finish the last record if it still waits for its reply: call before reading the
         ledger."""
