@@ -13,7 +13,8 @@ were checked), so a change is a patch.
 
 Watched: the mutable heap classes defined outside ``builtins`` and the notebook (a notebook
 class is the namespace's own: fingerprints see its data, the planner its source) of the values
-each recorded execution bound, and such classes bound themselves; ``MAX_CLASSES`` at most.
+the namespace held when the tracker loaded, each recorded execution bound and each checkpoint load
+bound, and such classes bound themselves; ``MAX_CLASSES`` at most.
 Not seen: a class that no value in the namespace had when it was changed (``tqdm.pandas()``
 before any DataFrame; a restore that skips that cell then fails loudly, with an
 ``AttributeError``), and anything without dict version tags (Python 3.14+, PyPy).
