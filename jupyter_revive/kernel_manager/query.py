@@ -12,8 +12,8 @@ A request the kernel never reads or never answers is not waited out: unless the 
 the kernel busy, a ``kernel_info_request`` follows it on the same connection after ``NUDGE_S``.
 The kernel handles a connection's requests in order, so that nudge answered first means ours
 was lost; unanswered while the kernel stays idle, nothing on the connection is being read (not
-said of a gateway kernel, whose state the server does not see live). Either way the connection
-is replaced, and a read-only question is asked again on the new one.
+said of a gateway kernel, whose state the server does not see live, nor while a write waits).
+Either way the connection is replaced, and a read-only question is asked again on the new one.
 """
 
 from __future__ import annotations
@@ -187,10 +187,13 @@ class _Channel:
         content: dict[str, Any],
         timeout: float,
         busy: Callable[[], bool | None],
+        resend: bool = True,
     ) -> dict[str, Any] | None:
         """The reply, or None after ``timeout`` seconds; ``_NoReply`` when it cannot come
         (see the module's docstring). ``busy``: whether the server sees the kernel busy (None:
-        it cannot tell)."""
+        it cannot tell). ``resend``: the caller would ask again on a new connection; else only
+        a request proven lost ends the wait early (the server's view of the kernel's state
+        lags its status messages, and a write must not be given up on while it runs)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         if self.pending and not busy():
@@ -211,7 +214,7 @@ class _Channel:
             raise _NoReply("the connection was closed before the request was sent", sent=False)
         msg_id = self._send(msg_type, content)
         try:
-            return await self._reply(msg_id, deadline, busy)
+            return await self._reply(msg_id, deadline, busy, resend)
         except asyncio.TimeoutError:
             if msg_id in self.pending:
                 self.abandoned.add(msg_id)
@@ -233,11 +236,11 @@ class _Channel:
         return msg_id
 
     async def _reply(
-        self, msg_id: str, deadline: float, busy: Callable[[], bool | None]
+        self, msg_id: str, deadline: float, busy: Callable[[], bool | None], unread: bool
     ) -> dict[str, Any]:
-        """The reply to ``msg_id``, nudging an idle kernel (see the module's docstring);
-        ``asyncio.TimeoutError`` at ``deadline``, and the future stays pending so that a late
-        reply clears it."""
+        """The reply to ``msg_id``, nudging an idle kernel (see the module's docstring;
+        ``unread``: give up on a connection that seems unread too); ``asyncio.TimeoutError`` at
+        ``deadline``, and the future stays pending so that a late reply clears it."""
         loop = asyncio.get_running_loop()
         future = self.pending[msg_id]
         nudge: str | None = None
@@ -257,7 +260,7 @@ class _Channel:
                     nudge, nudged = self._send("kernel_info_request", {}), loop.time()
                 elif nudge not in self.pending:  # answered: ours came before it
                     raise _NoReply("the kernel answered a later request but not this one", True)
-                elif state is False and loop.time() - nudged >= RECONNECT_S:
+                elif unread and state is False and loop.time() - nudged >= RECONNECT_S:
                     raise _NoReply(
                         f"the kernel, idle, read nothing on this connection for {RECONNECT_S:g} s",
                         sent=True,
@@ -578,7 +581,7 @@ class ReviveKernelQuery(LoggingConfigurable):
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 reply = await channel.request(
-                    msg_type, content, max(0.0, deadline - loop.time()), busy
+                    msg_type, content, max(0.0, deadline - loop.time()), busy, resend
                 )
                 break
             except _NoReply as e:
