@@ -257,7 +257,10 @@ class _Channel:
                 if state:  # queued behind a cell, or running (a checkpoint takes a while)
                     nudged = loop.time()
                 elif nudge is None:
-                    nudge, nudged = self._send("kernel_info_request", {}), loop.time()
+                    try:
+                        nudge, nudged = self._send("kernel_info_request", {}), loop.time()
+                    except _NoReply as e:  # ours went out before: the kernel may have run it
+                        raise _NoReply(str(e), sent=True) from None
                 elif nudge not in self.pending:  # answered: ours came before it
                     raise _NoReply("the kernel answered a later request but not this one", True)
                 elif unread and state is False and loop.time() - nudged >= RECONNECT_S:
@@ -570,7 +573,6 @@ class ReviveKernelQuery(LoggingConfigurable):
         """The reply's content. ``resend``: the request may run twice (it only reads), so it
         is asked again on a new connection when the old one lost it."""
         loop = asyncio.get_running_loop()
-
         gateway = is_gateway_kernel(kernel)
 
         def busy() -> bool | None:
@@ -585,7 +587,9 @@ class ReviveKernelQuery(LoggingConfigurable):
                 )
                 break
             except _NoReply as e:
-                self.log.warning("jupyter-revive: kernel %s: no reply: %s", kernel_id, e)
+                # (unsent: another query replaced the connection while this one waited its turn)
+                log = self.log.warning if e.sent else self.log.debug
+                log("jupyter-revive: kernel %s: no reply: %s", kernel_id, e)
                 self._drop(kernel_id, channel)
                 if (e.sent and not resend) or attempt == ATTEMPTS or loop.time() >= deadline:
                     await self._check_alive(kernel_id, kernel)  # dead beats unanswered
