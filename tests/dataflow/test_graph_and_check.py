@@ -60,6 +60,17 @@ def test_a_patched_library_flows_to_the_cells_after_it_as_hidden_state() -> None
     assert ("e1", "e2", "state", ("pd (patched)",)) in edges(graph)
 
 
+def test_a_class_the_tracker_saw_patched_flows_to_the_cells_after_it() -> None:
+    cells = [
+        "import pandas as pd\ndf = pd.DataFrame({'a': [1.0]})",
+        "type(df).mean = lambda self: 42.0",  # no source names the class
+        "m = df.mean()",
+    ]
+    seen = {"env": {"vars": [], "cwd": False, "options": [], "classes": ["pandas.DataFrame"]}}
+    graph = build_graph(notebook(cells, [0, 1, 2], ledger={1: seen}))
+    assert ("e1", "e2", "state", ("pandas.DataFrame (patched)",)) in edges(graph)
+
+
 def test_after_a_restart_nodes_say_what_a_restore_does() -> None:
     nb = notebook(PIPELINE, [0, 1, 2, 3, 4])
     restore = plan_restore(nb, ["model"])
