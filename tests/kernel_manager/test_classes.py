@@ -129,3 +129,15 @@ def test_the_classes_of_values_a_checkpoint_load_bound_are_watched(
     assert tracker.loaded == {"df": 0, "gone": 0}
     patch(restored, type(df), "mean", lambda self, *a, **k: 42.0)
     assert tracker._classes.changed() == ["pandas.DataFrame"]
+
+
+def test_the_classes_of_values_held_in_a_bound_container_are_watched(
+    restored: list[tuple[type, str, Any]],
+) -> None:
+    frames = {"raw": pd.DataFrame({"a": [1.0]})}
+    watch = ClassWatch()
+    watch.add([frames, [[pd.Series([1.0])]]])  # one level in only: not the nested list's series
+    assert "DataFrame" in {cls.__qualname__ for cls in watch._watched}
+    assert "Series" not in {cls.__qualname__ for cls in watch._watched}
+    patch(restored, pd.DataFrame, "mean", lambda self, *a, **k: 42.0)
+    assert watch.changed() == ["pandas.DataFrame"]

@@ -14,7 +14,8 @@ were checked), so a change is a patch.
 Watched: the mutable heap classes defined outside ``builtins`` and the notebook (a notebook
 class is the namespace's own: fingerprints see its data, the planner its source) of the values
 the namespace held when the tracker loaded, each recorded execution bound and each checkpoint load
-bound, and such classes bound themselves; ``MAX_CLASSES`` at most.
+bound (and of the first ``INSIDE`` elements of those that are lists, tuples, sets or dicts), and
+such classes bound themselves; ``MAX_CLASSES`` at most.
 Not seen: a class that no value in the namespace had when it was changed (``tqdm.pandas()``
 before any DataFrame; a restore that skips that cell then fails loudly, with an
 ``AttributeError``), and anything without dict version tags (Python 3.14+, PyPy).
@@ -25,12 +26,15 @@ from __future__ import annotations
 import gc
 import operator
 from collections.abc import Iterable
+from itertools import islice
 from typing import Any
 
 from .snapshots import dict_tag
 
 MAX_CLASSES = 256  # watched at once; later ones are not
 MAX_KINDS = 4096  # types remembered as looked at (a cache: past it, it starts again)
+INSIDE = 64  # elements of a bound list, tuple, set or dict (values) whose classes count too
+_CONTAINERS = frozenset({list, tuple, set, frozenset, dict})
 _HEAP_TYPE, _IMMUTABLE_TYPE = 1 << 9, 1 << 8  # Py_TPFLAGS_*: static and immutable types refuse
 _OWN_MODULES = frozenset({"builtins", "__main__"})
 
@@ -82,6 +86,10 @@ class ClassWatch:
         kinds, watched = self._kinds, self._watched
         for value in values:
             kind = type(value)
+            if kind in _CONTAINERS:  # `frames = {"a": df}`: the frames' classes, one level in
+                inner = value.values() if kind is dict else value
+                self.add([v for v in islice(inner, INSIDE) if type(v) not in _CONTAINERS])
+                continue
             if kind in kinds and not issubclass(kind, type):
                 continue
             if len(kinds) >= MAX_KINDS:  # classes made on the fly must not pile up here
