@@ -10,7 +10,7 @@ Two kernels are started per round: one through the revive provisioner (tracker l
 through jupyter_client's LocalProvisioner (no tracker). Both get the same few hundred user names
 first, then the same cells are sent to both *interleaved* (A, B, A, B, ...; which goes first
 alternates), so that machine noise hits both alike. A cell's time is the client's round trip:
-execute_request sent to execute_reply received. ``--rounds`` (default 12) repeats this on fresh
+execute_request sent to execute_reply received. ``--rounds`` (default 20) repeats this on fresh
 kernel pairs (a pair of processes can be a little faster or slower by chance: single rounds
 differ by +-2% on a two-vCPU VM) and pools the cells: the headline figure stays the ratio of the
 medians of all per-cell times with and without the tracker, from this one run; the per-round
@@ -560,7 +560,7 @@ if __name__ == "__main__":
         "--frame-gb", type=float, default=1.0, help="DataFrame size for the summary (0: skip)"
     )
     parser.add_argument(
-        "--rounds", type=int, default=12, help="replays on fresh kernel pairs, pooled"
+        "--rounds", type=int, default=20, help="replays on fresh kernel pairs, pooled"
     )
     args = parser.parse_args()
     asyncio.run(main(args.cells, args.warmup, args.frame_gb, args.rounds))
