@@ -17,8 +17,18 @@ REQUIRED = (
 
 with tempfile.TemporaryDirectory() as out:
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-         "-w", out, "."],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            out,
+            ".",
+        ],
         check=True,
     )
     (wheel,) = Path(out).glob("jupyter_revive-*.whl")
