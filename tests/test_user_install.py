@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 import venv
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,23 +36,35 @@ def _run(*args: str | Path, **kwargs: Any) -> str:
     return done.stdout + done.stderr
 
 
+# What the wheel must ship besides the Python package: both extensions and their data.
+SHIPPED = (
+    "share/jupyter/labextensions/jupyter-revive/package.json",
+    "share/jupyter/labextensions/jupyter-revive/schemas/jupyter-revive/plugin.json",
+    "share/jupyter/labextensions/jupyter-revive/install.json",
+    "etc/jupyter/jupyter_server_config.d/jupyter_revive.json",
+    "jupyter_revive/kernel_manager/jupyter_revive_tracker/__init__.py",
+    "jupyter_revive/events/context.yaml",
+)
+
+
 @pytest.fixture(scope="module")
-def user_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("user-install")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dist = tmp_path_factory.mktemp("dist")
     # The lab extension is already built by setup, so the build hook skips jlpm here.
-    _run(
-        sys.executable,
-        "-m",
-        "pip",
-        "wheel",
-        "-q",
-        "--no-deps",
-        "--no-build-isolation",
-        "-w",
-        tmp / "dist",
-        ROOT,
-    )
-    (wheel,) = (tmp / "dist").glob("jupyter_revive-*.whl")
+    _run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+         "-w", dist, ROOT)  # fmt: skip
+    (built,) = dist.glob("jupyter_revive-*.whl")
+    return built
+
+
+def test_wheel_ships_both_extensions(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    assert [f for f in SHIPPED if not any(n.endswith(f) for n in names)] == []
+
+
+@pytest.fixture(scope="module")
+def user_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("user-install")
     env_dir = tmp / "venv"
     venv.create(env_dir, with_pip=True)
     _run(env_dir / "bin" / "python", "-m", "pip", "install", "-q", wheel)
