@@ -202,7 +202,8 @@ del _revive_hook_timing
 # what they cost on the replay's real cells (cold caches between cells), unlike HOOK_TIMING's
 # warm loop, and unlike wall time not inflated by other processes (machine noise). Installed
 # only for extra cells after the timed replay (``hook_cpu``), and taken off again: the clocks
-# are system calls, and wrapped around every hook they added ~45 us to each tracked cell here.
+# are system calls, and wrapped around every hook they added +46 +- 45 us (16 rounds A/B) to
+# each tracked cell here.
 HOOK_CPU = """
 def _revive_time_hooks():
     import time
