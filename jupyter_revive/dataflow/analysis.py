@@ -13,7 +13,7 @@ from .visitor import analyze_tree
 def analyze_cell(source: str) -> CellAnalysis:
     try:
         module = parse_cell(source)
-    except (SyntaxError, ValueError) as exc:  # ValueError: null bytes in source
+    except SyntaxError as exc:
         return CellAnalysis(error=f"{type(exc).__name__}: {exc}")
     except RecursionError:
         return CellAnalysis(error="RecursionError: code nested too deeply to analyse")

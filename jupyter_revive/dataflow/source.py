@@ -22,7 +22,11 @@ def to_python(source: str) -> str:
 
 
 def parse_cell(source: str) -> ast.Module:
-    """Parse cell source; raises SyntaxError like the kernel would."""
+    """Parse cell source; raises SyntaxError (and only that) where the kernel could not run it."""
+    if "\x00" in source:
+        # ast.parse raises ValueError for it before Python 3.12, and IPython's transformer
+        # (tokenize) a SystemError in 3.13.0.
+        raise SyntaxError("source code cannot contain null bytes")
     if not _MAGIC_LINE.search(source):
         try:
             # Plain Python is left unchanged by IPython's transformers, and parsing first is

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from jupyter_revive.dataflow import analyze_cell
 from jupyter_revive.dataflow.records import CellAnalysis
 from jupyter_revive.dataflow.rules import CWD, NP_RANDOM, PY_RANDOM, SYS_PATH
@@ -466,8 +468,20 @@ def test_unparsable_cell_is_opaque_not_fatal() -> None:
     assert r.defines == frozenset()
 
 
-def test_null_byte_is_opaque_not_fatal() -> None:
-    assert not a("x = 1\x00").parsed
+@pytest.mark.parametrize(
+    "source",
+    [
+        "x = 1\x00",
+        # not plain Python, so IPython's transformer would see it: its tokenizer raised a
+        # SystemError on a null byte in Python 3.13.0
+        "if v > 4\x00:\n    y = 1",
+        "%time x = 1\x00",
+    ],
+)
+def test_null_byte_is_opaque_not_fatal(source: str) -> None:
+    r = a(source)
+    assert not r.parsed
+    assert r.error == "SyntaxError: source code cannot contain null bytes"
 
 
 def test_deeply_nested_code_is_opaque_not_fatal() -> None:
