@@ -13,7 +13,7 @@ from .visitor import analyze_tree
 def analyze_cell(source: str) -> CellAnalysis:
     try:
         module = parse_cell(source)
-    except SyntaxError as exc:
+    except (SyntaxError, ValueError) as exc:  # ValueError: a lone surrogate (not UTF-8)
         return CellAnalysis(error=f"{type(exc).__name__}: {exc}")
     except RecursionError:
         return CellAnalysis(error="RecursionError: code nested too deeply to analyse")

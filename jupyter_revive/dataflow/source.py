@@ -22,7 +22,8 @@ def to_python(source: str) -> str:
 
 
 def parse_cell(source: str) -> ast.Module:
-    """Parse cell source; raises SyntaxError (and only that) where the kernel could not run it."""
+    """Parse cell source; raises SyntaxError like the kernel would (UnicodeEncodeError for a
+    lone surrogate)."""
     if "\x00" in source:
         # ast.parse raises ValueError for it before Python 3.12, and IPython's transformer
         # (tokenize) a SystemError in 3.13.0.
