@@ -95,6 +95,12 @@ def session(*cells: str) -> dict[str, Any]:
         (["it = iter([1, 2])", "ops = [next]"], "ops[0](it)", ["it"]),
         (["it = enumerate(zip('ab', map(str, [1, 2])))", "ops = [next]"], "ops[0](it)", ["it"]),
         (["import itertools\nit = itertools.count(3)", "ops = [next]"], "ops[0](it)", ["it"]),
+        # iterators whose position no API shows (itertools' from Python 3.12 on, a dict's):
+        # advanced, as far as anyone can tell, by every execution that reaches them
+        (["import itertools\nit = itertools.islice('abc', 3)", "ops = [next]"], "ops[0](it)",
+         ["it"]),
+        (["d = {'a': 1, 'b': 2}", "keys = iter(d)", "ops = [next]"], "ops[0](keys)", ["keys"]),
+        (["d = {'a': 1}", "keys = iter(d)", "box = [keys]"], "n = len(box)", ["box", "keys"]),
         # a generator whose locals moved
         (["def g():\n    for i in range(3):\n        yield i", "gen = g()", "ops = [next]"],
          "ops[0](gen)", ["gen"]),

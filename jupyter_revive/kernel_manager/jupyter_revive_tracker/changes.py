@@ -52,6 +52,7 @@ import decimal
 import fractions
 import functools
 import io
+import itertools
 import operator
 import os
 import random
@@ -124,7 +125,8 @@ _NESTED: frozenset[type] = frozenset({dict, list, tuple})
 def _iterator_types() -> frozenset[type]:
     """Iterators whose ``__reduce__`` gives their position and the live object they walk
     (not a copy of what is left, as a dict's or a set's iterator gives). itertools' objects
-    warn when reduced from Python 3.12 on: older ones only."""
+    warn when reduced from Python 3.12 on (and cannot be from 3.14): older ones only, but for
+    ``count``, read by its ``repr`` on every version (``_COUNT``)."""
     walked: tuple[Any, ...] = (range(0), range(1 << 70), [], (), "", "\u00e9", b"", bytearray())
     found: set[type] = {type(iter(x)) for x in walked}
     found |= {enumerate, zip, map, filter, reversed, type(reversed([])), type(iter(int, 0))}
@@ -132,7 +134,7 @@ def _iterator_types() -> frozenset[type]:
         import itertools as it
 
         samples = (
-            it.count(), it.repeat(1), it.cycle("ab"), it.islice("ab", 1), it.chain("a", "b"),
+            it.repeat(1), it.cycle("ab"), it.islice("ab", 1), it.chain("a", "b"),
             it.accumulate([1]), it.takewhile(bool, [1]), it.dropwhile(str.isspace, "a"),
             it.compress("a", [1]), it.starmap(pow, [(2, 1)]), it.product("a"),
             it.permutations("a"), it.combinations("a", 1), it.zip_longest("a"), it.groupby("a"),
@@ -146,6 +148,8 @@ def _iterator_types() -> frozenset[type]:
 
 
 _ITERATORS = _iterator_types()
+# ``repr`` gives its next value and step, on every version: the id counters notebooks keep.
+_COUNT = itertools.count
 # Open files (concrete classes: an isinstance of the io.IOBase ABC costs more, on every object)
 _FILES = (io.TextIOWrapper, io.BufferedReader, io.BufferedRandom, io.BufferedWriter, io.FileIO)
 # In-memory files: their contents are C fields, written by whatever code is handed them
@@ -325,6 +329,8 @@ class _Pass:
         if t is functools.partial:  # a C object: its function, arguments and attributes
             own = (v.func, v.keywords, getattr(v, "__dict__", None))
             return ("partial", self._elements(v.args, depth), self._elements(own, depth))
+        if t is _COUNT:
+            return ("count", repr(v))
         if t in _ITERATORS:
             # Its position is a C field; ``__reduce__`` gives it by value, with the live
             # sequence it walks (a new tuple each time: read by value, never by identity).
@@ -529,6 +535,10 @@ class _Pass:
         slots = [getattr(v, s, None) for s in names]
         if attrs is None and not slots:
             self.exact = False  # a C object: its state is out of sight
+            if _advances(t):
+                # An iterator whose position cannot be read (itertools' from Python 3.12 on,
+                # a dict's): any execution that reaches it may have advanced it.
+                return ("iterator", _ident(v), _ident(self))
             return ("id", _ident(v))
         if hidden and not seen:
             self.exact = False  # changes there are not seen: never "unchanged"
@@ -756,6 +766,11 @@ def _user_module(module: Any) -> bool:
     user = isinstance(path, str) and user_file(os.path.abspath(path))
     _USER_MODULES[_ident(module)] = (module, user)
     return user
+
+
+def _advances(kind: type) -> bool:
+    """Whether instances of ``kind`` are iterators (``next`` moves them on)."""
+    return getattr(kind, "__next__", None) is not None
 
 
 def _deferred_calls(value: Any, kind: type) -> tuple[Any, ...]:
